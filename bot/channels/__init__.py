@@ -1,0 +1,1 @@
+"""Channels: thin adapters between a chat platform and the conversation core."""

@@ -1,0 +1,236 @@
+"""Telegram channel: the only module that imports python-telegram-bot.
+
+It turns each Update into a neutral Incoming, hands it to the conversation core and renders
+the replies: plain text HTML-escaped (so a villager's "<" or "&" never breaks a message), split
+at 4096 characters on line boundaries, buttons as an inline keyboard on the last part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from dataclasses import dataclass
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+
+from bot.config import TelegramConfig
+from bot.conversation import Conversation
+from bot.messages import Incoming, Kind, Reply, split_text
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+# Message attributes that carry something other than text, in the order they are checked.
+MEDIA_KINDS = (
+    "sticker",
+    "photo",
+    "voice",
+    "video_note",
+    "video",
+    "audio",
+    "animation",
+    "document",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
+)
+
+
+def incoming_from_update(update: Update) -> Incoming | None:
+    """The neutral message for an update, or None for updates that need no reply."""
+    query = update.callback_query
+    if query is not None:
+        return Incoming(
+            channel=CHANNEL,
+            user_id=str(query.from_user.id),
+            kind=Kind.BUTTON,
+            text=query.data or "",
+            display_name=query.from_user.full_name,
+            language_hint=query.from_user.language_code,
+        )
+    message = update.message
+    if message is None or message.from_user is None or message.chat.type != "private":
+        return None  # edits, channel posts, group chatter, membership changes
+    user = message.from_user
+    common = {
+        "channel": CHANNEL,
+        "user_id": str(user.id),
+        "display_name": user.full_name,
+        "language_hint": user.language_code,
+    }
+    if message.text is not None:
+        command = _command_name(message)
+        if command is not None:
+            return Incoming(kind=Kind.COMMAND, text=command, **common)
+        return Incoming(kind=Kind.TEXT, text=message.text, **common)
+    media = next((kind for kind in MEDIA_KINDS if getattr(message, kind, None)), "other")
+    return Incoming(kind=Kind.OTHER, media=media, text=message.caption or "", **common)
+
+
+def _command_name(message: Message) -> str | None:
+    """"/Start@desabot_bot now" → "start"; None when the text does not start with a command."""
+    entities = message.entities or ()
+    if not any(e.type == "bot_command" and e.offset == 0 for e in entities):
+        return None
+    word = (message.text or "").split(maxsplit=1)[0]
+    return word[1:].split("@", 1)[0].lower()
+
+
+def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
+    """A reply as Telegram messages: (HTML text, keyboard) pairs, the keyboard on the last."""
+    chunks = split_text(reply.text)
+    keyboard = None
+    if reply.buttons:
+        keyboard = InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(b.label, callback_data=b.action) for b in row]
+                for row in reply.buttons
+            ]
+        )
+    parts = [(html.escape(chunk, quote=False), None) for chunk in chunks]
+    parts[-1] = (parts[-1][0], keyboard)
+    return parts
+
+
+@dataclass(frozen=True)
+class TelegramSecrets:
+    token: str
+    webhook_secret: str | None = None
+
+
+class TelegramChannel:
+    def __init__(
+        self,
+        conversation: Conversation,
+        config: TelegramConfig,
+        secrets: TelegramSecrets,
+        commands: dict[str, dict[str, str]],
+    ) -> None:
+        self.conversation = conversation
+        self.config = config
+        self.secrets = secrets
+        self.commands = commands
+        self.application = self._build_application()
+
+    def _build_application(self) -> Application:
+        application = (
+            Application.builder()
+            .token(self.secrets.token)
+            .base_url(self.config.api_base_url)
+            .base_file_url(self.config.api_base_url.replace("/bot", "/file/bot", 1))
+            .rate_limiter(
+                AIORateLimiter(overall_max_rate=self.config.max_messages_per_second, max_retries=3)
+            )
+            .get_updates_read_timeout(self.config.poll_timeout + 10)
+            .build()
+        )
+        application.add_handler(TypeHandler(Update, self._on_update))
+        application.add_error_handler(self._on_error)
+        return application
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = incoming_from_update(update)
+        if message is None:
+            return
+        if update.callback_query is not None:
+            await _quietly(update.callback_query.answer())  # stops the button's spinner
+        replies = await self.conversation.handle(message)
+        chat_id = update.effective_chat.id if update.effective_chat else int(message.user_id)
+        for reply in replies:
+            await self.send(chat_id, reply)
+
+    async def send(self, chat_id: int, reply: Reply) -> bool:
+        """Send one reply; returns False (and logs why) when Telegram refused it."""
+        for text, keyboard in render(reply):
+            try:
+                await self.application.bot.send_message(
+                    chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard
+                )
+            except Forbidden:
+                log.info("event=send_refused reason=blocked chat=%s", chat_id)
+                return False
+            except BadRequest as exc:
+                log.error("event=send_refused reason=bad_request chat=%s error=%r", chat_id, exc.message)
+                return False
+        return True
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        if isinstance(error, NetworkError):
+            log.warning("event=telegram_network_error error=%r", str(error))
+        else:
+            log.error("event=update_failed error=%r", error, exc_info=error)
+
+    async def register_commands(self) -> None:
+        """The command menu in the Telegram app, per language; Indonesian is the default."""
+        bot = self.application.bot
+        for lang, commands in self.commands.items():
+            listing = [BotCommand(name, description) for name, description in commands.items()]
+            await bot.set_my_commands(listing, scope=BotCommandScopeDefault(), language_code=lang)
+        default = self.commands.get("id") or next(iter(self.commands.values()))
+        await bot.set_my_commands([BotCommand(n, d) for n, d in default.items()])
+
+    async def start(self) -> None:
+        await self.application.initialize()
+        await self.register_commands()
+        await self.application.start()
+        updater = self.application.updater
+        assert updater is not None
+        if self.config.mode == "webhook":
+            hook = self.config.webhook
+            await updater.start_webhook(
+                listen=hook.listen,
+                port=hook.port,
+                url_path=hook.path,
+                webhook_url=hook.public_url,
+                secret_token=self.secrets.webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            await updater.start_polling(
+                timeout=self.config.poll_timeout,
+                allowed_updates=Update.ALL_TYPES,
+                bootstrap_retries=-1,
+                error_callback=self._polling_error,
+            )
+        log.info("event=telegram_started mode=%s", self.config.mode)
+
+    def _polling_error(self, error: TelegramError) -> None:
+        log.warning("event=polling_error error=%r", str(error))
+
+    async def stop(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+        log.info("event=telegram_stopped")
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set (SIGTERM/SIGINT in the CLI)."""
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+
+async def _quietly(awaitable) -> None:
+    try:
+        await awaitable
+    except TelegramError as exc:
+        log.info("event=callback_answer_failed error=%r", str(exc))

@@ -1,0 +1,57 @@
+"""`desabot check`: every problem in config, texts and FAQ, as ``file:line: message``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot import yamlfile
+from bot.app import office_placeholders
+from bot.config import Config, ConfigError, load_config
+from bot.faq import read_faq
+from bot.texts import check_texts
+from bot.yamlfile import LineDict, Problem
+
+
+@dataclass(frozen=True)
+class Report:
+    errors: list[Problem]
+    warnings: list[Problem]
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.errors] + [
+            f"{p.file}:{p.line}: warning: {p.message}" if p.line else f"{p.file}: warning: {p.message}"
+            for p in self.warnings
+        ]
+
+
+def check_all(config_path: Path) -> Report:
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        return Report([exc], [])
+    errors = check_texts(config.texts_dir)
+    _, faq_problems = read_faq(config.faq_dir, office_placeholders(config))
+    errors.extend(faq_problems)
+    return Report(errors, unset_value_warnings(config))
+
+
+def unset_value_warnings(config: Config) -> list[Problem]:
+    """Office details left empty: answers and texts drop the lines that need them."""
+    data = yamlfile.load(config.path)
+    warnings = []
+    for key in config.unset_office_values():
+        _, office, field = key.split(".")
+        line = _line_of(data, "offices", office, field)
+        warnings.append(Problem(config.path, line, f"{key} is not set; lines that need it are left out"))
+    return warnings
+
+
+def _line_of(data: object, *keys: str) -> int | None:
+    line = None
+    for key in keys:
+        if not isinstance(data, LineDict):
+            break
+        line = data.line_of(key)
+        data = data.get(key)
+    return line

@@ -1,0 +1,123 @@
+"""The `desabot` command line. Every command takes --config PATH (default ./config.yaml)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from bot import __version__
+from bot.app import open_conversation
+from bot.config import LANGUAGES, TOKEN_ENV, WEBHOOK_SECRET_ENV, Config, load_config, secret
+from bot.logs import setup_logging
+from bot.store import StoreError
+from bot.yamlfile import Problem
+
+log = logging.getLogger("bot")
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", type=Path, default=Path("config.yaml"), help="config file (default: ./config.yaml)"
+    )
+    parser = argparse.ArgumentParser(prog="desabot", description=__doc__, parents=[common])
+    parser.add_argument("--version", action="version", version=f"desabot {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser(
+        "run", parents=[common], help=f"run the Telegram bot (token from ${TOKEN_ENV})"
+    )
+    chat = commands.add_parser("chat", parents=[common], help="chat with the bot in this terminal")
+    chat.add_argument("--user-id", default="local", help="who you are to the bot (default: local)")
+    chat.add_argument("--name", default="", help="your name, as the bot greets you")
+    chat.add_argument("--lang", choices=LANGUAGES, help="language (default: remembered, or id)")
+    commands.add_parser("check", parents=[common], help="check config, texts and FAQ for problems")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "check":
+        return _check(args.config)
+    try:
+        config = load_config(args.config)
+    except Problem as exc:
+        print(f"desabot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.command == "run":
+            return _run(config)
+        return _chat(config, args)
+    except (Problem, StoreError) as exc:
+        print(f"desabot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _check(config_path: Path) -> int:
+    from bot.check import check_all
+
+    report = check_all(config_path)
+    for line in report.lines():
+        print(line)
+    summary = f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
+    print(summary, file=sys.stderr)
+    return EXIT_PROBLEMS if report.errors else EXIT_OK
+
+
+def _chat(config: Config, args: argparse.Namespace) -> int:
+    from bot.channels.console import ConsoleChannel
+
+    setup_logging("WARNING")
+
+    async def chat() -> None:
+        async with open_conversation(config) as conversation:
+            channel = ConsoleChannel(
+                conversation, sys.stdin, sys.stdout, args.user_id, args.name, args.lang
+            )
+            await channel.run()
+
+    asyncio.run(chat())
+    return EXIT_OK
+
+
+def _run(config: Config) -> int:
+    token = secret(TOKEN_ENV)
+    if not token:
+        print(f"desabot: set the bot token in the environment variable {TOKEN_ENV}", file=sys.stderr)
+        return EXIT_USAGE
+    webhook_secret = secret(WEBHOOK_SECRET_ENV)
+    if config.telegram.mode == "webhook" and not webhook_secret:
+        print(
+            f"desabot: {config.path}: telegram.mode is webhook: set {WEBHOOK_SECRET_ENV} "
+            "(1-256 characters A-Z, a-z, 0-9, _ and -)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    setup_logging(config.log_level, secrets=[token, webhook_secret or ""])
+
+    from bot.channels.telegram import TelegramChannel, TelegramSecrets
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with open_conversation(config) as conversation:
+            channel = TelegramChannel(
+                conversation,
+                config.telegram,
+                TelegramSecrets(token, webhook_secret),
+                conversation.texts.commands,
+            )
+            await channel.serve(stop)
+
+    asyncio.run(serve())
+    return EXIT_OK

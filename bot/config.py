@@ -1,0 +1,260 @@
+"""Configuration: config.yaml read once at start, validated into typed, frozen objects.
+
+Every error names the file, the line, the key and what was expected. Secrets never live in the
+file: they come from environment variables (see SECRET_ENV).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot import yamlfile
+from bot.yamlfile import LineDict, Problem
+
+LANGUAGES = ("id", "en")
+# The two offices behind the bot, with the names villagers know them by (both sourced).
+DEFAULT_OFFICE_NAMES = {"bp3mi": "BP3MI Sulawesi Tengah", "imigrasi": "Kantor Imigrasi Kelas I TPI Palu"}
+OFFICE_FIELDS = ("name", "address", "phone", "whatsapp", "hours")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
+
+_MISSING: Any = object()
+
+
+class ConfigError(Problem):
+    """A configuration problem; printed as one line and the process exits non-zero."""
+
+
+@dataclass(frozen=True)
+class Office:
+    name: str
+    address: str = ""
+    phone: str = ""
+    whatsapp: str = ""
+    hours: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    path: str = "telegram"
+    public_url: str = ""
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    api_base_url: str = "https://api.telegram.org/bot"
+    mode: str = "polling"
+    poll_timeout: int = 10
+    max_messages_per_second: int = 30
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    database: Path
+    timezone: ZoneInfo
+    default_language: str
+    faq_dir: Path
+    texts_dir: Path
+    log_level: str
+    faq_threshold: float
+    offices: dict[str, Office]
+    telegram: TelegramConfig
+
+    def office_values(self) -> dict[str, str]:
+        """Placeholder values such as ``bp3mi.phone``; unset values are left out."""
+        values = {}
+        for key, office in self.offices.items():
+            for name in OFFICE_FIELDS:
+                value = getattr(office, name).strip()
+                if value:
+                    values[f"{key}.{name}"] = value
+        return values
+
+    def unset_office_values(self) -> list[str]:
+        return [
+            f"offices.{key}.{name}"
+            for key, office in self.offices.items()
+            for name in OFFICE_FIELDS
+            if not getattr(office, name).strip()
+        ]
+
+
+class _Section:
+    """Reads one mapping of the file, remembering which keys were used."""
+
+    def __init__(self, file: Path, data: Any, prefix: str, line: int) -> None:
+        if data is None:
+            data = LineDict()
+            data.line, data.key_lines = line, {}
+        if not isinstance(data, dict):
+            raise ConfigError(file, line, f"{prefix or 'top level'}: expected a mapping of keys")
+        self.file, self.data, self.prefix = file, data, prefix
+        self.used: set[str] = set()
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}.{key}" if self.prefix else key
+
+    def _line(self, key: str) -> int:
+        return self.data.line_of(key) if isinstance(self.data, LineDict) else 0
+
+    def error(self, key: str, expected: str, got: Any = _MISSING) -> ConfigError:
+        detail = "" if got is _MISSING else f", got {got!r}"
+        return ConfigError(self.file, self._line(key), f"{self._key(key)}: expected {expected}{detail}")
+
+    def _get(self, key: str, default: Any) -> Any:
+        self.used.add(key)
+        if key in self.data and self.data[key] is not None:
+            return self.data[key]
+        if default is _MISSING:
+            raise self.error(key, "a value (this key is required)")
+        return default
+
+    def section(self, key: str) -> _Section:
+        self.used.add(key)
+        return _Section(self.file, self.data.get(key), self._key(key), self._line(key))
+
+    def string(self, key: str, default: Any = _MISSING, *, required: bool = False) -> str:
+        value = self._get(key, default)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise self.error(key, "text", value)
+        if required and not value.strip():
+            raise self.error(key, "non-empty text", value)
+        return value.strip()
+
+    def integer(self, key: str, default: Any, *, minimum: int, maximum: int) -> int:
+        value = self._get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"a whole number from {minimum} to {maximum}", value)
+        if not minimum <= value <= maximum:
+            raise self.error(key, f"a whole number from {minimum} to {maximum}", value)
+        return value
+
+    def number(self, key: str, default: Any, *, minimum: float, maximum: float) -> float:
+        value = self._get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(key, f"a number from {minimum} to {maximum}", value)
+        if not minimum <= value <= maximum:
+            raise self.error(key, f"a number from {minimum} to {maximum}", value)
+        return float(value)
+
+    def choice(self, key: str, options: tuple[str, ...], default: Any = _MISSING) -> str:
+        value = self._get(key, default)
+        if value not in options:
+            raise self.error(key, "one of " + ", ".join(f'"{o}"' for o in options), value)
+        return value
+
+    def path(self, key: str, default: str, base: Path) -> Path:
+        value = self.string(key, default, required=True)
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (base / path)
+
+    def finish(self) -> None:
+        """Unknown keys are usually typos: report the first one."""
+        for key in self.data:
+            if key not in self.used:
+                known = ", ".join(sorted(self.used))
+                raise ConfigError(
+                    self.file, self._line(key), f"{self._key(str(key))}: unknown key; expected one of {known}"
+                )
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate a config file. Raises ConfigError naming file, line, key, expectation."""
+    path = Path(path)
+    try:
+        data = yamlfile.load(path)
+    except Problem as exc:
+        raise ConfigError(exc.file, exc.line, exc.message) from None
+    top = _Section(path, data, "", 1)
+    base = path.resolve().parent
+    config = Config(
+        path=path,
+        database=top.path("database", "data/desabot.sqlite3", base),
+        timezone=_timezone(top),
+        default_language=top.choice("default_language", LANGUAGES, "id"),
+        faq_dir=top.path("faq_dir", "faq", base),
+        texts_dir=top.path("texts_dir", "texts", base),
+        log_level=top.choice("log_level", LOG_LEVELS, "INFO"),
+        faq_threshold=_faq_threshold(top),
+        offices=_offices(top.section("offices")),
+        telegram=_telegram(top.section("telegram")),
+    )
+    top.finish()
+    return config
+
+
+def _timezone(top: _Section) -> ZoneInfo:
+    name = top.string("timezone", "Asia/Makassar", required=True)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise top.error("timezone", 'an IANA time zone name such as "Asia/Makassar"', name) from None
+
+
+def _faq_threshold(top: _Section) -> float:
+    faq = top.section("faq")
+    threshold = faq.number("threshold", 0.5, minimum=0.0, maximum=1.0)
+    faq.finish()
+    return threshold
+
+
+def _offices(section: _Section) -> dict[str, Office]:
+    offices = {}
+    for key, default_name in DEFAULT_OFFICE_NAMES.items():
+        office = section.section(key)
+        values = {name: office.string(name, "") for name in OFFICE_FIELDS}
+        values["name"] = office.string("name", default_name)
+        if not values["name"]:
+            raise office.error("name", "the office's name as villagers know it")
+        office.finish()
+        offices[key] = Office(**values)
+    section.finish()
+    return offices
+
+
+def _telegram(section: _Section) -> TelegramConfig:
+    base_url = section.string("api_base_url", TelegramConfig.api_base_url, required=True)
+    if not base_url.startswith(("http://", "https://")):
+        raise section.error("api_base_url", "a URL starting with http:// or https://", base_url)
+    hook = section.section("webhook")
+    webhook = WebhookConfig(
+        listen=hook.string("listen", WebhookConfig.listen, required=True),
+        port=hook.integer("port", WebhookConfig.port, minimum=1, maximum=65535),
+        path=hook.string("path", WebhookConfig.path, required=True).strip("/"),
+        public_url=hook.string("public_url", ""),
+    )
+    hook.finish()
+    mode = section.choice("mode", ("polling", "webhook"), "polling")
+    if mode == "webhook" and not webhook.public_url.startswith("https://"):
+        raise hook.error(
+            "public_url", "the public https:// address Telegram posts to (telegram.mode is webhook)"
+        )
+    telegram = TelegramConfig(
+        api_base_url=base_url,
+        mode=mode,
+        poll_timeout=section.integer("poll_timeout", 10, minimum=0, maximum=50),
+        max_messages_per_second=section.integer(
+            "max_messages_per_second", 30, minimum=1, maximum=1000
+        ),
+        webhook=webhook,
+    )
+    section.finish()
+    return telegram
+
+
+def secret(name: str) -> str | None:
+    """A secret from the environment; never from config.yaml."""
+    value = os.environ.get(name, "").strip()
+    return value or None

@@ -1,0 +1,208 @@
+"""The conversation core: one Incoming message in, the replies out. Knows no chat platform.
+
+Every message is logged with what the bot did with it (the ``Handled`` action), so staff can
+see which questions went unanswered.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.config import LANGUAGES
+from bot.faq import Faq, Topic
+from bot.matcher import MAX_QUESTION_CHARS, Matcher
+from bot.message_log import Handled, log_message
+from bot.messages import Button, Incoming, Kind, Reply
+from bot.people import Person, set_language, touch_person
+from bot.store import Database
+from bot.texts import Texts, fill
+
+MAX_RELATED = 3
+# Shown under "Ask a question": the topics villagers most need before anything else.
+STARTER_TOPICS = ("paspor-syarat", "paspor-biaya", "pmi-prosedur", "tppo-tanda")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    replies: list[Reply]
+    handled: Handled
+
+
+Handler = Callable[[Person], Awaitable[Outcome]]
+
+
+def language_from_hint(hint: str | None, default: str) -> str:
+    """Telegram's language_code ("en", "en-GB", "id") → a language the bot speaks."""
+    code = (hint or "").split("-")[0].lower()
+    return code if code in LANGUAGES else default
+
+
+def clean_text(text: str) -> str:
+    """Drop invisible format characters (zero-width, direction marks) and outer whitespace."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").strip()
+
+
+class Conversation:
+    def __init__(
+        self, db: Database, texts: Texts, faq: Faq, matcher: Matcher, default_language: str
+    ) -> None:
+        self.db = db
+        self.texts = texts
+        self.faq = faq
+        self.matcher = matcher
+        self.default_language = default_language
+        self._commands: dict[str, Handler] = {
+            "start": self._welcome,
+            "menu": self._menu,
+            "bahasa": self._language_prompt,
+            "language": self._language_prompt,
+            "bantuan": self._help,
+            "help": self._help,
+        }
+        self._buttons: dict[str, Handler] = {
+            "menu": self._menu,
+            "ask": self._ask_prompt,
+            "sessions": self._sessions,
+            "registrations": self._registrations,
+            "contact": self._contact,
+            "language": self._language_prompt,
+        }
+
+    async def handle(self, message: Incoming) -> list[Reply]:
+        lang = language_from_hint(message.language_hint, self.default_language)
+        person = await touch_person(
+            self.db, message.channel, message.user_id, message.display_name, lang
+        )
+        outcome = await self._dispatch(person, message)
+        await log_message(
+            self.db, person.id, message.kind.value, message.text, person.lang, outcome.handled
+        )
+        return outcome.replies
+
+    async def use_language(self, channel: str, user_id: str, name: str, lang: str) -> None:
+        """Set a person's language up front (the terminal chat's --lang option)."""
+        person = await touch_person(self.db, channel, user_id, name, lang)
+        if person.lang != lang:
+            await set_language(self.db, person.id, lang)
+
+    async def _dispatch(self, person: Person, message: Incoming) -> Outcome:
+        if message.kind is Kind.COMMAND:
+            handler = self._commands.get(message.text.lower())
+            return await handler(person) if handler else self._notice(person, "unknown_command")
+        if message.kind is Kind.BUTTON:
+            return await self._button(person, message.text)
+        if message.kind is Kind.TEXT:
+            return self._question(person, message.text)
+        return self._notice(person, "not_text")
+
+    async def _button(self, person: Person, action: str) -> Outcome:
+        name, _, argument = action.partition(":")
+        if name in self._buttons and not argument:
+            return await self._buttons[name](person)
+        if name == "lang" and argument in LANGUAGES:
+            return await self._set_language(person, argument)
+        if name == "faq" and (topic := self.faq.get(argument)):
+            return self._answer(person, topic, Handled("faq_button", topic.id))
+        return self._notice(person, "stale_button")
+
+    # -- replies built from texts ------------------------------------------------------------
+
+    def _t(self, person: Person, key: str, **values: str) -> str:
+        return self.texts.get(person.lang, key, **values)
+
+    def _button_for(self, person: Person, key: str, action: str) -> tuple[Button]:
+        return (Button(self._t(person, key), action),)
+
+    def _menu_buttons(self, person: Person) -> tuple[tuple[Button, ...], ...]:
+        return (
+            self._button_for(person, "button_ask", "ask"),
+            self._button_for(person, "button_sessions", "sessions"),
+            self._button_for(person, "button_registrations", "registrations"),
+            self._button_for(person, "button_contact", "contact"),
+            self._button_for(person, "button_language", "language"),
+        )
+
+    def _back_to_menu(self, person: Person) -> tuple[Button]:
+        return self._button_for(person, "button_menu", "menu")
+
+    def _topic_button(self, person: Person, topic: Topic) -> tuple[Button]:
+        return (Button(topic.title[person.lang], f"faq:{topic.id}"),)
+
+    def _notice(self, person: Person, key: str) -> Outcome:
+        """A short explanation followed by the main menu: never silence, never a dead end."""
+        return Outcome([Reply(self._t(person, key), self._menu_buttons(person))], Handled(key))
+
+    # -- handlers -----------------------------------------------------------------------------
+
+    async def _welcome(self, person: Person) -> Outcome:
+        text = self._t(person, "welcome", name=person.display_name)
+        return Outcome([Reply(text, self._menu_buttons(person))], Handled("welcome"))
+
+    async def _menu(self, person: Person) -> Outcome:
+        return self._notice(person, "menu")
+
+    async def _help(self, person: Person) -> Outcome:
+        return self._notice(person, "help")
+
+    async def _ask_prompt(self, person: Person) -> Outcome:
+        starters = [self.faq.get(topic_id) for topic_id in STARTER_TOPICS]
+        buttons = tuple(self._topic_button(person, t) for t in starters if t)
+        reply = Reply(self._t(person, "ask_prompt"), (*buttons, self._back_to_menu(person)))
+        return Outcome([reply], Handled("ask_prompt"))
+
+    async def _sessions(self, person: Person) -> Outcome:
+        buttons = (self._button_for(person, "button_contact", "contact"), self._back_to_menu(person))
+        return Outcome([Reply(self._t(person, "sessions_none"), buttons)], Handled("sessions"))
+
+    async def _registrations(self, person: Person) -> Outcome:
+        buttons = (self._button_for(person, "button_sessions", "sessions"), self._back_to_menu(person))
+        reply = Reply(self._t(person, "registrations_none"), buttons)
+        return Outcome([reply], Handled("registrations"))
+
+    async def _contact(self, person: Person) -> Outcome:
+        reply = Reply(self._t(person, "contact"), (self._back_to_menu(person),))
+        return Outcome([reply], Handled("contact"))
+
+    async def _language_prompt(self, person: Person) -> Outcome:
+        buttons = tuple(self._button_for(person, f"button_language_{lang}", f"lang:{lang}") for lang in LANGUAGES)
+        reply = Reply(self._t(person, "language_prompt"), buttons)
+        return Outcome([reply], Handled("language_prompt"))
+
+    async def _set_language(self, person: Person, lang: str) -> Outcome:
+        await set_language(self.db, person.id, lang)
+        switched = Person(**{**person.__dict__, "lang": lang})
+        reply = Reply(self._t(switched, "language_set"), self._menu_buttons(switched))
+        return Outcome([reply], Handled(f"language_set:{lang}"))
+
+    # -- questions ---------------------------------------------------------------------------
+
+    def _question(self, person: Person, raw: str) -> Outcome:
+        text = clean_text(raw)
+        if not text:
+            return self._notice(person, "empty_text")
+        match = self.matcher.match(text)
+        if match.topic_id is None:
+            buttons = (self._button_for(person, "button_contact", "contact"), self._back_to_menu(person))
+            reply = Reply(self._t(person, "faq_declined"), buttons)
+            return Outcome([reply], Handled("faq_declined", None, match.score))
+        topic = self.faq.topics[match.topic_id]
+        if match.alternatives:
+            choices = [topic] + [self.faq.topics[t] for t, _ in match.alternatives]
+            buttons = tuple(self._topic_button(person, t) for t in choices)
+            reply = Reply(self._t(person, "faq_choose"), (*buttons, self._back_to_menu(person)))
+            return Outcome([reply], Handled("faq_choose", topic.id, match.score))
+        outcome = self._answer(person, topic, Handled("faq_answer", topic.id, match.score))
+        if len(text) > MAX_QUESTION_CHARS:
+            first = outcome.replies[0]
+            note = self._t(person, "text_too_long")
+            outcome.replies[0] = Reply(f"{note}\n\n{first.text}", first.buttons)
+        return outcome
+
+    def _answer(self, person: Person, topic: Topic, handled: Handled) -> Outcome:
+        answer = fill(topic.answer[person.lang], self.texts.office_values)
+        text = self._t(person, "faq_answer", title=topic.title[person.lang], answer=answer)
+        related = [self.faq.topics[t] for t in topic.related[:MAX_RELATED] if t in self.faq.topics]
+        buttons = (*(self._topic_button(person, t) for t in related), self._back_to_menu(person))
+        return Outcome([Reply(text, buttons)], handled)

@@ -1,0 +1,94 @@
+"""The neutral messages that pass between channels and the conversation core.
+
+A channel turns its platform's payload into an ``Incoming`` and renders the core's ``Reply``
+objects its own way (Telegram inline keyboards, numbered choices in the terminal, ...).
+Reply text is plain text: each channel escapes it for its platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+MAX_TEXT = 4096  # Telegram's and WhatsApp's limit on one message's text
+MAX_BUTTON_DATA = 64  # Telegram's limit on callback data, in bytes
+
+
+class Kind(StrEnum):
+    TEXT = "text"  # something the person typed
+    COMMAND = "command"  # /start, /menu, ...: text holds the command name without the slash
+    BUTTON = "button"  # a button press: text holds the button's action
+    OTHER = "other"  # sticker, photo, voice, ...: media names what it was
+
+
+@dataclass(frozen=True)
+class Incoming:
+    channel: str
+    user_id: str
+    kind: Kind
+    text: str = ""
+    display_name: str = ""
+    language_hint: str | None = None
+    media: str = ""
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: str
+
+    def __post_init__(self) -> None:
+        size = len(self.action.encode("utf-8"))
+        if not 1 <= size <= MAX_BUTTON_DATA:
+            raise ValueError(f"button action must be 1-{MAX_BUTTON_DATA} bytes: {self.action!r}")
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = field(default=())
+
+    def flat_buttons(self) -> list[Button]:
+        return [button for row in self.buttons for button in row]
+
+
+def text_length(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units): an emoji may count as two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut_point(line: str, limit: int) -> int:
+    """Index of the longest prefix of ``line`` within ``limit``, preferring a space to cut at."""
+    end = 0
+    units = 0
+    for index, char in enumerate(line):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            break
+        end = index + 1
+    space = line.rfind(" ", 0, end + 1)
+    return space if space > 0 else max(end, 1)
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split text into chunks of at most ``limit`` units, at line boundaries if possible.
+
+    A single line longer than the limit is cut at the last space before it, or hard if none.
+    """
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if text_length(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            chunks.append(current)
+        while text_length(line) > limit:
+            cut = _cut_point(line, limit)
+            chunks.append(line[:cut])
+            line = line[cut:].lstrip(" ")
+        current = line
+    if current.strip() or not chunks:
+        chunks.append(current)
+    return [chunk for chunk in chunks if chunk.strip()] or [text[:limit]]

@@ -1,0 +1,55 @@
+"""Shared fixtures: a config file in a temporary folder using the bundled FAQ and texts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.app import open_conversation
+from bot.config import Config, load_config
+from bot.conversation import Conversation
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write_config(directory: Path, **overrides: object) -> Path:
+    """A config.yaml in ``directory`` with the bundled FAQ and texts and a fresh database."""
+    data: dict = {
+        "database": str(directory / "desabot.sqlite3"),
+        "faq_dir": str(REPO / "faq"),
+        "texts_dir": str(REPO / "texts"),
+        "offices": {
+            "bp3mi": {"name": "BP3MI Sulawesi Tengah", "phone": "0451-000-TEST"},
+            "imigrasi": {"name": "Kantor Imigrasi Kelas I TPI Palu", "address": "Jalan Kartini, Palu"},
+        },
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    path = directory / "config.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., Config]:
+    def make(**overrides: object) -> Config:
+        return load_config(write_config(tmp_path, **overrides))
+
+    return make
+
+
+@pytest.fixture
+def config(make_config: Callable[..., Config]) -> Config:
+    return make_config()
+
+
+@pytest.fixture
+async def conversation(config: Config) -> AsyncIterator[Conversation]:
+    async with open_conversation(config) as conversation:
+        yield conversation

@@ -1,0 +1,55 @@
+"""User-facing texts: data files per language, checked, and filled without empty lines."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from bot.texts import check_texts, fill, load_texts
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_fill_leaves_out_lines_whose_value_is_not_set():
+    template = "Kantor {bp3mi.name}\nTelepon: {bp3mi.phone}\nAlamat: {bp3mi.address}\nSelesai"
+    text = fill(template, {"bp3mi.name": "BP3MI", "bp3mi.phone": "", "bp3mi.address": "Jl. X"})
+    assert text == "Kantor BP3MI\nAlamat: Jl. X\nSelesai"
+
+
+def test_fill_does_not_expand_placeholders_inside_values():
+    assert fill("Halo {name}", {"name": "{bp3mi.phone}", "bp3mi.phone": "1"}) == "Halo {bp3mi.phone}"
+
+
+def test_bundled_texts_are_clean():
+    assert check_texts(REPO / "texts") == []
+
+
+def test_every_text_key_the_code_uses_exists_in_both_languages():
+    texts = load_texts(REPO / "texts", {})
+    source = "\n".join(p.read_text() for p in (REPO / "bot").rglob("*.py"))
+    used = set(re.findall(r'_t\(\s*\w+,\s*"([a-z_]+)"', source))
+    used |= set(re.findall(r'_notice\(\s*\w+,\s*"([a-z_]+)"', source))
+    used |= set(re.findall(r'_button_for\(\s*\w+,\s*"([a-z_]+)"', source))
+    assert used, "the scan found no keys: the pattern is out of date"
+    for lang in ("id", "en"):
+        missing = {k for k in used if k not in texts.by_language[lang]}
+        assert not missing, f"{lang}.yaml lacks {missing}"
+
+
+def test_a_missing_key_and_a_changed_placeholder_are_reported_with_file_and_line(tmp_path):
+    shutil.copytree(REPO / "texts", tmp_path, dirs_exist_ok=True)
+    en = (tmp_path / "en.yaml").read_text()
+    en = en.replace("stale_button:", "stale_buton:").replace("Hello {name}!", "Hello {nama}!")
+    (tmp_path / "en.yaml").write_text(en)
+    problems = [str(p) for p in check_texts(tmp_path)]
+    assert any("en.yaml:1: stale_button: missing" in p for p in problems)
+    assert any(re.search(r"en\.yaml:\d+: stale_buton: not in id\.yaml", p) for p in problems)
+    assert any(re.search(r"en\.yaml:\d+: welcome: placeholders", p) for p in problems)
+
+
+def test_broken_yaml_is_reported_with_its_line(tmp_path):
+    shutil.copytree(REPO / "texts", tmp_path, dirs_exist_ok=True)
+    (tmp_path / "id.yaml").write_text("menu: ok\nhelp: [unclosed\n")
+    problems = [str(p) for p in check_texts(tmp_path)]
+    assert any(re.search(r"id\.yaml:\d+: not valid YAML", p) for p in problems)
