@@ -54,6 +54,9 @@ class Database:
         except sqlite3.Error as exc:
             await connection.close()
             raise StoreError(f"{path}: cannot prepare the database: {exc}") from None
+        except BaseException:
+            await connection.close()
+            raise
         return database
 
     async def _prepare(self) -> None:

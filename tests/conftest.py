@@ -23,7 +23,10 @@ def write_config(directory: Path, **overrides: object) -> Path:
         "texts_dir": str(REPO / "texts"),
         "offices": {
             "bp3mi": {"name": "BP3MI Sulawesi Tengah", "phone": "0451-000-TEST"},
-            "imigrasi": {"name": "Kantor Imigrasi Kelas I TPI Palu", "address": "Jalan Kartini, Palu"},
+            "imigrasi": {
+                "name": "Kantor Imigrasi Kelas I TPI Palu",
+                "address": "Jalan Kartini, Palu",
+            },
         },
     }
     for key, value in overrides.items():

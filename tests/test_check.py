@@ -24,7 +24,10 @@ def test_the_bundled_config_passes_with_a_warning_for_every_unset_office_value()
     result = check(REPO / "config.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
     warnings = [line for line in result.stdout.splitlines() if ": warning: " in line]
-    assert any(re.search(r"config\.yaml:\d+: warning: offices\.bp3mi\.phone is not set", w) for w in warnings)
+    assert any(
+        re.search(r"config\.yaml:\d+: warning: offices\.bp3mi\.phone is not set", w)
+        for w in warnings
+    )
     assert "0 error(s)" in result.stderr
 
 
@@ -38,7 +41,10 @@ def test_a_broken_faq_entry_is_reported_with_file_and_line(tmp_path):
     config = write_config(tmp_path, faq_dir=str(faq))
     result = check(config)
     assert result.returncode == 1
-    assert re.search(rf"{re.escape(str(first))}:\d+: [a-z-]+: related id 'tidak-ada' does not exist", result.stdout)
+    assert re.search(
+        rf"{re.escape(str(first))}:\d+: [a-z-]+: related id 'tidak-ada' does not exist",
+        result.stdout,
+    )
 
 
 def test_a_config_error_is_reported_and_fails(tmp_path):

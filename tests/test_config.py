@@ -25,7 +25,12 @@ def test_every_key_of_the_bundled_config_has_a_comment():
     lines = (REPO / "config.yaml").read_text().splitlines()
     for number, line in enumerate(lines):
         stripped = line.strip()
-        if not stripped or stripped.startswith("#") or not stripped.endswith(":") and ": " not in stripped:
+        if (
+            not stripped
+            or stripped.startswith("#")
+            or not stripped.endswith(":")
+            and ": " not in stripped
+        ):
             continue
         section_header = stripped.endswith(":") and line == line.lstrip()
         if section_header or stripped.split(":")[0] in {"bp3mi", "imigrasi", "webhook"}:
@@ -43,13 +48,29 @@ def write(tmp_path: Path, text: str) -> Path:
 @pytest.mark.parametrize(
     ("text", "line", "fragment"),
     [
-        ("telegram:\n  mode: poll\n", 2, 'telegram.mode: expected one of "polling", "webhook", got \'poll\''),
+        (
+            "telegram:\n  mode: poll\n",
+            2,
+            'telegram.mode: expected one of "polling", "webhook", got \'poll\'',
+        ),
         ("timezone: Mars/Base\n", 1, "timezone: expected an IANA time zone name"),
-        ("faq:\n  threshold: high\n", 2, "faq.threshold: expected a number from 0.0 to 1.0, got 'high'"),
-        ("telegram:\n  webhook:\n    port: 99999\n", 3, "telegram.webhook.port: expected a whole number"),
+        (
+            "faq:\n  threshold: high\n",
+            2,
+            "faq.threshold: expected a number from 0.0 to 1.0, got 'high'",
+        ),
+        (
+            "telegram:\n  webhook:\n    port: 99999\n",
+            3,
+            "telegram.webhook.port: expected a whole number",
+        ),
         ("databse: x.db\n", 1, "databse: unknown key; expected one of"),
         ("offices:\n  bp3mi:\n    name: ''\n", 3, "offices.bp3mi.name: expected the office's name"),
-        ("telegram:\n  mode: webhook\n", 2, "telegram.webhook.public_url: expected the public https://"),
+        (
+            "telegram:\n  mode: webhook\n",
+            2,
+            "telegram.webhook.public_url: expected the public https://",
+        ),
         ("telegram:\n  api_base_url: ftp://x\n", 2, "telegram.api_base_url: expected a URL"),
         ("default_language: fr\n", 1, 'default_language: expected one of "id", "en"'),
         ("offices: [1, 2]\n", 1, "offices: expected a mapping of keys"),

@@ -20,7 +20,7 @@ def chat(config, stdin: str, *args: str) -> subprocess.CompletedProcess:
 
 def test_piped_chat_greets_answers_presses_numbers_and_exits_at_end_of_input(tmp_path):
     config = write_config(tmp_path)
-    result = chat(config, "berapa biaya paspor\n/menu\n4\n", "--name", "Siti")
+    result = chat(config, "biaya paspor\n/menu\n4\n", "--name", "Siti")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("bot> Halo Siti!")

@@ -10,10 +10,10 @@ from bot.messages import Incoming, Kind, Reply
 MENU_ACTIONS = ["ask", "sessions", "registrations", "contact", "language"]
 
 
-def message(kind: Kind, text: str = "", user: str = "42", lang: str | None = "id", **extra) -> Incoming:
-    return Incoming(
-        channel="test", user_id=user, kind=kind, text=text, language_hint=lang, **extra
-    )
+def message(
+    kind: Kind, text: str = "", user: str = "42", lang: str | None = "id", **extra
+) -> Incoming:
+    return Incoming(channel="test", user_id=user, kind=kind, text=text, language_hint=lang, **extra)
 
 
 async def say(conversation: Conversation, kind: Kind, text: str = "", **kw) -> list[Reply]:
@@ -95,7 +95,7 @@ async def test_a_faq_question_is_answered_with_its_topic_and_logged(conversation
 
 
 async def test_an_out_of_scope_question_is_declined_honestly(conversation):
-    [reply] = await say(conversation, Kind.TEXT, "jadwal posyandu bulan depan")
+    [reply] = await say(conversation, Kind.TEXT, "resep kue bolu pandan")
     assert "belum bisa menjawab" in reply.text
     assert "0-800-1000" in reply.text
     assert "contact" in actions(reply)

@@ -18,7 +18,9 @@ def test_fill_leaves_out_lines_whose_value_is_not_set():
 
 
 def test_fill_does_not_expand_placeholders_inside_values():
-    assert fill("Halo {name}", {"name": "{bp3mi.phone}", "bp3mi.phone": "1"}) == "Halo {bp3mi.phone}"
+    assert (
+        fill("Halo {name}", {"name": "{bp3mi.phone}", "bp3mi.phone": "1"}) == "Halo {bp3mi.phone}"
+    )
 
 
 def test_bundled_texts_are_clean():
