@@ -20,7 +20,9 @@ class Report:
 
     def lines(self) -> list[str]:
         return [str(p) for p in self.errors] + [
-            f"{p.file}:{p.line}: warning: {p.message}" if p.line else f"{p.file}: warning: {p.message}"
+            f"{p.file}:{p.line}: warning: {p.message}"
+            if p.line
+            else f"{p.file}: warning: {p.message}"
             for p in self.warnings
         ]
 
@@ -43,7 +45,9 @@ def unset_value_warnings(config: Config) -> list[Problem]:
     for key in config.unset_office_values():
         _, office, field = key.split(".")
         line = _line_of(data, "offices", office, field)
-        warnings.append(Problem(config.path, line, f"{key} is not set; lines that need it are left out"))
+        warnings.append(
+            Problem(config.path, line, f"{key} is not set; lines that need it are left out")
+        )
     return warnings
 
 

@@ -24,7 +24,10 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--config", type=Path, default=Path("config.yaml"), help="config file (default: ./config.yaml)"
+        "--config",
+        type=Path,
+        default=Path("config.yaml"),
+        help="config file (default: ./config.yaml)",
     )
     parser = argparse.ArgumentParser(prog="desabot", description=__doc__, parents=[common])
     parser.add_argument("--version", action="version", version=f"desabot {__version__}")
@@ -91,7 +94,9 @@ def _chat(config: Config, args: argparse.Namespace) -> int:
 def _run(config: Config) -> int:
     token = secret(TOKEN_ENV)
     if not token:
-        print(f"desabot: set the bot token in the environment variable {TOKEN_ENV}", file=sys.stderr)
+        print(
+            f"desabot: set the bot token in the environment variable {TOKEN_ENV}", file=sys.stderr
+        )
         return EXIT_USAGE
     webhook_secret = secret(WEBHOOK_SECRET_ENV)
     if config.telegram.mode == "webhook" and not webhook_secret:

@@ -17,7 +17,10 @@ from bot.yamlfile import LineDict, Problem
 
 LANGUAGES = ("id", "en")
 # The two offices behind the bot, with the names villagers know them by (both sourced).
-DEFAULT_OFFICE_NAMES = {"bp3mi": "BP3MI Sulawesi Tengah", "imigrasi": "Kantor Imigrasi Kelas I TPI Palu"}
+DEFAULT_OFFICE_NAMES = {
+    "bp3mi": "BP3MI Sulawesi Tengah",
+    "imigrasi": "Kantor Imigrasi Kelas I TPI Palu",
+}
 OFFICE_FIELDS = ("name", "address", "phone", "whatsapp", "hours")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -109,7 +112,9 @@ class _Section:
 
     def error(self, key: str, expected: str, got: Any = _MISSING) -> ConfigError:
         detail = "" if got is _MISSING else f", got {got!r}"
-        return ConfigError(self.file, self._line(key), f"{self._key(key)}: expected {expected}{detail}")
+        return ConfigError(
+            self.file, self._line(key), f"{self._key(key)}: expected {expected}{detail}"
+        )
 
     def _get(self, key: str, default: Any) -> Any:
         self.used.add(key)
@@ -166,7 +171,9 @@ class _Section:
             if key not in self.used:
                 known = ", ".join(sorted(self.used))
                 raise ConfigError(
-                    self.file, self._line(key), f"{self._key(str(key))}: unknown key; expected one of {known}"
+                    self.file,
+                    self._line(key),
+                    f"{self._key(str(key))}: unknown key; expected one of {known}",
                 )
 
 
@@ -200,7 +207,9 @@ def _timezone(top: _Section) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise top.error("timezone", 'an IANA time zone name such as "Asia/Makassar"', name) from None
+        raise top.error(
+            "timezone", 'an IANA time zone name such as "Asia/Makassar"', name
+        ) from None
 
 
 def _faq_threshold(top: _Section) -> float:

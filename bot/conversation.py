@@ -153,11 +153,17 @@ class Conversation:
         return Outcome([reply], Handled("ask_prompt"))
 
     async def _sessions(self, person: Person) -> Outcome:
-        buttons = (self._button_for(person, "button_contact", "contact"), self._back_to_menu(person))
+        buttons = (
+            self._button_for(person, "button_contact", "contact"),
+            self._back_to_menu(person),
+        )
         return Outcome([Reply(self._t(person, "sessions_none"), buttons)], Handled("sessions"))
 
     async def _registrations(self, person: Person) -> Outcome:
-        buttons = (self._button_for(person, "button_sessions", "sessions"), self._back_to_menu(person))
+        buttons = (
+            self._button_for(person, "button_sessions", "sessions"),
+            self._back_to_menu(person),
+        )
         reply = Reply(self._t(person, "registrations_none"), buttons)
         return Outcome([reply], Handled("registrations"))
 
@@ -166,7 +172,10 @@ class Conversation:
         return Outcome([reply], Handled("contact"))
 
     async def _language_prompt(self, person: Person) -> Outcome:
-        buttons = tuple(self._button_for(person, f"button_language_{lang}", f"lang:{lang}") for lang in LANGUAGES)
+        buttons = tuple(
+            self._button_for(person, f"button_language_{lang}", f"lang:{lang}")
+            for lang in LANGUAGES
+        )
         reply = Reply(self._t(person, "language_prompt"), buttons)
         return Outcome([reply], Handled("language_prompt"))
 
@@ -184,7 +193,10 @@ class Conversation:
             return self._notice(person, "empty_text")
         match = self.matcher.match(text)
         if match.topic_id is None:
-            buttons = (self._button_for(person, "button_contact", "contact"), self._back_to_menu(person))
+            buttons = (
+                self._button_for(person, "button_contact", "contact"),
+                self._back_to_menu(person),
+            )
             reply = Reply(self._t(person, "faq_declined"), buttons)
             return Outcome([reply], Handled("faq_declined", None, match.score))
         topic = self.faq.topics[match.topic_id]

@@ -77,7 +77,9 @@ def read_faq(directory: Path, known_placeholders: set[str]) -> tuple[Faq, list[P
                 related_lines.append((path, entry.line_of("related"), topic.id, related))
     for path, line, topic_id, related in related_lines:
         if related not in topics:
-            problems.append(Problem(path, line, f"{topic_id}: related id {related!r} does not exist"))
+            problems.append(
+                Problem(path, line, f"{topic_id}: related id {related!r} does not exist")
+            )
     return Faq(topics), problems
 
 
@@ -115,7 +117,15 @@ def _read_topic(
     if not isinstance(reviewed, dt.date):
         problem("reviewed", f"{topic_id}: reviewed: expected a date YYYY-MM-DD, got {reviewed!r}")
     related = _text_list(entry, "related", topic_id, problem, required=False)
-    for key in entry.keys() - {"id", "title", "answer", "examples", "related", "sources", "reviewed"}:
+    for key in entry.keys() - {
+        "id",
+        "title",
+        "answer",
+        "examples",
+        "related",
+        "sources",
+        "reviewed",
+    }:
         problem(key, f"{topic_id}: unknown key {key!r}")
     if problems:
         return None, problems

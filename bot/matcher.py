@@ -50,7 +50,8 @@ class Matcher:
         count = len(bags) or 1
         self._idf = {w: math.log(1 + count / df) for w, df in document_frequency.items()}
         self._documents = [
-            _Document(topic_id, self._weigh(bag)) for (topic_id, _), bag in zip(phrases, bags, strict=True)
+            _Document(topic_id, self._weigh(bag))
+            for (topic_id, _), bag in zip(phrases, bags, strict=True)
         ]
 
     def _weigh(self, bag: Counter[str]) -> dict[str, float]:

@@ -55,7 +55,8 @@ def load_texts(directory: Path, office_values: Mapping[str, str]) -> Texts:
     tables = {lang: yamlfile.load(directory / f"{lang}.yaml") for lang in LANGUAGES}
     return Texts(
         by_language={
-            lang: {k: v for k, v in table.items() if k != "commands"} for lang, table in tables.items()
+            lang: {k: v for k, v in table.items() if k != "commands"}
+            for lang, table in tables.items()
         },
         commands={lang: dict(table["commands"]) for lang, table in tables.items()},
         office_values=dict(office_values),
@@ -102,7 +103,9 @@ def _check_template(path: Path, line: int, key: str, value: str) -> list[Problem
     try:
         list(string.Formatter().parse(_PLACEHOLDER.sub("", value)))
     except ValueError as exc:
-        return [Problem(path, line, f"{key}: a stray brace: {exc} (write placeholders as {{name}})")]
+        return [
+            Problem(path, line, f"{key}: a stray brace: {exc} (write placeholders as {{name}})")
+        ]
     return []
 
 

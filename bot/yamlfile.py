@@ -80,7 +80,7 @@ def load(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise Problem(path, None, f"cannot read file: {exc}") from None
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)
     except Problem as exc:
         raise Problem(path, exc.line, exc.message) from None
     except yaml.YAMLError as exc:

@@ -28,8 +28,7 @@ def test_every_key_of_the_bundled_config_has_a_comment():
         if (
             not stripped
             or stripped.startswith("#")
-            or not stripped.endswith(":")
-            and ": " not in stripped
+            or (not stripped.endswith(":") and ": " not in stripped)
         ):
             continue
         section_header = stripped.endswith(":") and line == line.lstrip()
@@ -93,7 +92,7 @@ def test_a_missing_file_is_named(tmp_path):
 
 
 def test_the_token_is_not_a_config_key(tmp_path):
-    with pytest.raises(ConfigError, match="telegram.token: unknown key"):
+    with pytest.raises(ConfigError, match=r"telegram\.token: unknown key"):
         load_config(write(tmp_path, "telegram:\n  token: '123:abc'\n"))
 
 

@@ -66,7 +66,7 @@ async def test_language_can_be_switched_by_button_and_command(conversation):
     assert actions(prompt) == ["lang:id", "lang:en"]
     [reply] = await say(conversation, Kind.BUTTON, "lang:en")
     assert "English" in reply.text
-    assert [b.label for b in reply.flat_buttons()][0] == "❓ Ask a question"
+    assert reply.flat_buttons()[0].label == "❓ Ask a question"
     [reply] = await say(conversation, Kind.COMMAND, "start", display_name="Ani")
     assert reply.text.startswith("Hello Ani!")
     [reply] = await say(conversation, Kind.BUTTON, "lang:id")

@@ -18,7 +18,10 @@ CHANNEL = "console"
 def render(reply: Reply) -> tuple[str, list[Button]]:
     """A reply as terminal text with numbered choices, and the buttons in that order."""
     buttons = reply.flat_buttons()
-    lines = [f"bot> {line}" if i == 0 else f"     {line}" for i, line in enumerate(reply.text.split("\n"))]
+    lines = [
+        f"bot> {line}" if i == 0 else f"     {line}"
+        for i, line in enumerate(reply.text.split("\n"))
+    ]
     lines += [f"     [{number}] {button.label}" for number, button in enumerate(buttons, start=1)]
     return "\n".join(lines), buttons
 

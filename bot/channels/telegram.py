@@ -81,7 +81,7 @@ def incoming_from_update(update: Update) -> Incoming | None:
 
 
 def _command_name(message: Message) -> str | None:
-    """"/Start@desabot_bot now" → "start"; None when the text does not start with a command."""
+    """ "/Start@desabot_bot now" → "start"; None when the text does not start with a command."""
     entities = message.entities or ()
     if not any(e.type == "bot_command" and e.offset == 0 for e in entities):
         return None
@@ -163,7 +163,9 @@ class TelegramChannel:
                 log.info("event=send_refused reason=blocked chat=%s", chat_id)
                 return False
             except BadRequest as exc:
-                log.error("event=send_refused reason=bad_request chat=%s error=%r", chat_id, exc.message)
+                log.error(
+                    "event=send_refused reason=bad_request chat=%s error=%r", chat_id, exc.message
+                )
                 return False
         return True
 

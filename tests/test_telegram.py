@@ -1,0 +1,304 @@
+"""End to end on Telegram: python-telegram-bot talking HTTP to the stand-in Bot API server.
+
+Updates go in through getUpdates (or the webhook); the assertions are on the calls the bot
+really makes, which the stand-in checks against Telegram's rules.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from auxil.fake_bot_api import FakeBotApi, html_visible_text
+from bot.app import open_conversation
+from bot.channels.telegram import TelegramChannel, TelegramSecrets
+from bot.logs import setup_logging
+from conftest import REPO
+
+TOKEN = "123456:SECRET-token-never-logged"
+MENU = ["ask", "sessions", "registrations", "contact", "language"]
+
+
+@pytest.fixture
+def fake() -> FakeBotApi:
+    with FakeBotApi() as server:
+        yield server
+
+
+@pytest.fixture
+async def channel(make_config, fake) -> AsyncIterator[TelegramChannel]:
+    config = make_config(telegram={"api_base_url": fake.base_url, "poll_timeout": 1})
+    async with open_conversation(config) as conversation:
+        channel = TelegramChannel(
+            conversation, config.telegram, TelegramSecrets(TOKEN), conversation.texts.commands
+        )
+        await channel.start()
+        try:
+            yield channel
+        finally:
+            await channel.stop()
+    assert not fake.internal_errors
+
+
+def buttons(message: dict) -> list[str]:
+    markup = message["reply_markup"] or {}
+    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+async def replies_to(fake: FakeBotApi, chat_id: int, count: int) -> list[dict]:
+    await fake.wait_for(lambda f: len(f.sent(chat_id)) >= count)
+    return fake.sent(chat_id)
+
+
+async def test_start_welcomes_with_menu_and_registers_commands_in_both_languages(channel, fake):
+    fake.push_text(1001, "/start", first_name="Budi")
+    [welcome] = await replies_to(fake, 1001, 1)
+    assert welcome["parse_mode"] == "HTML"
+    assert "Halo Budi!" in welcome["visible_text"]
+    assert "BP3MI Sulawesi Tengah" in welcome["visible_text"]
+    assert buttons(welcome) == MENU
+    id_commands = [c["command"] for c in fake.my_commands("id")]
+    en_commands = [c["command"] for c in fake.my_commands("en")]
+    assert id_commands == ["start", "menu", "bahasa", "bantuan"]
+    assert en_commands == ["start", "menu", "language", "help"]
+    assert [c["command"] for c in fake.my_commands("")] == id_commands
+    assert not fake.errors
+
+
+async def test_buttons_are_answered_and_lead_on(channel, fake):
+    fake.push_text(1002, "/start")
+    await replies_to(fake, 1002, 1)
+    fake.push_callback(1002, "contact")
+    _, contact = await replies_to(fake, 1002, 2)
+    assert "0-800-1000" in contact["visible_text"]
+    assert len(fake.callback_answers) == 1  # the spinner on the button stops
+    fake.push_callback(1002, "menu")
+    *_, menu = await replies_to(fake, 1002, 3)
+    assert buttons(menu) == MENU
+
+
+async def test_language_comes_from_telegram_and_can_be_switched(channel, fake):
+    fake.push_text(1003, "/start", first_name="Ann", language_code="en")
+    [welcome] = await replies_to(fake, 1003, 1)
+    assert welcome["visible_text"].startswith("Hello Ann!")
+    fake.push_callback(1003, "lang:id", language_code="en")
+    _, switched = await replies_to(fake, 1003, 2)
+    assert "Bahasa Indonesia" in switched["visible_text"]
+    fake.push_text(1003, "/menu", language_code="en")
+    *_, menu = await replies_to(fake, 1003, 3)
+    assert menu["visible_text"].startswith("Menu utama")
+
+
+async def test_a_question_gets_the_faq_answer(channel, fake):
+    fake.push_text(1004, "biaya paspor")
+    [answer] = await replies_to(fake, 1004, 1)
+    assert "Rp950.000" in answer["visible_text"]
+    assert "menu" in buttons(answer)
+
+
+@pytest.mark.parametrize("push", ["sticker", "photo", "voice", "location", "document"])
+async def test_anything_but_text_gets_a_kind_reply(channel, fake, push):
+    getattr(fake, f"push_{push}")(1005)
+    [reply] = await replies_to(fake, 1005, 1)
+    assert "tulisan" in reply["visible_text"]
+    assert buttons(reply) == MENU
+
+
+BAD_INPUTS = [
+    " ",
+    "x" * 20_000,
+    "😀🙏🏽😭",
+    "\u200b\u200d\u2060",
+    "\u202eتجربة\u200f paspor",
+    "<b>",
+    "&",
+    "a < b & c > d",
+    "'; DROP TABLE people;--",
+    "/",
+    "/start@desabot_test_bot",
+    "/HAPUS semua",
+]
+
+
+async def test_bad_input_never_crashes_or_breaks_a_message(channel, fake):
+    for number, text in enumerate(BAD_INPUTS):
+        fake.push_text(2000 + number, text, first_name="<Budi & Ani>")
+    for number in range(len(BAD_INPUTS)):
+        await replies_to(fake, 2000 + number, 1)
+    assert not fake.errors, fake.describe()
+    for message in fake.sent():
+        assert message["visible_text"].strip()
+        assert message["reply_markup"], "every reply leads somewhere"
+    # the first name is shown as typed, escaped on the wire
+    welcome = fake.sent(2010)[0]
+    assert "Halo <Budi & Ani>!" in welcome["visible_text"]
+    assert "&lt;Budi &amp; Ani&gt;" in welcome["text"]
+
+
+async def test_a_long_reply_is_split_at_4096_on_line_boundaries(make_config, fake, tmp_path):
+    faq_dir = tmp_path / "faq"
+    faq_dir.mkdir()
+    steps = [f"{n}. Langkah ke-{n}: datang ke kantor & bawa dokumen <asli>." for n in range(1, 80)]
+    while len("\n".join(steps)) > 4080:  # an answer just under the limit; the title pushes it over
+        steps.pop()
+    steps.append("Akhir" + "." * (4090 - len("\n".join(steps)) - 6))
+    lines = "\n".join(steps)
+    examples = "\n".join(f"    - contoh pertanyaan panjang {n}" for n in range(8))
+    (faq_dir / "uji.yaml").write_text(
+        "- id: panjang\n  title: {id: Panjang, en: Long}\n"
+        "  answer:\n    id: |\n"
+        + "\n".join(f"      {line}" for line in lines.split("\n"))
+        + "\n    en: Long.\n"
+        f"  examples:\n{examples}\n  sources: [uji]\n  reviewed: 2026-11-28\n",
+        encoding="utf-8",
+    )
+    config = make_config(
+        telegram={"api_base_url": fake.base_url, "poll_timeout": 1}, faq_dir=str(faq_dir)
+    )
+    async with open_conversation(config) as conversation:
+        bot = TelegramChannel(
+            conversation, config.telegram, TelegramSecrets(TOKEN), {"id": {"start": "x"}}
+        )
+        await bot.start()
+        try:
+            fake.push_text(3001, "/start")
+            await replies_to(fake, 3001, 1)
+            fake.push_callback(3001, "faq:panjang")
+            _, first, second = await replies_to(fake, 3001, 3)
+        finally:
+            await bot.stop()
+    assert not fake.errors, fake.describe()
+    assert len(first["visible_text"]) <= 4096 and len(second["visible_text"]) <= 4096
+    assert first["reply_markup"] is None and buttons(second) == ["menu"]
+    assert first["visible_text"].endswith("<asli>.")  # cut between lines, not inside one
+    assert second["visible_text"].startswith("Akhir.")
+    assert first["visible_text"] + "\n" + second["visible_text"] == "Panjang\n\n" + lines
+
+
+async def test_a_429_is_waited_out_and_the_reply_still_arrives(channel, fake):
+    fake.fail_next_with_429(1, retry_after=1)
+    fake.push_text(4001, "/menu")
+    [reply] = await replies_to(fake, 4001, 1)
+    assert buttons(reply) == MENU
+    assert [c.status for c in fake.calls_to("sendMessage")][:2] == [429, 200]
+
+
+async def test_a_user_who_blocked_the_bot_does_not_stop_it(channel, fake):
+    fake.blocked.add(4002)
+    fake.push_text(4002, "/start")
+    fake.push_text(4003, "/start")
+    await replies_to(fake, 4003, 1)
+    assert [c.status for c in fake.calls_to("sendMessage") if c.params["chat_id"] == 4002] == [403]
+
+
+async def test_group_chatter_is_ignored(channel, fake):
+    fake.push_message(5001, chat={"id": -100, "type": "group", "title": "Staf"}, text="halo")
+    fake.push_text(5002, "/menu")
+    await replies_to(fake, 5002, 1)
+    assert fake.sent(-100) == []
+
+
+async def test_the_token_never_reaches_the_log(make_config, fake):
+    stream = io.StringIO()
+    handler = setup_logging("DEBUG", secrets=[TOKEN], stream=stream)
+    try:
+        logging.getLogger("httpx").setLevel(logging.DEBUG)  # the worst case: request URLs logged
+        config = make_config(telegram={"api_base_url": fake.base_url, "poll_timeout": 1})
+        async with open_conversation(config) as conversation:
+            bot = TelegramChannel(
+                conversation, config.telegram, TelegramSecrets(TOKEN), conversation.texts.commands
+            )
+            await bot.start()
+            fake.push_text(6001, "/start")
+            fake.push_text(6001, "biaya paspor")
+            await replies_to(fake, 6001, 2)
+            await bot.stop()
+    finally:
+        logging.getLogger().removeHandler(handler)
+    log = stream.getvalue()
+    assert "sendMessage" in log  # httpx really logged the request URLs ...
+    assert TOKEN not in log  # ... with the token redacted
+    assert TOKEN.split(":")[1] not in log
+    assert fake.tokens_seen == {TOKEN}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_webhook_mode_checks_the_secret_token_header(make_config, fake):
+    port = free_port()
+    config = make_config(
+        telegram={
+            "api_base_url": fake.base_url,
+            "mode": "webhook",
+            "webhook": {"port": port, "path": "hook", "public_url": "https://bot.example.org/hook"},
+        }
+    )
+    update = {
+        "update_id": 1,
+        "message": {
+            "message_id": 1,
+            "date": 1764300000,
+            "chat": {"id": 7001, "type": "private"},
+            "from": {"id": 7001, "is_bot": False, "first_name": "Rina", "language_code": "id"},
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+    async with open_conversation(config) as conversation:
+        bot = TelegramChannel(
+            conversation,
+            config.telegram,
+            TelegramSecrets(TOKEN, "s3cret-Header"),
+            conversation.texts.commands,
+        )
+        await bot.start()
+        try:
+            [set_webhook] = fake.calls_to("setWebhook")
+            assert set_webhook.params["url"] == "https://bot.example.org/hook"
+            assert set_webhook.params["secret_token"] == "s3cret-Header"
+            url = f"http://127.0.0.1:{port}/hook"
+            async with httpx.AsyncClient() as client:
+                missing = await client.post(url, json=update)
+                wrong = await client.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}
+                )
+                right = await client.post(
+                    url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-Header"}
+                )
+            assert (missing.status_code, wrong.status_code, right.status_code) == (403, 403, 200)
+            [welcome] = await replies_to(fake, 7001, 1)
+            assert "Halo Rina!" in welcome["visible_text"]
+        finally:
+            await bot.stop()
+
+
+def test_only_the_telegram_channel_imports_python_telegram_bot():
+    code = (
+        "import sys, bot.cli, bot.conversation, bot.channels.console, bot.check\n"
+        "assert not [m for m in sys.modules if m == 'telegram' or m.startswith('telegram.')]"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+    sources = [
+        p
+        for p in (REPO / "bot").rglob("*.py")
+        if "import telegram" in p.read_text() or "from telegram" in p.read_text()
+    ]
+    assert [p.name for p in sources] == ["telegram.py"]
+
+
+def test_html_visible_text_agrees_with_the_escaping():
+    import html
+
+    raw = "a < b & <i>c</i>"
+    assert html_visible_text(html.escape(raw, quote=False)) == raw
