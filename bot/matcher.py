@@ -31,12 +31,6 @@ class Match:
     alternatives: tuple[tuple[str, float], ...] = field(default=())
 
 
-@dataclass
-class _Document:
-    topic_id: str
-    weights: dict[str, float]
-
-
 class Matcher:
     def __init__(self, faq: Faq, threshold: float) -> None:
         self.threshold = threshold
@@ -49,10 +43,13 @@ class Matcher:
         document_frequency = Counter(word for bag in bags for word in bag)
         count = len(bags) or 1
         self._idf = {w: math.log(1 + count / df) for w, df in document_frequency.items()}
-        self._documents = [
-            _Document(topic_id, self._weigh(bag))
-            for (topic_id, _), bag in zip(phrases, bags, strict=True)
-        ]
+        # an inverted index: word → (phrase number, weight), so a question only touches the
+        # phrases that share a word with it
+        self._phrase_topics = [topic_id for topic_id, _ in phrases]
+        self._postings: dict[str, list[tuple[int, float]]] = {}
+        for number, bag in enumerate(bags):
+            for word, weight in self._weigh(bag).items():
+                self._postings.setdefault(word, []).append((number, weight))
 
     def _weigh(self, bag: Counter[str]) -> dict[str, float]:
         weights = {w: n * self._idf.get(w, 0.0) for w, n in bag.items()}
@@ -62,11 +59,15 @@ class Matcher:
     def scores(self, question: str) -> list[tuple[str, float]]:
         """Every topic's best score for the question, best first."""
         query = self._weigh(Counter(words(question)))
+        phrase_scores: dict[int, float] = {}
+        for word, query_weight in query.items():
+            for number, weight in self._postings.get(word, ()):
+                phrase_scores[number] = phrase_scores.get(number, 0.0) + query_weight * weight
         best: dict[str, float] = {}
-        for document in self._documents:
-            score = sum(v * document.weights.get(w, 0.0) for w, v in query.items())
-            if score > best.get(document.topic_id, 0.0):
-                best[document.topic_id] = score
+        for number, score in phrase_scores.items():
+            topic_id = self._phrase_topics[number]
+            if score > best.get(topic_id, 0.0):
+                best[topic_id] = score
         return sorted(best.items(), key=lambda item: -item[1])
 
     def match(self, question: str) -> Match:

@@ -21,18 +21,17 @@ class Handled:
 async def log_message(
     db: Database, person_id: int, kind: str, text: str, lang: str, handled: Handled
 ) -> None:
-    async with db.write() as conn:
-        await conn.execute(
-            "INSERT INTO messages (person_id, received_at, kind, text, lang, action, faq_id, score)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                person_id,
-                utc_now(),
-                kind,
-                text[:STORED_TEXT_LIMIT],
-                lang,
-                handled.action,
-                handled.faq_id,
-                handled.score,
-            ),
-        )
+    await db.write_one(
+        "INSERT INTO messages (person_id, received_at, kind, text, lang, action, faq_id, score)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            person_id,
+            utc_now(),
+            kind,
+            text[:STORED_TEXT_LIMIT],
+            lang,
+            handled.action,
+            handled.faq_id,
+            handled.score,
+        ),
+    )

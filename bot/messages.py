@@ -75,6 +75,8 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
 
     A single line longer than the limit is cut at the last space before it, or hard if none.
     """
+    if len(text) * 2 <= limit or text_length(text) <= limit:
+        return [text] if text.strip() else [text[:limit]]
     chunks: list[str] = []
     current = ""
     for line in text.split("\n"):

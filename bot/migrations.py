@@ -13,7 +13,6 @@ MIGRATIONS: tuple[str, ...] = (
         display_name TEXT NOT NULL DEFAULT '',
         lang TEXT NOT NULL,
         created_at TEXT NOT NULL,
-        last_seen_at TEXT NOT NULL,
         UNIQUE (channel, channel_user_id)
     );
     CREATE TABLE messages (

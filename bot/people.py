@@ -16,41 +16,39 @@ class Person:
     channel_user_id: str
     display_name: str
     lang: str
-    is_new: bool
 
 
 async def touch_person(
     db: Database, channel: str, channel_user_id: str, display_name: str, lang: str
 ) -> Person:
-    """Find or create the person, refreshing name and last-seen time.
+    """Find the person, or create them with ``lang``; keep their display name current.
 
-    ``lang`` is only used for a new person: after that the remembered choice wins.
+    A known person costs one read: after the first message the remembered language wins, and
+    when they were last seen is in the message log, not here.
     """
-    now = utc_now()
     name = display_name[:NAME_LIMIT]
-    async with db.write() as conn:
-        cursor = await conn.execute(
-            "INSERT INTO people (channel, channel_user_id, display_name, lang, created_at,"
-            " last_seen_at) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (channel, channel_user_id) DO UPDATE SET"
-            " display_name = CASE WHEN excluded.display_name = '' THEN display_name"
-            " ELSE excluded.display_name END, last_seen_at = excluded.last_seen_at"
-            " RETURNING id, display_name, lang, created_at",
-            (channel, channel_user_id, name, lang, now, now),
+    row = await db.fetchone(
+        "SELECT id, display_name, lang FROM people WHERE channel = ? AND channel_user_id = ?",
+        (channel, channel_user_id),
+    )
+    if row is None:
+        rows = await db.write_one(
+            "INSERT INTO people (channel, channel_user_id, display_name, lang, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, channel_user_id)"
+            " DO UPDATE SET display_name = display_name RETURNING id, display_name, lang",
+            (channel, channel_user_id, name, lang, utc_now()),
         )
-        row = await cursor.fetchone()
-        await cursor.close()
-    assert row is not None
+        row = rows[0]
+    elif name and name != row["display_name"]:
+        await db.write_one("UPDATE people SET display_name = ? WHERE id = ?", (name, row["id"]))
     return Person(
         id=row["id"],
         channel=channel,
         channel_user_id=channel_user_id,
-        display_name=row["display_name"],
+        display_name=name or row["display_name"],
         lang=row["lang"],
-        is_new=row["created_at"] == now,
     )
 
 
 async def set_language(db: Database, person_id: int, lang: str) -> None:
-    async with db.write() as conn:
-        await conn.execute("UPDATE people SET lang = ? WHERE id = ?", (lang, person_id))
+    await db.write_one("UPDATE people SET lang = ? WHERE id = ?", (lang, person_id))

@@ -95,13 +95,21 @@ class Database:
                 raise
             await self._conn.execute("COMMIT")
 
+    async def write_one(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        """One statement on its own: atomic without BEGIN/COMMIT, so one trip to the DB thread.
+
+        The lock still serialises it with ``write()`` transactions on this connection.
+        """
+        async with self._write_lock:
+            return list(await self._conn.execute_fetchall(sql, tuple(params)))
+
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        """Rows of a query, in one trip to the database thread (execute, fetch and close)."""
+        return list(await self._conn.execute_fetchall(sql, tuple(params)))
 
     async def close(self) -> None:
         await self._conn.close()

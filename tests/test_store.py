@@ -26,12 +26,13 @@ async def test_open_creates_the_file_with_wal_foreign_keys_and_schema(tmp_path):
 async def test_reopening_does_not_migrate_twice_and_keeps_data(tmp_path):
     path = tmp_path / "bot.sqlite3"
     db = await Database.open(path)
-    async with db.write() as conn:
-        await conn.execute(
-            "INSERT INTO people (channel, channel_user_id, lang, created_at, last_seen_at)"
-            " VALUES ('t', '1', 'id', 'x', 'x')"
+    try:
+        await db.write_one(
+            "INSERT INTO people (channel, channel_user_id, lang, created_at)"
+            " VALUES ('t', '1', 'id', 'x')"
         )
-    await db.close()
+    finally:
+        await db.close()
     db = await Database.open(path)
     try:
         assert (await db.fetchone("SELECT count(*) FROM people"))[0] == 1
@@ -45,8 +46,8 @@ async def test_a_failed_write_is_rolled_back(tmp_path):
         with pytest.raises(sqlite3.IntegrityError):
             async with db.write() as conn:
                 await conn.execute(
-                    "INSERT INTO people (channel, channel_user_id, lang, created_at, last_seen_at)"
-                    " VALUES ('t', '1', 'id', 'x', 'x')"
+                    "INSERT INTO people (channel, channel_user_id, lang, created_at)"
+                    " VALUES ('t', '1', 'id', 'x')"
                 )
                 await conn.execute(  # foreign key to a person that does not exist
                     "INSERT INTO messages (person_id, received_at, kind, lang, action)"

@@ -182,6 +182,20 @@ async def test_a_long_reply_is_split_at_4096_on_line_boundaries(make_config, fak
     assert first["visible_text"] + "\n" + second["visible_text"] == "Panjang\n\n" + lines
 
 
+async def test_one_chat_is_answered_in_order_while_chats_run_concurrently(channel, fake):
+    for text in ["/menu", "biaya paspor", "/bantuan", "/bahasa", "/start"]:
+        fake.push_text(8001, text)
+        fake.push_text(8002, text)
+    for chat in (8001, 8002):
+        replies = await replies_to(fake, chat, 5)
+        firsts = [r["visible_text"].split("\n")[0] for r in replies]
+        assert firsts[0].startswith("Menu utama")
+        assert firsts[1] == "Biaya paspor"
+        assert firsts[2].startswith("Cara memakai")
+        assert firsts[3].startswith("Pilih bahasa")
+        assert "Saya desabot" in replies[4]["visible_text"]
+
+
 async def test_a_429_is_waited_out_and_the_reply_still_arrives(channel, fake):
     fake.fail_next_with_429(1, retry_after=1)
     fake.push_text(4001, "/menu")

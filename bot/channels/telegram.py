@@ -8,6 +8,7 @@ at 4096 characters on line boundaries, buttons as an inline keyboard on the last
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
 from dataclasses import dataclass
@@ -22,15 +23,24 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    BaseUpdateProcessor,
+    ContextTypes,
+    TypeHandler,
+)
 
 from bot.config import TelegramConfig
 from bot.conversation import Conversation
-from bot.messages import Incoming, Kind, Reply, split_text
+from bot.messages import Button, Incoming, Kind, Reply, split_text
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
+# Updates handled at once: villagers do not wait for each other, while each chat's own
+# messages are still handled one after another, in order (PerChatUpdateProcessor).
+MAX_CONCURRENT_UPDATES = 8
 # Message attributes that carry something other than text, in the order they are checked.
 MEDIA_KINDS = (
     "sticker",
@@ -89,20 +99,49 @@ def _command_name(message: Message) -> str | None:
     return word[1:].split("@", 1)[0].lower()
 
 
+@functools.lru_cache(maxsize=1024)
+def keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup:
+    """The inline keyboard for a reply's buttons; menus repeat, so keyboards are cached."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.action) for b in row] for row in buttons]
+    )
+
+
 def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
     """A reply as Telegram messages: (HTML text, keyboard) pairs, the keyboard on the last."""
-    chunks = split_text(reply.text)
-    keyboard = None
-    if reply.buttons:
-        keyboard = InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(b.label, callback_data=b.action) for b in row]
-                for row in reply.buttons
-            ]
-        )
-    parts = [(html.escape(chunk, quote=False), None) for chunk in chunks]
-    parts[-1] = (parts[-1][0], keyboard)
+    parts = [(html.escape(chunk, quote=False), None) for chunk in split_text(reply.text)]
+    parts[-1] = (parts[-1][0], keyboard(reply.buttons) if reply.buttons else None)
     return parts
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Different chats are handled concurrently; one chat's updates strictly in order."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        self._waiting[chat.id] = self._waiting.get(chat.id, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._waiting[chat.id] -= 1
+            if not self._waiting[chat.id]:  # forget idle chats, so memory stays flat
+                del self._waiting[chat.id], self._locks[chat.id]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +174,7 @@ class TelegramChannel:
                 AIORateLimiter(overall_max_rate=self.config.max_messages_per_second, max_retries=3)
             )
             .get_updates_read_timeout(self.config.poll_timeout + 10)
+            .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
             .build()
         )
         application.add_handler(TypeHandler(Update, self._on_update))
