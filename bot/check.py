@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import yamlfile
-from bot.app import office_placeholders
 from bot.config import Config, ConfigError, load_config
-from bot.faq import read_faq
+from bot.faq_commands import check_faq
 from bot.texts import check_texts
 from bot.yamlfile import LineDict, Problem
 
@@ -33,8 +32,7 @@ def check_all(config_path: Path) -> Report:
     except ConfigError as exc:
         return Report([exc], [])
     errors = check_texts(config.texts_dir)
-    _, faq_problems = read_faq(config.faq_dir, office_placeholders(config))
-    errors.extend(faq_problems)
+    errors.extend(check_faq(config)[1])
     return Report(errors, unset_value_warnings(config))
 
 

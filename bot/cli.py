@@ -41,6 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--name", default="", help="your name, as the bot greets you")
     chat.add_argument("--lang", choices=LANGUAGES, help="language (default: remembered, or id)")
     commands.add_parser("check", parents=[common], help="check config, texts and FAQ for problems")
+
+    faq = commands.add_parser("faq", parents=[common], help="FAQ tools: match, check, unanswered")
+    faq_commands = faq.add_subparsers(dest="faq_command", required=True, metavar="FAQ_COMMAND")
+    faq_commands.add_parser(
+        "match", parents=[common], help="match questions from stdin, one JSON object per line"
+    )
+    faq_commands.add_parser("check", parents=[common], help="check the FAQ entries")
+    unanswered = faq_commands.add_parser(
+        "unanswered", parents=[common], help="questions the FAQ declined, and disliked answers"
+    )
+    unanswered.add_argument("--limit", type=int, default=50, help="rows per list (default 50)")
     return parser
 
 
@@ -56,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(config)
+        if args.command == "faq":
+            return _faq(config, args)
         return _chat(config, args)
     except (Problem, StoreError) as exc:
         print(f"desabot: {exc}", file=sys.stderr)
@@ -73,6 +86,16 @@ def _check(config_path: Path) -> int:
     summary = f"{len(report.errors)} error(s), {len(report.warnings)} warning(s)"
     print(summary, file=sys.stderr)
     return EXIT_PROBLEMS if report.errors else EXIT_OK
+
+
+def _faq(config: Config, args: argparse.Namespace) -> int:
+    from bot import faq_commands
+
+    if args.faq_command == "match":
+        return faq_commands.faq_match(config, sys.stdin, sys.stdout)
+    if args.faq_command == "check":
+        return faq_commands.faq_check(config, sys.stdout)
+    return asyncio.run(faq_commands.faq_unanswered(config, args.limit, sys.stdout))
 
 
 def _chat(config: Config, args: argparse.Namespace) -> int:

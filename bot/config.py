@@ -214,7 +214,7 @@ def _timezone(top: _Section) -> ZoneInfo:
 
 def _faq_threshold(top: _Section) -> float:
     faq = top.section("faq")
-    threshold = faq.number("threshold", 0.5, minimum=0.0, maximum=1.0)
+    threshold = faq.number("threshold", 0.30, minimum=0.0, maximum=1.0)
     faq.finish()
     return threshold
 

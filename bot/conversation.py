@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from bot.config import LANGUAGES
 from bot.faq import Faq, Topic
-from bot.matcher import MAX_QUESTION_CHARS, Matcher
+from bot.feedback import record_feedback
+from bot.matcher import Matcher
 from bot.message_log import Handled, log_message
 from bot.messages import Button, Incoming, Kind, Reply
+from bot.normalise import MAX_CHARS as MAX_QUESTION_CHARS
 from bot.people import Person, set_language, touch_person
 from bot.store import Database
 from bot.texts import Texts, fill
@@ -105,6 +107,9 @@ class Conversation:
             return await self._set_language(person, argument)
         if name == "faq" and (topic := self.faq.get(argument)):
             return self._answer(person, topic, Handled("faq_button", topic.id))
+        verdict, _, topic_id = argument.partition(":")
+        if name == "fb" and verdict in ("up", "down") and topic_id in self.faq.topics:
+            return await self._feedback(person, topic_id, verdict == "up")
         return self._notice(person, "stale_button")
 
     # -- replies built from texts ------------------------------------------------------------
@@ -215,6 +220,27 @@ class Conversation:
     def _answer(self, person: Person, topic: Topic, handled: Handled) -> Outcome:
         answer = fill(topic.answer[person.lang], self.texts.office_values)
         text = self._t(person, "faq_answer", title=topic.title[person.lang], answer=answer)
+        text = f"{text}\n\n{self._t(person, 'faq_helpful')}"
+        verdicts = (
+            Button(self._t(person, "button_helpful"), f"fb:up:{topic.id}"),
+            Button(self._t(person, "button_not_helpful"), f"fb:down:{topic.id}"),
+        )
         related = [self.faq.topics[t] for t in topic.related[:MAX_RELATED] if t in self.faq.topics]
-        buttons = (*(self._topic_button(person, t) for t in related), self._back_to_menu(person))
+        buttons = (
+            verdicts,
+            *(self._topic_button(person, t) for t in related),
+            self._back_to_menu(person),
+        )
         return Outcome([Reply(text, buttons)], handled)
+
+    async def _feedback(self, person: Person, topic_id: str, helpful: bool) -> Outcome:
+        await record_feedback(self.db, person.id, topic_id, helpful)
+        if helpful:
+            reply = Reply(self._t(person, "feedback_thanks"), (self._back_to_menu(person),))
+        else:
+            buttons = (
+                self._button_for(person, "button_contact", "contact"),
+                self._back_to_menu(person),
+            )
+            reply = Reply(self._t(person, "feedback_sorry"), buttons)
+        return Outcome([reply], Handled("feedback_up" if helpful else "feedback_down", topic_id))

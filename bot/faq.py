@@ -38,6 +38,18 @@ class Faq:
         return self.topics.get(topic_id)
 
 
+OUT_OF_SCOPE_FILE = "out-of-scope.txt"
+
+
+def read_out_of_scope(directory: Path) -> list[str]:
+    """Everyday questions the bot must decline (optional file, one question a line)."""
+    path = directory / OUT_OF_SCOPE_FILE
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
 def load_faq(directory: Path, known_placeholders: set[str]) -> Faq:
     """Load every topic; raise the first Problem (``desabot check`` lists them all)."""
     faq, problems = read_faq(directory, known_placeholders)

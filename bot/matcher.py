@@ -1,27 +1,34 @@
 """Matches a free-text question to an FAQ topic, with a confidence score from 0 to 1.
 
-This is the first, plain matcher: TF-IDF cosine similarity between the question's words and
-each topic's title and example questions; a topic scores as its best example. The FAQ
-issue replaces the normalisation (slang, stemming, typos) behind the same interface.
+Every title and example question is normalised (bot/normalise.py) into stemmed words and
+weighed by TF-IDF. A topic's score blends the question's cosine similarity with the topic's
+closest examples (the mean of the best three) and with the topic as a whole (all its examples
+together): the first rewards a near-copy of a few ways of asking, the second a question that
+uses the topic's vocabulary in a new combination. Words the FAQ never uses count against the
+match, so "harga beras" does not become a passport-fee question just because "harga" is known.
+Everyday questions listed in faq/out-of-scope.txt form one more pseudo-topic: a question
+closest to them is declined.
+
+Below ``threshold`` the bot declines; when the runner-up is within ``CLOSE_MARGIN`` of the
+best, both are offered ("Maksud Anda: ...?"). How the threshold was chosen: bench/README.md.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.faq import Faq
+from bot.normalise import Lexicon, Normaliser
 
-_WORD = re.compile(r"[0-9a-z]+")
-_REPEATS = re.compile(r"(.)\1{2,}")
-MAX_QUESTION_CHARS = 1000  # a longer paste is matched on its beginning only
+TOP_EXAMPLES = 3  # a topic's example score: the mean of its best three
+EXAMPLE_WEIGHT = 0.6  # the rest goes to the whole-topic similarity
+CLOSE_MARGIN = 0.05
+MAX_ALTERNATIVES = 2
 
-
-def words(text: str) -> list[str]:
-    text = _REPEATS.sub(r"\1", text.lower()[:MAX_QUESTION_CHARS])
-    return _WORD.findall(text)
+Vector = dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -29,56 +36,94 @@ class Match:
     topic_id: str | None
     score: float
     alternatives: tuple[tuple[str, float], ...] = field(default=())
+    lang: str = "id"
+
+
+def _unit(weights: dict[str, float]) -> Vector:
+    norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
+    return {w: v / norm for w, v in weights.items() if v}
+
+
+OUT_OF_SCOPE = "-"  # the pseudo-topic of everyday questions the FAQ must not answer
 
 
 class Matcher:
-    def __init__(self, faq: Faq, threshold: float) -> None:
+    def __init__(
+        self, faq: Faq, lexicon: Lexicon, threshold: float, out_of_scope: Iterable[str] = ()
+    ) -> None:
         self.threshold = threshold
+        self.normaliser = Normaliser(lexicon)
         phrases = [
             (topic.id, phrase)
             for topic in faq.topics.values()
             for phrase in (*topic.title.values(), *topic.examples)
         ]
-        bags = [Counter(words(phrase)) for _, phrase in phrases]
+        phrases += [(OUT_OF_SCOPE, question) for question in out_of_scope]
+        self.normaliser.learn(phrase for _, phrase in phrases)
+        bags = [Counter(self.normaliser.tokens(phrase, correct=False)) for _, phrase in phrases]
         document_frequency = Counter(word for bag in bags for word in bag)
         count = len(bags) or 1
         self._idf = {w: math.log(1 + count / df) for w, df in document_frequency.items()}
-        # an inverted index: word → (phrase number, weight), so a question only touches the
-        # phrases that share a word with it
+        self._unknown_idf = math.log(1 + count)  # a word no phrase has: as rare as can be
         self._phrase_topics = [topic_id for topic_id, _ in phrases]
-        self._postings: dict[str, list[tuple[int, float]]] = {}
-        for number, bag in enumerate(bags):
+        # inverted indexes: word → (phrase number | topic id, weight), so a question only
+        # touches what shares a word with it
+        self._phrase_index: dict[str, list[tuple[int, float]]] = {}
+        topic_weights: dict[str, Counter[str]] = {}
+        for number, ((topic_id, _), bag) in enumerate(zip(phrases, bags, strict=True)):
             for word, weight in self._weigh(bag).items():
-                self._postings.setdefault(word, []).append((number, weight))
+                self._phrase_index.setdefault(word, []).append((number, weight))
+            topic_weights.setdefault(topic_id, Counter()).update(bag)
+        self._topic_index: dict[str, list[tuple[str, float]]] = {}
+        for topic_id, bag in topic_weights.items():
+            for word, weight in self._weigh(bag).items():
+                self._topic_index.setdefault(word, []).append((topic_id, weight))
 
-    def _weigh(self, bag: Counter[str]) -> dict[str, float]:
-        weights = {w: n * self._idf.get(w, 0.0) for w, n in bag.items()}
-        norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
-        return {w: v / norm for w, v in weights.items() if v}
+    def _weigh(self, bag: Counter[str]) -> Vector:
+        return _unit(
+            {w: (1 + math.log(n)) * self._idf.get(w, self._unknown_idf) for w, n in bag.items()}
+        )
 
     def scores(self, question: str) -> list[tuple[str, float]]:
-        """Every topic's best score for the question, best first."""
-        query = self._weigh(Counter(words(question)))
-        phrase_scores: dict[int, float] = {}
-        for word, query_weight in query.items():
-            for number, weight in self._postings.get(word, ()):
-                phrase_scores[number] = phrase_scores.get(number, 0.0) + query_weight * weight
-        best: dict[str, float] = {}
-        for number, score in phrase_scores.items():
-            topic_id = self._phrase_topics[number]
-            if score > best.get(topic_id, 0.0):
-                best[topic_id] = score
-        return sorted(best.items(), key=lambda item: -item[1])
+        """Every topic that shares a word with the question, best first; OUT_OF_SCOPE too."""
+        query = self._weigh(Counter(self.normaliser.tokens(question)))
+        per_topic: dict[str, list[float]] = {}
+        for number, score in _dot(query, self._phrase_index).items():
+            per_topic.setdefault(self._phrase_topics[number], []).append(score)
+        best_example = {
+            topic_id: sum(sorted(found, reverse=True)[:TOP_EXAMPLES]) / TOP_EXAMPLES
+            for topic_id, found in per_topic.items()
+        }
+        whole_topic = _dot(query, self._topic_index)
+        blended = {
+            topic_id: EXAMPLE_WEIGHT * score + (1 - EXAMPLE_WEIGHT) * whole_topic.get(topic_id, 0.0)
+            for topic_id, score in best_example.items()
+        }
+        if OUT_OF_SCOPE in per_topic:
+            # everyday questions share no theme: only the closest one counts
+            blended[OUT_OF_SCOPE] = max(per_topic[OUT_OF_SCOPE])
+        return sorted(blended.items(), key=lambda item: -item[1])
 
     def match(self, question: str) -> Match:
-        ranked = self.scores(question)
-        if not ranked or ranked[0][1] < self.threshold:
-            score = round(ranked[0][1], 4) if ranked else 0.0
-            return Match(None, score)
-        top_id, top_score = ranked[0]
+        """The decision the bot makes: a topic, or None (below threshold or out of scope)."""
+        lang = self.normaliser.language(question)
+        everything = self.scores(question)
+        ranked = [(topic_id, score) for topic_id, score in everything if topic_id != OUT_OF_SCOPE]
+        top_score = ranked[0][1] if ranked else 0.0
+        if top_score < self.threshold or everything[0][0] == OUT_OF_SCOPE:
+            return Match(None, round(top_score, 4), lang=lang)
+        top_id = ranked[0][0]
         close = tuple(
             (topic_id, round(score, 4))
-            for topic_id, score in ranked[1:3]
-            if score >= self.threshold and top_score - score < 0.05
+            for topic_id, score in ranked[1 : 1 + MAX_ALTERNATIVES]
+            if score >= self.threshold and top_score - score < CLOSE_MARGIN
         )
-        return Match(top_id, round(top_score, 4), close)
+        return Match(top_id, round(top_score, 4), close, lang)
+
+
+def _dot(query: Vector, index: dict[str, list[tuple]]) -> dict:
+    totals: dict = {}
+    for word, query_weight in query.items():
+        for key, weight in index.get(word, ()):
+            totals[key] = totals.get(key, 0.0) + query_weight * weight
+    return totals

@@ -29,4 +29,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX messages_by_person ON messages (person_id, received_at);
     CREATE INDEX messages_by_action ON messages (action, received_at);
     """,
+    # 2: was an FAQ answer helpful? One verdict per answered message (a second tap changes it)
+    """
+    CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+        message_id INTEGER REFERENCES messages (id) ON DELETE SET NULL,
+        faq_id TEXT NOT NULL,
+        helpful INTEGER NOT NULL CHECK (helpful IN (0, 1)),
+        created_at TEXT NOT NULL,
+        UNIQUE (message_id)
+    );
+    CREATE INDEX feedback_by_topic ON feedback (faq_id, helpful);
+    """,
 )
