@@ -206,3 +206,32 @@ def test_language_from_hint():
 
 def test_clean_text_drops_invisible_characters():
     assert clean_text("\u200bpaspor\u200d \u202e") == "paspor"
+
+
+async def test_an_answer_asks_whether_it_helped_and_stores_the_verdict(conversation):
+    [answer] = await say(conversation, Kind.TEXT, "paspor ilang gmn")
+    assert answer.text.endswith("Apakah jawaban ini membantu?")
+    assert actions(answer)[:2] == ["fb:up:paspor-hilang", "fb:down:paspor-hilang"]
+    [sorry] = await say(conversation, Kind.BUTTON, "fb:down:paspor-hilang")
+    assert "contact" in actions(sorry)  # a way to reach an officer
+    [thanks] = await say(conversation, Kind.BUTTON, "fb:up:paspor-hilang")  # changed their mind
+    assert "Terima kasih" in thanks.text
+    rows = await conversation.db.fetchall(
+        "SELECT f.helpful, m.text FROM feedback f JOIN messages m ON m.id = f.message_id"
+    )
+    assert [(r["helpful"], r["text"]) for r in rows] == [(1, "paspor ilang gmn")]
+
+
+async def test_a_declined_question_offers_an_officer_not_a_guess(conversation):
+    [reply] = await say(conversation, Kind.TEXT, "harga pupuk urea skrg brp")
+    assert "belum bisa menjawab" in reply.text
+    assert actions(reply) == ["contact", "menu"]
+
+
+async def test_close_topics_are_offered_as_choices(conversation):
+    matcher = conversation.matcher
+    ambiguous = next(q for q in ["paspor", "biaya", "syarat", "daftar"] if matcher.match(q).alternatives)
+    [reply] = await say(conversation, Kind.TEXT, ambiguous)
+    assert reply.text.startswith("Maksud Anda")
+    topics = [a for a in actions(reply) if a.startswith("faq:")]
+    assert len(topics) >= 2
