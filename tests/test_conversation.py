@@ -230,7 +230,8 @@ async def test_a_declined_question_offers_an_officer_not_a_guess(conversation):
 
 async def test_close_topics_are_offered_as_choices(conversation):
     matcher = conversation.matcher
-    ambiguous = next(q for q in ["paspor", "biaya", "syarat", "daftar"] if matcher.match(q).alternatives)
+    candidates = ["paspor", "biaya", "syarat", "daftar"]
+    ambiguous = next(q for q in candidates if matcher.match(q).alternatives)
     [reply] = await say(conversation, Kind.TEXT, ambiguous)
     assert reply.text.startswith("Maksud Anda")
     topics = [a for a in actions(reply) if a.startswith("faq:")]

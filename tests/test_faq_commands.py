@@ -55,7 +55,8 @@ def test_match_writes_one_json_object_per_line_with_the_bots_decision(tmp_path):
 
 async def test_match_makes_exactly_the_decisions_the_bot_makes(tmp_path):
     path = write_config(tmp_path)
-    questions = [line.split("\t")[1] for line in (REPO / "faq" / "topics.tsv").read_text().splitlines()[3:]]
+    topics = (REPO / "faq" / "topics.tsv").read_text().splitlines()[3:]
+    questions = [line.split("\t")[2] for line in topics]
     result = desabot("faq", "match", "--config", str(path), stdin="\n".join(questions) + "\n")
     decided = [json.loads(line)["id"] for line in result.stdout.splitlines()]
     async with open_conversation(load_config(path)) as conversation:
@@ -78,7 +79,8 @@ def test_check_names_file_and_line_of_every_problem(tmp_path):
     paspor = faq / "paspor.yaml"
     text = paspor.read_text().replace("- id: paspor-lama", "- id: paspor-biaya", 1)
     paspor.write_text(text)
-    (faq / "bot.yaml").write_text((faq / "bot.yaml").read_text().replace("    en: |", "    eng: |", 1))
+    bot_yaml = faq / "bot.yaml"
+    bot_yaml.write_text(bot_yaml.read_text().replace("    en: |", "    eng: |", 1))
     with (faq / "language" / "slang.tsv").open("a") as slang:
         slang.write("Bad Word\tx\n")
     result = desabot("faq", "check", "--config", str(write_config(tmp_path, faq_dir=str(faq))))
@@ -90,10 +92,11 @@ def test_check_names_file_and_line_of_every_problem(tmp_path):
     assert re.search(r"slang\.tsv:\d+: 'Bad Word': expected one lower-case word", out)
 
 
-async def test_unanswered_lists_declined_questions_most_frequent_first_and_disliked_answers(tmp_path):
+async def test_unanswered_lists_declined_most_frequent_first_and_disliked_answers(tmp_path):
     path = write_config(tmp_path)
     async with open_conversation(load_config(path)) as conversation:
-        for user, text in enumerate(["harga pupuk", "Harga pupuk ", "resep kue bolu", "harga pupuk"]):
+        asked = ["harga pupuk", "Harga pupuk ", "resep kue bolu", "harga pupuk"]
+        for user, text in enumerate(asked):
             await conversation.handle(Incoming("test", str(user), Kind.TEXT, text))
         await conversation.handle(Incoming("test", "9", Kind.TEXT, "paspor ilang gmn"))
         await conversation.handle(Incoming("test", "9", Kind.BUTTON, "fb:down:paspor-hilang"))
