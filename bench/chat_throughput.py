@@ -90,11 +90,10 @@ async def run_desabot(base_url: str, expect: int) -> float:
         sent = 0
 
         async def send(self, chat_id, reply):
-            ok = await super().send(chat_id, reply)
+            await super().send(chat_id, reply)
             self.sent += 1
             if self.sent >= expect:
                 done.set()
-            return ok
 
     with tempfile.TemporaryDirectory() as folder:
         data = yaml.safe_load((REPO / "config.yaml").read_text())

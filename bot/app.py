@@ -5,20 +5,28 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.config import Config
+from bot.config import OFFICE_FIELDS, Config
 from bot.conversation import Conversation
 from bot.faq import Faq, load_faq, read_out_of_scope
 from bot.matcher import Matcher
 from bot.normalise import load_lexicon
 from bot.store import Database
 from bot.texts import load_texts
+from bot.yamlfile import Problem
 
 
 def office_placeholders(config: Config) -> set[str]:
     """Every ``{office.field}`` placeholder an answer may use, set or not."""
-    return {key.removeprefix("offices.") for key in config.unset_office_values()} | set(
-        config.office_values()
-    )
+    return {f"{office}.{field}" for office in config.offices for field in OFFICE_FIELDS}
+
+
+def menu_topic_problems(config: Config, faq: Faq) -> list[Problem]:
+    """faq.menu_topics must name existing topics."""
+    return [
+        Problem(config.path, None, f"faq.menu_topics: {topic_id!r} is not an FAQ topic id")
+        for topic_id in config.menu_topics
+        if topic_id not in faq.topics
+    ]
 
 
 def build_matcher(config: Config, faq: Faq) -> Matcher:
@@ -33,9 +41,11 @@ async def open_conversation(config: Config) -> AsyncIterator[Conversation]:
     """Load content (failing fast on a bad file) and open the database for one run."""
     texts = load_texts(config.texts_dir, config.office_values())
     faq = load_faq(config.faq_dir, office_placeholders(config))
+    for problem in menu_topic_problems(config, faq):
+        raise problem
     matcher = build_matcher(config, faq)
     db = await Database.open(config.database)
     try:
-        yield Conversation(db, texts, faq, matcher, config.default_language)
+        yield Conversation(db, texts, faq, matcher, config.default_language, config.menu_topics)
     finally:
         await db.close()

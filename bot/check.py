@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import yamlfile
-from bot.config import Config, ConfigError, load_config
+from bot.app import menu_topic_problems
+from bot.config import LANGUAGES, Config, ConfigError, load_config
+from bot.conversation import COMMANDS, TEXT_KEYS
 from bot.faq_commands import check_faq
 from bot.texts import check_texts
 from bot.yamlfile import LineDict, Problem
@@ -32,8 +34,39 @@ def check_all(config_path: Path) -> Report:
     except ConfigError as exc:
         return Report([exc], [])
     errors = check_texts(config.texts_dir)
-    errors.extend(check_faq(config)[1])
+    errors.extend(core_text_problems(config.texts_dir))
+    faq, faq_problems = check_faq(config)
+    errors.extend(faq_problems)
+    errors.extend(menu_topic_problems(config, faq))
     return Report(errors, unset_value_warnings(config))
+
+
+def core_text_problems(texts_dir: Path) -> list[Problem]:
+    """Every text the core says exists; every command listed for the menu is one it knows."""
+    problems = []
+    for lang in LANGUAGES:
+        path = texts_dir / f"{lang}.yaml"
+        try:
+            table = yamlfile.load(path)
+        except Problem:
+            continue  # already reported by check_texts
+        if not isinstance(table, dict):
+            continue
+        for key in TEXT_KEYS:
+            if key not in table:
+                problems.append(Problem(path, None, f"{key}: missing (the bot needs this text)"))
+        commands = table.get("commands")
+        for name in commands if isinstance(commands, dict) else ():
+            if name not in COMMANDS:
+                known = ", ".join(sorted(COMMANDS))
+                problems.append(
+                    Problem(
+                        path,
+                        commands.line_of(name),
+                        f"commands.{name}: unknown command; known: {known}",
+                    )
+                )
+    return problems
 
 
 def unset_value_warnings(config: Config) -> list[Problem]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import signal
 import sys
 from pathlib import Path
@@ -12,13 +13,14 @@ from pathlib import Path
 from bot import __version__
 from bot.app import open_conversation
 from bot.config import LANGUAGES, TOKEN_ENV, WEBHOOK_SECRET_ENV, Config, load_config, secret
-from bot.logs import setup_logging
+from bot.logs import REDACTED, setup_logging
 from bot.store import StoreError
 from bot.yamlfile import Problem
 
 log = logging.getLogger("bot")
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,10 +124,11 @@ def _run(config: Config) -> int:
         )
         return EXIT_USAGE
     webhook_secret = secret(WEBHOOK_SECRET_ENV)
-    if config.telegram.mode == "webhook" and not webhook_secret:
+    bad_secret = webhook_secret is not None and not WEBHOOK_SECRET.fullmatch(webhook_secret)
+    if bad_secret or (config.telegram.mode == "webhook" and not webhook_secret):
         print(
             f"desabot: {config.path}: telegram.mode is webhook: set {WEBHOOK_SECRET_ENV} "
-            "(1-256 characters A-Z, a-z, 0-9, _ and -)",
+            "to 1-256 characters A-Z, a-z, 0-9, _ and -",
             file=sys.stderr,
         )
         return EXIT_USAGE
@@ -147,5 +150,13 @@ def _run(config: Config) -> int:
             )
             await channel.serve(stop)
 
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    except Exception as exc:  # a rejected token, a port in use, a full disk: one clear line
+        message = str(exc) or type(exc).__name__
+        for value in (token, webhook_secret):
+            if value:
+                message = message.replace(value, REDACTED)
+        print(f"desabot: cannot run the Telegram bot: {message}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK

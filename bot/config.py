@@ -70,6 +70,7 @@ class Config:
     texts_dir: Path
     log_level: str
     faq_threshold: float
+    menu_topics: tuple[str, ...]
     offices: dict[str, Office]
     telegram: TelegramConfig
 
@@ -160,6 +161,12 @@ class _Section:
             raise self.error(key, "one of " + ", ".join(f'"{o}"' for o in options), value)
         return value
 
+    def word_list(self, key: str, default: tuple[str, ...], expected: str) -> tuple[str, ...]:
+        value = self._get(key, list(default))
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.error(key, expected, value)
+        return tuple(value)
+
     def path(self, key: str, default: str, base: Path) -> Path:
         value = self.string(key, default, required=True)
         path = Path(value).expanduser()
@@ -194,7 +201,7 @@ def load_config(path: Path | str) -> Config:
         faq_dir=top.path("faq_dir", "faq", base),
         texts_dir=top.path("texts_dir", "texts", base),
         log_level=top.choice("log_level", LOG_LEVELS, "INFO"),
-        faq_threshold=_faq_threshold(top),
+        **_faq_settings(top),
         offices=_offices(top.section("offices")),
         telegram=_telegram(top.section("telegram")),
     )
@@ -212,11 +219,15 @@ def _timezone(top: _Section) -> ZoneInfo:
         ) from None
 
 
-def _faq_threshold(top: _Section) -> float:
+DEFAULT_MENU_TOPICS = ("paspor-syarat", "paspor-biaya", "pmi-prosedur", "tppo-tanda")
+
+
+def _faq_settings(top: _Section) -> dict[str, Any]:
     faq = top.section("faq")
     threshold = faq.number("threshold", 0.30, minimum=0.0, maximum=1.0)
+    topics = faq.word_list("menu_topics", DEFAULT_MENU_TOPICS, "a list of FAQ topic ids")
     faq.finish()
-    return threshold
+    return {"faq_threshold": threshold, "menu_topics": topics}
 
 
 def _offices(section: _Section) -> dict[str, Office]:

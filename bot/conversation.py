@@ -6,9 +6,10 @@ see which questions went unanswered.
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.config import LANGUAGES
 from bot.faq import Faq, Topic
@@ -22,8 +23,27 @@ from bot.store import Database
 from bot.texts import Texts, fill
 
 MAX_RELATED = 3
-# Shown under "Ask a question": the topics villagers most need before anything else.
-STARTER_TOPICS = ("paspor-syarat", "paspor-biaya", "pmi-prosedur", "tppo-tanda")
+# Command names (both languages' names) → what they do. texts/*.yaml lists them for the
+# Telegram menu; `desabot check` makes sure every listed command is one of these.
+COMMANDS = {
+    "start": "welcome",
+    "menu": "menu",
+    "bahasa": "language",
+    "language": "language",
+    "bantuan": "help",
+    "help": "help",
+}
+# Every text the core says (keys of texts/*.yaml); `desabot check` makes sure both files
+# have them, so a deleted text is reported before the bot runs instead of failing a villager.
+TEXT_KEYS = (
+    "welcome", "menu", "help", "ask_prompt", "sessions_none", "registrations_none", "contact",
+    "language_prompt", "language_set", "not_text", "empty_text", "unknown_command",
+    "stale_button", "error_sorry", "text_too_long", "faq_answer", "faq_choose", "faq_declined",
+    "faq_helpful", "feedback_thanks", "feedback_sorry", "button_ask", "button_sessions",
+    "button_registrations", "button_contact", "button_language", "button_menu",
+    "button_language_id", "button_language_en", "button_helpful", "button_not_helpful",
+)  # fmt: skip
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,23 +66,34 @@ def clean_text(text: str) -> str:
     return "".join(ch for ch in text if unicodedata.category(ch) != "Cf").strip()
 
 
+def valid_unicode(text: str) -> str:
+    """Replace unpaired surrogates (broken input) so the text can be stored and sent."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 class Conversation:
     def __init__(
-        self, db: Database, texts: Texts, faq: Faq, matcher: Matcher, default_language: str
+        self,
+        db: Database,
+        texts: Texts,
+        faq: Faq,
+        matcher: Matcher,
+        default_language: str,
+        menu_topics: tuple[str, ...] = (),
     ) -> None:
         self.db = db
         self.texts = texts
         self.faq = faq
         self.matcher = matcher
         self.default_language = default_language
-        self._commands: dict[str, Handler] = {
-            "start": self._welcome,
+        self.menu_topics = menu_topics
+        actions: dict[str, Handler] = {
+            "welcome": self._welcome,
             "menu": self._menu,
-            "bahasa": self._language_prompt,
             "language": self._language_prompt,
-            "bantuan": self._help,
             "help": self._help,
         }
+        self._commands = {name: actions[action] for name, action in COMMANDS.items()}
         self._buttons: dict[str, Handler] = {
             "menu": self._menu,
             "ask": self._ask_prompt,
@@ -73,14 +104,23 @@ class Conversation:
         }
 
     async def handle(self, message: Incoming) -> list[Reply]:
+        message = replace(
+            message,
+            text=valid_unicode(message.text),
+            display_name=valid_unicode(message.display_name),
+        )
         lang = language_from_hint(message.language_hint, self.default_language)
         person = await touch_person(
             self.db, message.channel, message.user_id, message.display_name, lang
         )
-        outcome = await self._dispatch(person, message)
-        await log_message(
-            self.db, person.id, message.kind.value, message.text, person.lang, outcome.handled
-        )
+        try:
+            outcome = await self._dispatch(person, message)
+        except Exception:  # a bug must not leave the villager without an answer
+            log.exception("event=handling_failed kind=%s", message.kind.value)
+            outcome = self._notice(person, "error_sorry")
+            outcome = Outcome(outcome.replies, Handled("error"))
+        kind = message.media or message.kind.value
+        await log_message(self.db, person.id, kind, message.text, person.lang, outcome.handled)
         return outcome.replies
 
     async def use_language(self, channel: str, user_id: str, name: str, lang: str) -> None:
@@ -152,7 +192,7 @@ class Conversation:
         return self._notice(person, "help")
 
     async def _ask_prompt(self, person: Person) -> Outcome:
-        starters = [self.faq.get(topic_id) for topic_id in STARTER_TOPICS]
+        starters = [self.faq.get(topic_id) for topic_id in self.menu_topics]
         buttons = tuple(self._topic_button(person, t) for t in starters if t)
         reply = Reply(self._t(person, "ask_prompt"), (*buttons, self._back_to_menu(person)))
         return Outcome([reply], Handled("ask_prompt"))
@@ -186,7 +226,7 @@ class Conversation:
 
     async def _set_language(self, person: Person, lang: str) -> Outcome:
         await set_language(self.db, person.id, lang)
-        switched = Person(**{**person.__dict__, "lang": lang})
+        switched = replace(person, lang=lang)
         reply = Reply(self._t(switched, "language_set"), self._menu_buttons(switched))
         return Outcome([reply], Handled(f"language_set:{lang}"))
 

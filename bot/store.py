@@ -1,14 +1,17 @@
 """The SQLite file: the single source of truth. One long-lived aiosqlite connection.
 
 WAL lets readers (CLI commands, backups) work while the bot writes; busy_timeout makes a
-second process wait instead of failing; every write goes through ``write()``, which
-serialises writers in this process and takes the write lock up front (BEGIN IMMEDIATE), so a
-read that decides a write cannot be overtaken.
+second process wait instead of failing. Every write goes through ``write()`` (a transaction
+that takes the write lock up front, BEGIN IMMEDIATE, so a read that decides a write cannot be
+overtaken) or ``write_one()`` (a single statement, atomic on its own); both are serialised in
+this process by one asyncio lock. Reads on the shared connection do not take the lock: a read
+that decides a write belongs inside ``write()``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -21,6 +24,7 @@ import aiosqlite
 from bot.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 5000
+log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
@@ -75,6 +79,10 @@ class Database:
             )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             async with self.write() as db:
+                # read again under the write lock: another process may have just migrated
+                [(current,)] = await db.execute_fetchall("PRAGMA user_version")
+                if current >= number:
+                    continue
                 for statement in _statements(script):
                     await db.execute(statement)
                 await db.execute(f"PRAGMA user_version = {number}")
@@ -87,6 +95,9 @@ class Database:
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction: serialised in-process, BEGIN IMMEDIATE, commit or roll back."""
         async with self._write_lock:
+            if self._conn.in_transaction:  # left open by a write cancelled mid-BEGIN
+                log.warning("event=stale_transaction_rolled_back")
+                await self._conn.execute("ROLLBACK")
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn

@@ -129,3 +129,9 @@ def test_run_without_a_token_says_which_variable_to_set(tmp_path):
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_list_used_as_a_key_is_reported_not_a_crash(tmp_path):
+    path = write(tmp_path, "? [a, b]\n: 1\n")
+    with pytest.raises(ConfigError, match=r"config\.yaml:1: a key must be a word"):
+        load_config(path)

@@ -182,7 +182,7 @@ async def test_every_message_is_logged_with_time_language_and_action(conversatio
     assert [(r["kind"], r["action"], r["lang"]) for r in rows] == [
         ("command", "welcome", "id"),
         ("button", "language_set:en", "id"),
-        ("other", "not_text", "en"),
+        ("sticker", "not_text", "en"),  # what it was, not just "other"
     ]
     assert all(r["received_at"].endswith("+00:00") for r in rows)
 
@@ -236,3 +236,10 @@ async def test_close_topics_are_offered_as_choices(conversation):
     assert reply.text.startswith("Maksud Anda")
     topics = [a for a in actions(reply) if a.startswith("faq:")]
     assert len(topics) >= 2
+
+
+async def test_broken_unicode_in_text_and_name_is_stored_and_answered(conversation):
+    replies = await say(conversation, Kind.TEXT, "biaya \ud83d paspor", display_name="Bu\udcffdi")
+    assert replies[0].buttons
+    [row] = await log_rows(conversation)
+    assert row["text"] == "biaya ? paspor"

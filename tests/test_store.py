@@ -71,3 +71,26 @@ async def test_an_unusable_path_gives_a_clear_error(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(StoreError, match="cannot open the database"):
         await Database.open(blocker / "bot.sqlite3")
+
+
+def test_two_processes_opening_a_new_database_at_once_both_succeed(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import asyncio, sys\n"
+        "from bot.store import Database\n"
+        "async def main():\n"
+        "    db = await Database.open(sys.argv[1])\n"
+        "    await db.close()\n"
+        "asyncio.run(main())\n"
+    )
+    for attempt in range(4):
+        path = tmp_path / f"race{attempt}.sqlite3"
+        procs = [
+            subprocess.Popen([sys.executable, "-c", code, str(path)], stderr=subprocess.PIPE)
+            for _ in range(3)
+        ]
+        for proc in procs:
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err.decode()

@@ -161,7 +161,9 @@ async def test_a_long_reply_is_split_at_4096_on_line_boundaries(make_config, fak
         encoding="utf-8",
     )
     config = make_config(
-        telegram={"api_base_url": fake.base_url, "poll_timeout": 1}, faq_dir=str(faq_dir)
+        telegram={"api_base_url": fake.base_url, "poll_timeout": 1},
+        faq_dir=str(faq_dir),
+        faq={"menu_topics": ["panjang"]},
     )
     async with open_conversation(config) as conversation:
         bot = TelegramChannel(
@@ -322,3 +324,42 @@ def test_html_visible_text_agrees_with_the_escaping():
 
     raw = "a < b & <i>c</i>"
     assert html_visible_text(html.escape(raw, quote=False)) == raw
+
+
+async def test_service_messages_get_no_reply(channel, fake):
+    fake.push_message(
+        9001, pinned_message={"message_id": 1, "date": 0, "chat": {"id": 9001, "type": "private"}}
+    )
+    fake.push_text(9001, "/menu")
+    [reply] = await replies_to(fake, 9001, 1)
+    assert buttons(reply) == MENU  # the only reply is to /menu
+
+
+async def test_the_chat_lock_keeps_one_chat_in_order_without_blocking_others():
+    """A burst from one chat must not take the slots another chat needs."""
+    import asyncio
+
+    from telegram import Chat, Message, Update, User
+
+    from bot.channels.telegram import PerChatUpdateProcessor
+
+    def update(chat_id: int, number: int) -> Update:
+        user = User(chat_id, "X", False)
+        message = Message(number, None, Chat(chat_id, "private"), from_user=user, text="x")
+        return Update(number, message=message)
+
+    processor = PerChatUpdateProcessor(2)
+    finished: list[tuple[int, int]] = []
+
+    async def work(chat_id: int, number: int, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        finished.append((chat_id, number))
+
+    jobs = [
+        processor.process_update(update(1, n), work(1, n, 0.2 if n == 0 else 0.01))
+        for n in range(4)
+    ]
+    jobs.append(processor.process_update(update(2, 10), work(2, 10, 0.01)))
+    await asyncio.gather(*jobs)
+    assert [n for chat, n in finished if chat == 1] == [0, 1, 2, 3]  # in order
+    assert finished.index((2, 10)) < finished.index((1, 0))  # not stuck behind chat 1

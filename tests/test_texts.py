@@ -6,6 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
+from bot.conversation import TEXT_KEYS
 from bot.texts import check_texts, fill, load_texts
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,15 +28,16 @@ def test_bundled_texts_are_clean():
     assert check_texts(REPO / "texts") == []
 
 
-def test_every_text_key_the_code_uses_exists_in_both_languages():
+def test_every_text_key_the_code_uses_is_declared_and_exists_in_both_languages():
     texts = load_texts(REPO / "texts", {})
     source = "\n".join(p.read_text() for p in (REPO / "bot").rglob("*.py"))
-    used = set(re.findall(r'_t\(\s*\w+,\s*"([a-z_]+)"', source))
-    used |= set(re.findall(r'_notice\(\s*\w+,\s*"([a-z_]+)"', source))
-    used |= set(re.findall(r'_button_for\(\s*\w+,\s*"([a-z_]+)"', source))
-    assert used, "the scan found no keys: the pattern is out of date"
+    pattern = r"""(?:_t|_notice|_button_for)\(\s*\w+,\s*f?["']([a-z_{}]+)["']"""
+    used = set(re.findall(pattern, source))
+    used = {k.replace("{lang}", lang) for k in used for lang in ("id", "en")}
+    assert len(used) > 20, "the scan found too few keys: the pattern is out of date"
+    assert used <= set(TEXT_KEYS), f"used but not declared in TEXT_KEYS: {used - set(TEXT_KEYS)}"
     for lang in ("id", "en"):
-        missing = {k for k in used if k not in texts.by_language[lang]}
+        missing = set(TEXT_KEYS) - texts.by_language[lang].keys()
         assert not missing, f"{lang}.yaml lacks {missing}"
 
 

@@ -7,6 +7,7 @@ line by line, so the chat can be scripted through a pipe; it ends cleanly at end
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import TextIO
 
 from bot.conversation import Conversation
@@ -55,16 +56,30 @@ class ConsoleChannel:
         if self.lang:
             await self.conversation.use_language(CHANNEL, self.user_id, self.name, self.lang)
         await self._exchange(Kind.COMMAND, "start")
+        lines = self._lines()
         interactive = self.stdin.isatty()
         while True:
             if interactive:
                 self.stdout.write("you> ")
                 self.stdout.flush()
-            line = await asyncio.to_thread(self.stdin.readline)
-            if line == "":
+            line = await lines.get()
+            if line is None:
                 break  # end of input
             kind, text = parse_line(line.rstrip("\r\n"), self.choices)
             await self._exchange(kind, text)
+
+    def _lines(self) -> asyncio.Queue[str | None]:
+        """Lines from stdin, read by a daemon thread: Ctrl-C never waits for a blocked read."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def read() -> None:
+            for line in iter(self.stdin.readline, ""):
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        threading.Thread(target=read, name="stdin", daemon=True).start()
+        return queue
 
     async def _exchange(self, kind: Kind, text: str) -> None:
         message = Incoming(

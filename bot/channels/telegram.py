@@ -22,7 +22,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -41,22 +41,8 @@ CHANNEL = "telegram"
 # Updates handled at once: villagers do not wait for each other, while each chat's own
 # messages are still handled one after another, in order (PerChatUpdateProcessor).
 MAX_CONCURRENT_UPDATES = 8
-# Message attributes that carry something other than text, in the order they are checked.
-MEDIA_KINDS = (
-    "sticker",
-    "photo",
-    "voice",
-    "video_note",
-    "video",
-    "audio",
-    "animation",
-    "document",
-    "location",
-    "venue",
-    "contact",
-    "poll",
-    "dice",
-)
+UNLIMITED = 1_000_000
+STARTUP_RETRY_MAX_SECONDS = 60
 
 
 def incoming_from_update(update: Update) -> Incoming | None:
@@ -86,7 +72,10 @@ def incoming_from_update(update: Update) -> Incoming | None:
         if command is not None:
             return Incoming(kind=Kind.COMMAND, text=command, **common)
         return Incoming(kind=Kind.TEXT, text=message.text, **common)
-    media = next((kind for kind in MEDIA_KINDS if getattr(message, kind, None)), "other")
+    attachment = message.effective_attachment
+    if not attachment:
+        return None  # a service message: pinned message, auto-delete timer, ...
+    media = "photo" if isinstance(attachment, tuple | list) else type(attachment).__name__.lower()
     return Incoming(kind=Kind.OTHER, media=media, text=message.caption or "", **common)
 
 
@@ -115,33 +104,48 @@ def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Different chats are handled concurrently; one chat's updates strictly in order."""
+    """Different chats are handled concurrently; one chat's updates strictly in order.
+
+    The chat's lock is taken before a slot of the concurrency limit, so a burst from one chat
+    (a photo album) waits on its own lock without holding slots other villagers need.
+    """
 
     def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(UNLIMITED)  # PTB's own semaphore would be taken before the chat lock
+        self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
 
     async def do_process_update(self, update: object, coroutine) -> None:
-        chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            await coroutine
+        key = _chat_key(update)
+        if key is None:
+            async with self._slots:
+                await coroutine
             return
-        lock = self._locks.setdefault(chat.id, asyncio.Lock())
-        self._waiting[chat.id] = self._waiting.get(chat.id, 0) + 1
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
-            async with lock:
+            async with lock, self._slots:
                 await coroutine
         finally:
-            self._waiting[chat.id] -= 1
-            if not self._waiting[chat.id]:  # forget idle chats, so memory stays flat
-                del self._waiting[chat.id], self._locks[chat.id]
+            self._waiting[key] -= 1
+            if not self._waiting[key]:  # forget idle chats, so memory stays flat
+                del self._waiting[key], self._locks[key]
 
     async def initialize(self) -> None:
         """Nothing to set up."""
 
     async def shutdown(self) -> None:
         """Nothing to release."""
+
+
+def _chat_key(update: object) -> int | None:
+    """Whose updates must stay in order: the chat, or the user (a button on an old message)."""
+    if not isinstance(update, Update):
+        return None
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return update.effective_user.id if update.effective_user is not None else None
 
 
 @dataclass(frozen=True)
@@ -169,7 +173,7 @@ class TelegramChannel:
             Application.builder()
             .token(self.secrets.token)
             .base_url(self.config.api_base_url)
-            .base_file_url(self.config.api_base_url.replace("/bot", "/file/bot", 1))
+            .base_file_url(self.config.api_base_url.removesuffix("/bot") + "/file/bot")
             .rate_limiter(
                 AIORateLimiter(overall_max_rate=self.config.max_messages_per_second, max_retries=3)
             )
@@ -192,8 +196,8 @@ class TelegramChannel:
         for reply in replies:
             await self.send(chat_id, reply)
 
-    async def send(self, chat_id: int, reply: Reply) -> bool:
-        """Send one reply; returns False (and logs why) when Telegram refused it."""
+    async def send(self, chat_id: int, reply: Reply) -> None:
+        """Send one reply; a refusal by Telegram is logged, not raised."""
         for text, keyboard in render(reply):
             try:
                 await self.application.bot.send_message(
@@ -225,9 +229,27 @@ class TelegramChannel:
         default = self.commands.get("id") or next(iter(self.commands.values()))
         await bot.set_my_commands([BotCommand(n, d) for n, d in default.items()])
 
+    async def _connect(self) -> None:
+        """getMe and the command list; a network failure is retried with backoff, forever.
+
+        A rejected token is not retried: InvalidToken reaches the caller.
+        """
+        delay = 1.0
+        while True:
+            try:
+                await self.application.initialize()
+                await self.register_commands()
+                return
+            except InvalidToken:
+                raise
+            except NetworkError as exc:  # TimedOut is a NetworkError too
+                log.warning("event=startup_retry error=%r wait_seconds=%.0f", str(exc), delay)
+                await self.application.shutdown()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, STARTUP_RETRY_MAX_SECONDS)
+
     async def start(self) -> None:
-        await self.application.initialize()
-        await self.register_commands()
+        await self._connect()
         await self.application.start()
         updater = self.application.updater
         assert updater is not None
@@ -263,11 +285,18 @@ class TelegramChannel:
         log.info("event=telegram_stopped")
 
     async def serve(self, stop: asyncio.Event) -> None:
-        """Run until ``stop`` is set (SIGTERM/SIGINT in the CLI)."""
-        await self.start()
+        """Run until ``stop`` is set (SIGTERM/SIGINT in the CLI), even while still starting."""
+        starting = asyncio.create_task(self.start())
+        stopping = asyncio.create_task(stop.wait())
         try:
-            await stop.wait()
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if starting.done():
+                starting.result()  # a start-up failure is raised here
+                await stopping
         finally:
+            for task in (starting, stopping):
+                task.cancel()
+            await asyncio.gather(starting, stopping, return_exceptions=True)
             await self.stop()
 
 
