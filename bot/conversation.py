@@ -87,6 +87,7 @@ class Conversation:
         self.matcher = matcher
         self.default_language = default_language
         self.menu_topics = menu_topics
+        self._answers: dict[tuple[str, str], Reply] = {}
         actions: dict[str, Handler] = {
             "welcome": self._welcome,
             "menu": self._menu,
@@ -258,6 +259,12 @@ class Conversation:
         return outcome
 
     def _answer(self, person: Person, topic: Topic, handled: Handled) -> Outcome:
+        key = (topic.id, person.lang)
+        if key not in self._answers:  # content is fixed while the bot runs: build each once
+            self._answers[key] = self._answer_reply(person, topic)
+        return Outcome([self._answers[key]], handled)
+
+    def _answer_reply(self, person: Person, topic: Topic) -> Reply:
         answer = fill(topic.answer[person.lang], self.texts.office_values)
         text = self._t(person, "faq_answer", title=topic.title[person.lang], answer=answer)
         text = f"{text}\n\n{self._t(person, 'faq_helpful')}"
@@ -271,7 +278,7 @@ class Conversation:
             *(self._topic_button(person, t) for t in related),
             self._back_to_menu(person),
         )
-        return Outcome([Reply(text, buttons)], handled)
+        return Reply(text, buttons)
 
     async def _feedback(self, person: Person, topic_id: str, helpful: bool) -> Outcome:
         await record_feedback(self.db, person.id, topic_id, helpful)

@@ -86,7 +86,10 @@ class Matcher:
 
     def scores(self, question: str) -> list[tuple[str, float]]:
         """Every topic that shares a word with the question, best first; OUT_OF_SCOPE too."""
-        query = self._weigh(Counter(self.normaliser.tokens(question)))
+        return self._ranked(self.normaliser.tokens(question))
+
+    def _ranked(self, tokens: list[str]) -> list[tuple[str, float]]:
+        query = self._weigh(Counter(tokens))
         per_topic: dict[str, list[float]] = {}
         for number, score in _dot(query, self._phrase_index).items():
             per_topic.setdefault(self._phrase_topics[number], []).append(score)
@@ -106,8 +109,8 @@ class Matcher:
 
     def match(self, question: str) -> Match:
         """The decision the bot makes: a topic, or None (below threshold or out of scope)."""
-        lang = self.normaliser.language(question)
-        everything = self.scores(question)
+        tokens, lang = self.normaliser.analyse(question)
+        everything = self._ranked(tokens)
         ranked = [(topic_id, score) for topic_id, score in everything if topic_id != OUT_OF_SCOPE]
         top_score = ranked[0][1] if ranked else 0.0
         if top_score < self.threshold or everything[0][0] == OUT_OF_SCOPE:

@@ -128,17 +128,23 @@ class Normaliser:
         self._correct.cache_clear()
 
     def language(self, text: str) -> str:
-        """ "en" when more words are English than Indonesian-only, else "id"."""
-        words = raw_words(text)
-        english = sum(1 for w in words if w in self._english_markers)
-        return "en" if english * 2 > len(words) else "id"
+        return self.analyse(text)[1]
 
     def tokens(self, text: str, *, correct: bool = True) -> list[str]:
-        """The stemmed content words of a text: what the matcher compares."""
-        words = self._mapped(raw_words(text))
+        return self.analyse(text, correct=correct)[0]
+
+    def analyse(self, text: str, *, correct: bool = True) -> tuple[list[str], str]:
+        """The stemmed content words (what the matcher compares) and the language, "id"/"en".
+
+        A text is English when more than half its words are in english.tsv.
+        """
+        raw = raw_words(text)
+        english = sum(1 for w in raw if w in self._english_markers)
+        words = self._mapped(raw)
         if correct:
             words = [self._correct(w) for w in words]
-        return [self._stem(w) for w in words if w not in self.lexicon.stopwords]
+        tokens = [self._stem(w) for w in words if w not in self.lexicon.stopwords]
+        return tokens, "en" if english * 2 > len(raw) else "id"
 
     def _mapped(self, words: list[str]) -> list[str]:
         mapped: list[str] = []

@@ -7,6 +7,7 @@ prints an empty "Telepon: " line or a placeholder.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from collections.abc import Mapping
@@ -35,16 +36,25 @@ def fill(template: str, values: Mapping[str, str]) -> str:
     return "\n".join(lines).strip("\n")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity, for the cache below
 class Texts:
     by_language: dict[str, dict[str, str]]
     commands: dict[str, dict[str, str]]
     office_values: Mapping[str, str]
 
     def get(self, lang: str, key: str, **values: str) -> str:
+        if not values:
+            return self._fixed(lang, key)
+        return fill(self._template(lang, key), {**self.office_values, **values})
+
+    def _template(self, lang: str, key: str) -> str:
         table = self.by_language.get(lang) or self.by_language["id"]
-        template = table.get(key) or self.by_language["id"][key]
-        return fill(template, {**self.office_values, **values})
+        return table.get(key) or self.by_language["id"][key]
+
+    @functools.lru_cache(maxsize=512)  # noqa: B019 - texts live as long as the process
+    def _fixed(self, lang: str, key: str) -> str:
+        """A text without per-message values (button labels, notices) is filled once."""
+        return fill(self._template(lang, key), self.office_values)
 
 
 def load_texts(directory: Path, office_values: Mapping[str, str]) -> Texts:

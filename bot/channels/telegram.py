@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 # Updates handled at once: villagers do not wait for each other, while each chat's own
 # messages are still handled one after another, in order (PerChatUpdateProcessor).
-MAX_CONCURRENT_UPDATES = 8
+MAX_CONCURRENT_UPDATES = 4
 UNLIMITED = 1_000_000
 STARTUP_RETRY_MAX_SECONDS = 60
 
