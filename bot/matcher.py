@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from bot.faq import Faq
 from bot.normalise import Lexicon, Normaliser
 
+UNKNOWN_WEIGHT = 1.0
 TOP_EXAMPLES = 3  # a topic's example score: the mean of its best three
 EXAMPLE_WEIGHT = 0.6  # the rest goes to the whole-topic similarity
 CLOSE_MARGIN = 0.05
@@ -64,7 +65,7 @@ class Matcher:
         document_frequency = Counter(word for bag in bags for word in bag)
         count = len(bags) or 1
         self._idf = {w: math.log(1 + count / df) for w, df in document_frequency.items()}
-        self._unknown_idf = math.log(1 + count)  # a word no phrase has: as rare as can be
+        self._unknown_idf = UNKNOWN_WEIGHT * math.log(1 + count)  # a word no phrase has
         self._phrase_topics = [topic_id for topic_id, _ in phrases]
         # inverted indexes: word → (phrase number | topic id, weight), so a question only
         # touches what shares a word with it

@@ -103,8 +103,13 @@ def _unhyphen(found: re.Match[str]) -> str:
     """ "tanda-tanda" → "tanda" (plural by repetition); "e-paspor" → "epaspor"; else two words."""
     first, second = found.group(1), found.group(2)
     if first == second:
-        return first
+        return first + second  # kept doubled for slang.tsv ("tandatanda" → ciri); see _mapped
     return first + second if len(first) == 1 else f"{first} {second}"
+
+
+def _doubled(word: str) -> bool:
+    half = len(word) // 2
+    return len(word) % 2 == 0 and half >= 2 and word[:half] == word[half:]
 
 
 class Normaliser:
@@ -152,6 +157,8 @@ class Normaliser:
             replacement = self.lexicon.slang.get(word)
             if replacement is None:
                 replacement = self.lexicon.english.get(word)
+            if replacement is None and _doubled(word):
+                replacement = (word[: len(word) // 2],)  # "syaratsyarat" → "syarat"
             mapped.extend(replacement if replacement is not None else (word,))
         return mapped
 

@@ -28,7 +28,7 @@ def test_raw_words_lowercase_strip_punctuation_and_squeeze_repeats():
     assert raw_words("Paspor HILANG!!! gmn dong???") == ["paspor", "hilang", "gmn", "dong"]
     assert raw_words("mahal bangettt") == ["mahal", "banget"]
     assert raw_words("e-paspor, m-paspor") == ["epaspor", "mpaspor"]
-    assert raw_words("tanda-tanda calo") == ["tanda", "calo"]
+    assert raw_words("tanda-tanda calo") == ["tandatanda", "calo"]
     assert raw_words("paspor\u200b\u202e2thn") == ["paspor", "2", "thn"]
 
 
@@ -43,6 +43,11 @@ def test_raw_words_lowercase_strip_punctuation_and_squeeze_repeats():
 )
 def test_slang_and_standard_forms_become_the_same_tokens(normaliser, informal, standard):
     assert normaliser.tokens(informal) == normaliser.tokens(standard)
+
+
+def test_reduplicated_plurals_become_one_word(normaliser):
+    assert normaliser.tokens("syarat-syarat paspor") == normaliser.tokens("syarat paspor")
+    assert normaliser.tokens("tanda-tanda") == normaliser.tokens("ciri")  # not "tanda tangan"
 
 
 def test_stemming_joins_word_forms(normaliser):
