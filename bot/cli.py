@@ -54,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
         "unanswered", parents=[common], help="questions the FAQ declined, and disliked answers"
     )
     unanswered.add_argument("--limit", type=int, default=50, help="rows per list (default 50)")
+
+    from bot import session_commands
+
+    session_commands.add_parsers(commands, common)
     return parser
 
 
@@ -71,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(config)
         if args.command == "faq":
             return _faq(config, args)
+        if args.command == "sessions":
+            return _sessions(config, args)
         return _chat(config, args)
     except (Problem, StoreError) as exc:
         print(f"desabot: {exc}", file=sys.stderr)
@@ -98,6 +104,16 @@ def _faq(config: Config, args: argparse.Namespace) -> int:
     if args.faq_command == "check":
         return faq_commands.faq_check(config, sys.stdout)
     return asyncio.run(faq_commands.faq_unanswered(config, args.limit, sys.stdout))
+
+
+def _sessions(config: Config, args: argparse.Namespace) -> int:
+    from bot import session_commands
+
+    try:
+        return asyncio.run(session_commands.run(config, args, sys.stdout))
+    except session_commands.SessionError as exc:
+        print(f"desabot: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
 
 
 def _chat(config: Config, args: argparse.Namespace) -> int:

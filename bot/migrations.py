@@ -42,4 +42,39 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX feedback_by_topic ON feedback (faq_id, helpful);
     """,
+    # 3: village sessions and registrations. Times are UTC ISO text; a registration's place in
+    # the waitlist is its id order (arrival order).
+    """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        code TEXT NOT NULL UNIQUE,
+        title_id TEXT NOT NULL,
+        title_en TEXT NOT NULL,
+        village TEXT NOT NULL,
+        place TEXT NOT NULL,
+        starts_at TEXT NOT NULL,
+        ends_at TEXT NOT NULL,
+        capacity INTEGER NOT NULL CHECK (capacity > 0),
+        description TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'scheduled' CHECK (status IN ('scheduled', 'cancelled')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        CHECK (ends_at > starts_at)
+    );
+    CREATE INDEX sessions_by_start ON sessions (status, starts_at);
+    CREATE TABLE registrations (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions (id),
+        person_id INTEGER NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+        booking_code TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL
+            CHECK (status IN ('confirmed', 'waitlisted', 'cancelled', 'attended')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX one_active_registration ON registrations (session_id, person_id)
+        WHERE status != 'cancelled';
+    CREATE INDEX registrations_by_session ON registrations (session_id, status, id);
+    CREATE INDEX registrations_by_person ON registrations (person_id, status);
+    """,
 )
