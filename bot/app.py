@@ -46,6 +46,15 @@ async def open_conversation(config: Config) -> AsyncIterator[Conversation]:
     matcher = build_matcher(config, faq)
     db = await Database.open(config.database)
     try:
-        yield Conversation(db, texts, faq, matcher, config.default_language, config.menu_topics)
+        yield Conversation(
+            db,
+            texts,
+            faq,
+            matcher,
+            config.default_language,
+            config.menu_topics,
+            config.timezone,
+            config.villages,
+        )
     finally:
         await db.close()

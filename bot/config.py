@@ -71,6 +71,7 @@ class Config:
     log_level: str
     faq_threshold: float
     menu_topics: tuple[str, ...]
+    villages: tuple[str, ...]
     offices: dict[str, Office]
     telegram: TelegramConfig
 
@@ -203,6 +204,7 @@ def load_config(path: Path | str) -> Config:
         log_level=top.choice("log_level", LOG_LEVELS, "INFO"),
         **_faq_settings(top),
         offices=_offices(top.section("offices")),
+        villages=top.word_list("villages", (), "a list of village names"),
         telegram=_telegram(top.section("telegram")),
     )
     top.finish()

@@ -10,6 +10,8 @@ import logging
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import tzinfo
+from zoneinfo import ZoneInfo
 
 from bot.config import LANGUAGES
 from bot.faq import Faq, Topic
@@ -18,7 +20,8 @@ from bot.matcher import Matcher
 from bot.message_log import Handled, log_message
 from bot.messages import Button, Incoming, Kind, Reply
 from bot.normalise import MAX_CHARS as MAX_QUESTION_CHARS
-from bot.people import Person, set_language, touch_person
+from bot.people import Person, set_flow, set_language, touch_person
+from bot.signup import SignUp, parse_command
 from bot.store import Database
 from bot.texts import Texts, fill
 
@@ -42,8 +45,17 @@ TEXT_KEYS = (
     "faq_helpful", "feedback_thanks", "feedback_sorry", "button_ask", "button_sessions",
     "button_registrations", "button_contact", "button_language", "button_menu",
     "button_language_id", "button_language_en", "button_helpful", "button_not_helpful",
+    "sessions_header", "session_entry", "session_entry_full", "sessions_footer",
+    "button_register", "ask_name", "name_invalid", "ask_village", "button_village_other",
+    "ask_village_other", "ask_phone", "button_share_phone", "button_skip", "phone_invalid",
+    "phone_noted", "consent", "button_agree", "button_disagree", "consent_declined",
+    "registered", "waitlisted", "already_registered", "overlap_warning",
+    "registrations_header", "registration_entry", "status_confirmed", "status_waitlisted",
+    "status_attended", "button_cancel_booking", "booking_cancelled", "unknown_session",
+    "session_closed", "unknown_booking",
 )  # fmt: skip
 log = logging.getLogger(__name__)
+WITA = ZoneInfo("Asia/Makassar")
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,8 @@ class Conversation:
         matcher: Matcher,
         default_language: str,
         menu_topics: tuple[str, ...] = (),
+        timezone: tzinfo = WITA,
+        villages: tuple[str, ...] = (),
     ) -> None:
         self.db = db
         self.texts = texts
@@ -87,6 +101,9 @@ class Conversation:
         self.matcher = matcher
         self.default_language = default_language
         self.menu_topics = menu_topics
+        self.timezone = timezone
+        self.villages = villages
+        self.signup = SignUp(self)
         self._answers: dict[tuple[str, str], Reply] = {}
         actions: dict[str, Handler] = {
             "welcome": self._welcome,
@@ -98,8 +115,8 @@ class Conversation:
         self._buttons: dict[str, Handler] = {
             "menu": self._menu,
             "ask": self._ask_prompt,
-            "sessions": self._sessions,
-            "registrations": self._registrations,
+            "sessions": self.signup.schedule,
+            "registrations": self.signup.registrations,
             "contact": self._contact,
             "language": self._language_prompt,
         }
@@ -131,17 +148,36 @@ class Conversation:
             await set_language(self.db, person.id, lang)
 
     async def _dispatch(self, person: Person, message: Incoming) -> Outcome:
+        if person.flow and message.kind in (Kind.TEXT, Kind.CONTACT):
+            outcome = await self.signup.answer(person, message)
+            if outcome is not None:
+                return outcome
         if message.kind is Kind.COMMAND:
+            await self._leave_flow(person)
             handler = self._commands.get(message.text.lower())
             return await handler(person) if handler else self._notice(person, "unknown_command")
         if message.kind is Kind.BUTTON:
             return await self._button(person, message.text)
         if message.kind is Kind.TEXT:
+            command = parse_command(message.text)
+            if command and command[0] == "daftar":
+                return await self.signup.start(person, command[1])
+            if command:
+                return await self.signup.cancel(person, command[1])
             return self._question(person, message.text)
         return self._notice(person, "not_text")
 
+    async def _leave_flow(self, person: Person) -> None:
+        """A command or a menu button ends a half-done sign-up (what was given is kept)."""
+        if person.flow:
+            await set_flow(self.db, person.id, None)
+
     async def _button(self, person: Person, action: str) -> Outcome:
         name, _, argument = action.partition(":")
+        signed = await self.signup.button(person, name, argument)
+        if signed is not None:
+            return signed
+        await self._leave_flow(person)
         if name in self._buttons and not argument:
             return await self._buttons[name](person)
         if name == "lang" and argument in LANGUAGES:
@@ -197,21 +233,6 @@ class Conversation:
         buttons = tuple(self._topic_button(person, t) for t in starters if t)
         reply = Reply(self._t(person, "ask_prompt"), (*buttons, self._back_to_menu(person)))
         return Outcome([reply], Handled("ask_prompt"))
-
-    async def _sessions(self, person: Person) -> Outcome:
-        buttons = (
-            self._button_for(person, "button_contact", "contact"),
-            self._back_to_menu(person),
-        )
-        return Outcome([Reply(self._t(person, "sessions_none"), buttons)], Handled("sessions"))
-
-    async def _registrations(self, person: Person) -> Outcome:
-        buttons = (
-            self._button_for(person, "button_sessions", "sessions"),
-            self._back_to_menu(person),
-        )
-        reply = Reply(self._t(person, "registrations_none"), buttons)
-        return Outcome([reply], Handled("registrations"))
 
     async def _contact(self, person: Person) -> Outcome:
         reply = Reply(self._t(person, "contact"), (self._back_to_menu(person),))

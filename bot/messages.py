@@ -18,6 +18,7 @@ class Kind(StrEnum):
     TEXT = "text"  # something the person typed
     COMMAND = "command"  # /start, /menu, ...: text holds the command name without the slash
     BUTTON = "button"  # a button press: text holds the button's action
+    CONTACT = "contact"  # the person shared their own phone number: text holds it
     OTHER = "other"  # sticker, photo, voice, ...: media names what it was
 
 
@@ -47,6 +48,10 @@ class Button:
 class Reply:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = field(default=())
+    # (share label, skip label): ask for the person's phone number with the platform's own
+    # share-contact button where it has one; typing a number or the skip word works anywhere
+    share_contact: tuple[str, str] | None = None
+    remove_keyboard: bool = False  # take away a share-contact keyboard shown before
 
     def flat_buttons(self) -> list[Button]:
         return [button for row in self.buttons for button in row]

@@ -77,4 +77,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX registrations_by_session ON registrations (session_id, status, id);
     CREATE INDEX registrations_by_person ON registrations (person_id, status);
     """,
+    # 4: what a villager gives when first signing up, and where they are in a multi-step chat
+    # (flow: JSON such as {"step": "village", "session": "K7QA"}; NULL when none)
+    """
+    ALTER TABLE people ADD COLUMN full_name TEXT;
+    ALTER TABLE people ADD COLUMN village TEXT;
+    ALTER TABLE people ADD COLUMN phone TEXT;
+    ALTER TABLE people ADD COLUMN consent_at TEXT;
+    ALTER TABLE people ADD COLUMN flow TEXT;
+    """,
 )

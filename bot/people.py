@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from bot.store import Database, utc_now
@@ -16,6 +17,20 @@ class Person:
     channel_user_id: str
     display_name: str
     lang: str
+    full_name: str | None = None
+    village: str | None = None
+    phone: str | None = None
+    consent_at: str | None = None
+    flow: dict | None = None
+
+    @property
+    def has_profile(self) -> bool:
+        """Gave a name and village and agreed to their keeping (first sign-up done)."""
+        return bool(self.full_name and self.village and self.consent_at)
+
+    @property
+    def name(self) -> str:
+        return self.full_name or self.display_name
 
 
 async def touch_person(
@@ -28,14 +43,14 @@ async def touch_person(
     """
     name = display_name[:NAME_LIMIT]
     row = await db.fetchone(
-        "SELECT id, display_name, lang FROM people WHERE channel = ? AND channel_user_id = ?",
+        f"SELECT {_COLUMNS} FROM people WHERE channel = ? AND channel_user_id = ?",
         (channel, channel_user_id),
     )
     if row is None:
         rows = await db.write_one(
             "INSERT INTO people (channel, channel_user_id, display_name, lang, created_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, channel_user_id)"
-            " DO UPDATE SET display_name = display_name RETURNING id, display_name, lang",
+            f" DO UPDATE SET display_name = display_name RETURNING {_COLUMNS}",
             (channel, channel_user_id, name, lang, utc_now()),
         )
         row = rows[0]
@@ -47,7 +62,32 @@ async def touch_person(
         channel_user_id=channel_user_id,
         display_name=name or row["display_name"],
         lang=row["lang"],
+        full_name=row["full_name"],
+        village=row["village"],
+        phone=row["phone"],
+        consent_at=row["consent_at"],
+        flow=json.loads(row["flow"]) if row["flow"] else None,
     )
+
+
+_COLUMNS = "id, display_name, lang, full_name, village, phone, consent_at, flow"
+PROFILE_FIELDS = ("full_name", "village", "phone", "consent_at")
+
+
+async def update_profile(db: Database, person_id: int, **fields: str | None) -> None:
+    """Save what the villager gave during the first sign-up (name, village, phone, consent)."""
+    unknown = set(fields) - set(PROFILE_FIELDS)
+    assert not unknown, unknown
+    assignments = ", ".join(f"{name} = ?" for name in fields)
+    await db.write_one(
+        f"UPDATE people SET {assignments} WHERE id = ?", (*fields.values(), person_id)
+    )
+
+
+async def set_flow(db: Database, person_id: int, flow: dict | None) -> None:
+    """Where the person is in a multi-step chat; kept in the database so a restart resumes it."""
+    value = json.dumps(flow) if flow else None
+    await db.write_one("UPDATE people SET flow = ? WHERE id = ?", (value, person_id))
 
 
 async def set_language(db: Database, person_id: int, lang: str) -> None:

@@ -21,6 +21,7 @@ def write_config(directory: Path, **overrides: object) -> Path:
         "database": str(directory / "desabot.sqlite3"),
         "faq_dir": str(REPO / "faq"),
         "texts_dir": str(REPO / "texts"),
+        "villages": ["Langaleso", "Sibowi", "Pesaku", "Kaleke", "Baluase"],
         "offices": {
             "bp3mi": {"name": "BP3MI Sulawesi Tengah", "phone": "0451-000-TEST"},
             "imigrasi": {

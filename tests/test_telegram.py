@@ -363,3 +363,42 @@ async def test_the_chat_lock_keeps_one_chat_in_order_without_blocking_others():
     await asyncio.gather(*jobs)
     assert [n for chat, n in finished if chat == 1] == [0, 1, 2, 3]  # in order
     assert finished.index((2, 10)) < finished.index((1, 0))  # not stuck behind chat 1
+
+
+async def test_signing_up_on_telegram_with_the_share_contact_button(channel, fake):
+    from datetime import UTC, datetime, timedelta
+
+    from bot.sessions import create_session
+
+    starts = datetime.now(UTC) + timedelta(days=4)
+    session = await create_session(
+        channel.conversation.db, title_id="Sosialisasi migrasi aman", title_en="Safe migration",
+        village="Sibowi", place="Balai desa", starts=starts, ends=starts + timedelta(hours=2),
+        capacity=10,
+    )  # fmt: skip
+    user = 9100
+    fake.push_text(user, "/start")
+    await replies_to(fake, user, 1)
+    fake.push_callback(user, "sessions")
+    *_, schedule = await replies_to(fake, user, 2)
+    assert f"reg:{session.code}" in buttons(schedule)
+    fake.push_callback(user, f"reg:{session.code}")
+    await replies_to(fake, user, 3)
+    fake.push_text(user, "Siti Aminah")
+    await replies_to(fake, user, 4)
+    fake.push_callback(user, "vil:1")
+    *_, ask_phone = await replies_to(fake, user, 5)
+    [[share], [skip]] = ask_phone["reply_markup"]["keyboard"]
+    assert share["request_contact"] is True and skip["text"] == "Lewati"
+    fake.push_contact(user, phone_number="+6281299990000")
+    *_, noted, consent = await replies_to(fake, user, 7)
+    assert noted["reply_markup"] == {"remove_keyboard": True}
+    assert buttons(consent) == ["consent:yes", "consent:no"]
+    fake.push_callback(user, "consent:yes")
+    *_, done = await replies_to(fake, user, 8)
+    assert done["visible_text"].startswith("✅ Anda terdaftar di: Sosialisasi migrasi aman")
+    assert not fake.errors, fake.describe()
+    row = await channel.conversation.db.fetchone(
+        "SELECT full_name, village, phone FROM people WHERE channel_user_id = ?", (str(user),)
+    )
+    assert tuple(row) == ("Siti Aminah", "Sibowi", "+6281299990000")

@@ -18,7 +18,10 @@ from telegram import (
     BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    KeyboardButton,
     Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
     Update,
 )
 from telegram.constants import ParseMode
@@ -72,6 +75,9 @@ def incoming_from_update(update: Update) -> Incoming | None:
         if command is not None:
             return Incoming(kind=Kind.COMMAND, text=command, **common)
         return Incoming(kind=Kind.TEXT, text=message.text, **common)
+    contact = message.contact
+    if contact is not None and contact.user_id == user.id:  # their own number, via the button
+        return Incoming(kind=Kind.CONTACT, text=contact.phone_number, **common)
     attachment = message.effective_attachment
     if not attachment:
         return None  # a service message: pinned message, auto-delete timer, ...
@@ -96,10 +102,27 @@ def keyboard(buttons: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup:
     )
 
 
-def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+def render(reply: Reply) -> list[tuple[str, Markup | None]]:
     """A reply as Telegram messages: (HTML text, keyboard) pairs, the keyboard on the last."""
-    parts = [(html.escape(chunk, quote=False), None) for chunk in split_text(reply.text)]
-    parts[-1] = (parts[-1][0], keyboard(reply.buttons) if reply.buttons else None)
+    parts: list[tuple[str, Markup | None]] = [
+        (html.escape(chunk, quote=False), None) for chunk in split_text(reply.text)
+    ]
+    markup: Markup | None = None
+    if reply.buttons:
+        markup = keyboard(reply.buttons)
+    elif reply.share_contact:
+        share, skip = reply.share_contact
+        markup = ReplyKeyboardMarkup(
+            [[KeyboardButton(share, request_contact=True)], [KeyboardButton(skip)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+    elif reply.remove_keyboard:
+        markup = ReplyKeyboardRemove()
+    parts[-1] = (parts[-1][0], markup)
     return parts
 
 

@@ -1,0 +1,174 @@
+"""Villagers signing up by chat: the schedule, the first-time profile, codes, cancelling."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.conversation import Conversation
+from bot.messages import Incoming, Kind, Reply
+from bot.sessions import create_session, get_session
+from bot.signup import parse_command, phone_number
+
+SOON = datetime.now(UTC) + timedelta(days=5)
+
+
+async def say(
+    conversation: Conversation, kind: Kind, text: str = "", user: str = "7"
+) -> list[Reply]:
+    replies = await conversation.handle(
+        Incoming("test", user, kind, text, display_name="Budi", language_hint="id")
+    )
+    assert replies and all(r.text.strip() and "{" not in r.text for r in replies)
+    return replies
+
+
+def actions(reply: Reply) -> list[str]:
+    return [b.action for b in reply.flat_buttons()]
+
+
+async def add_session(conversation, capacity=2, starts=SOON, title="Sosialisasi migrasi aman"):
+    return await create_session(
+        conversation.db,
+        title_id=title,
+        title_en="Safe migration talk",
+        village="Langaleso",
+        place="Balai desa",
+        starts=starts,
+        ends=starts + timedelta(hours=3),
+        capacity=capacity,
+    )
+
+
+async def first_signup(conversation, code: str, user: str = "7") -> list[Reply]:
+    """Tap Daftar, then name, village, skip the phone, agree."""
+    await say(conversation, Kind.BUTTON, f"reg:{code}", user)
+    await say(conversation, Kind.TEXT, "Budi Santoso", user)
+    await say(conversation, Kind.BUTTON, "vil:0", user)
+    await say(conversation, Kind.TEXT, "Lewati", user)
+    return await say(conversation, Kind.BUTTON, "consent:yes", user)
+
+
+async def test_the_schedule_lists_sessions_soonest_first_with_date_place_and_seats(conversation):
+    later = await add_session(conversation, starts=SOON + timedelta(days=2), title="Hari paspor")
+    sooner = await add_session(conversation, capacity=30)
+    [reply] = await say(conversation, Kind.BUTTON, "sessions")
+    assert reply.text.index(sooner.code) < reply.text.index(later.code)
+    assert "WITA" in reply.text and "Balai desa, Desa Langaleso" in reply.text
+    assert "Kursi tersisa: 30" in reply.text
+    assert actions(reply)[:2] == [f"reg:{sooner.code}", f"reg:{later.code}"]
+    day = SOON.astimezone(conversation.timezone)
+    weekday = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"][day.weekday()]
+    assert f"{weekday}, {day.day} " in reply.text
+
+
+async def test_first_signup_asks_name_village_phone_consent_then_gives_a_booking_code(conversation):
+    session = await add_session(conversation)
+    [ask_name] = await say(conversation, Kind.BUTTON, f"reg:{session.code}")
+    assert "nama lengkap" in ask_name.text
+    [ask_village] = await say(conversation, Kind.TEXT, "Budi Santoso")
+    assert actions(ask_village) == [f"vil:{i}" for i in range(5)] + ["vil:other"]
+    [ask_phone] = await say(conversation, Kind.BUTTON, "vil:other")
+    assert "desa" in ask_phone.text.lower()
+    [ask_phone] = await say(conversation, Kind.TEXT, "Desa Kalukubula")
+    assert ask_phone.share_contact == ("📱 Kirim nomor HP", "Lewati")
+    [bad] = await say(conversation, Kind.TEXT, "nomor saya rahasia")
+    assert "tidak jelas" in bad.text
+    noted, consent = await say(conversation, Kind.TEXT, "0812-3456-7890")
+    assert noted.remove_keyboard
+    assert "Yang disimpan: nama, desa, dan nomor HP" in consent.text
+    assert actions(consent) == ["consent:yes", "consent:no"]
+    [done] = await say(conversation, Kind.BUTTON, "consent:yes")
+    assert done.text.startswith("✅ Anda terdaftar di: Sosialisasi migrasi aman")
+    person = await conversation.db.fetchone("SELECT * FROM people WHERE channel_user_id = '7'")
+    assert (person["full_name"], person["village"], person["phone"]) == (
+        "Budi Santoso",
+        "Desa Kalukubula",
+        "+6281234567890",
+    )
+    assert person["consent_at"] and person["flow"] is None
+
+
+async def test_after_the_first_time_one_tap_signs_up(conversation):
+    first = await add_session(conversation)
+    second = await add_session(conversation, starts=SOON + timedelta(days=1), title="Hari paspor")
+    await first_signup(conversation, first.code)
+    [done] = await say(conversation, Kind.BUTTON, f"reg:{second.code}")
+    assert done.text.startswith("✅ Anda terdaftar di: Hari paspor")
+    [again] = await say(conversation, Kind.BUTTON, f"reg:{second.code}")
+    assert "sudah terdaftar" in again.text
+    assert (await get_session(conversation.db, second.code)).confirmed == 1
+
+
+async def test_full_session_waitlists_and_overlap_is_warned(conversation):
+    full = await add_session(conversation, capacity=1)
+    overlapping = await add_session(
+        conversation, starts=SOON + timedelta(hours=1), title="Hari paspor"
+    )
+    await first_signup(conversation, full.code, user="1")
+    [waiting] = await first_signup(conversation, full.code, user="2")
+    assert "daftar tunggu nomor 1" in waiting.text
+    [warned] = await say(conversation, Kind.BUTTON, f"reg:{overlapping.code}", user="2")
+    assert "bertabrakan" in warned.text and "Sosialisasi migrasi aman" in warned.text
+
+
+async def test_daftar_and_batal_in_one_message(conversation):
+    session = await add_session(conversation)
+    await first_signup(conversation, session.code)
+    other = await add_session(conversation, starts=SOON + timedelta(days=3), title="Hari paspor")
+    [done] = await say(conversation, Kind.TEXT, f"daftar {other.code.lower()}")
+    booking = done.text.split("Kode booking Anda: ")[1].split()[0]
+    [mine] = await say(conversation, Kind.BUTTON, "registrations")
+    assert booking in mine.text and f"cxl:{booking}" in actions(mine)
+    [cancelled] = await say(conversation, Kind.TEXT, f"BATAL {booking}")
+    assert "sudah dibatalkan" in cancelled.text
+    [unknown] = await say(conversation, Kind.TEXT, "BATAL QQQQQQ")
+    assert '"QQQQQQ" tidak ada' in unknown.text
+    [unknown] = await say(conversation, Kind.TEXT, "DAFTAR QQQQ")
+    assert '"QQQQ" tidak ada' in unknown.text
+
+
+async def test_declining_consent_keeps_nothing_and_registers_nothing(conversation):
+    session = await add_session(conversation)
+    await say(conversation, Kind.BUTTON, f"reg:{session.code}")
+    await say(conversation, Kind.TEXT, "Budi Santoso")
+    await say(conversation, Kind.BUTTON, "vil:1")
+    await say(conversation, Kind.TEXT, "081234567890")
+    [declined] = await say(conversation, Kind.BUTTON, "consent:no")
+    assert "tidak disimpan" in declined.text
+    person = await conversation.db.fetchone("SELECT * FROM people WHERE channel_user_id = '7'")
+    assert (person["full_name"], person["village"], person["phone"], person["flow"]) == (None,) * 4
+    assert (await get_session(conversation.db, session.code)).confirmed == 0
+
+
+async def test_a_menu_command_leaves_a_half_done_signup_and_questions_work_again(conversation):
+    session = await add_session(conversation)
+    await say(conversation, Kind.BUTTON, f"reg:{session.code}")
+    [menu] = await say(conversation, Kind.COMMAND, "menu")
+    assert menu.text.startswith("Menu utama")
+    [answer] = await say(conversation, Kind.TEXT, "biaya paspor")
+    assert "Rp" in answer.text
+
+
+async def test_an_invalid_name_is_asked_again(conversation):
+    session = await add_session(conversation)
+    await say(conversation, Kind.BUTTON, f"reg:{session.code}")
+    for bad in ["12345", "<b>", "x" * 80]:
+        [reply] = await say(conversation, Kind.TEXT, bad)
+        assert "tidak bisa saya pakai" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("0812-3456-7890", "+6281234567890"), ("+62 812 345 678", "+62812345678"), ("12", None)],
+)
+def test_phone_numbers(text, expected):
+    assert phone_number(text) == expected
+
+
+def test_commands_in_one_message():
+    assert parse_command("daftar k7qa") == ("daftar", "K7QA")
+    assert parse_command("  BATAL  ab-cd3e ") == ("batal", "ABCD3E")
+    assert parse_command("daftar sesi besok dong ya") is None
+    assert parse_command("biaya paspor") is None
