@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from bot.config import OFFICE_FIELDS, Config
 from bot.conversation import Conversation
 from bot.faq import Faq, load_faq, read_out_of_scope
 from bot.matcher import Matcher
 from bot.normalise import load_lexicon
+from bot.outbox import ReminderPolicy
 from bot.store import Database
 from bot.texts import load_texts
 from bot.yamlfile import Problem
@@ -27,6 +29,14 @@ def menu_topic_problems(config: Config, faq: Faq) -> list[Problem]:
         for topic_id in config.menu_topics
         if topic_id not in faq.topics
     ]
+
+
+def reminder_policy(config: Config) -> ReminderPolicy:
+    return ReminderPolicy(
+        timezone=config.timezone,
+        day_before_hour=config.reminder_hour,
+        before_start=timedelta(minutes=config.reminder_before_minutes),
+    )
 
 
 def build_matcher(config: Config, faq: Faq) -> Matcher:
@@ -55,6 +65,7 @@ async def open_conversation(config: Config) -> AsyncIterator[Conversation]:
             config.menu_topics,
             config.timezone,
             config.villages,
+            reminder_policy(config),
         )
     finally:
         await db.close()

@@ -72,6 +72,8 @@ class Config:
     faq_threshold: float
     menu_topics: tuple[str, ...]
     villages: tuple[str, ...]
+    reminder_hour: int
+    reminder_before_minutes: int
     offices: dict[str, Office]
     telegram: TelegramConfig
 
@@ -205,6 +207,7 @@ def load_config(path: Path | str) -> Config:
         **_faq_settings(top),
         offices=_offices(top.section("offices")),
         villages=top.word_list("villages", (), "a list of village names"),
+        **_reminders(top.section("reminders")),
         telegram=_telegram(top.section("telegram")),
     )
     top.finish()
@@ -230,6 +233,17 @@ def _faq_settings(top: _Section) -> dict[str, Any]:
     topics = faq.word_list("menu_topics", DEFAULT_MENU_TOPICS, "a list of FAQ topic ids")
     faq.finish()
     return {"faq_threshold": threshold, "menu_topics": topics}
+
+
+def _reminders(section: _Section) -> dict[str, int]:
+    values = {
+        "reminder_hour": section.integer("day_before_hour", 9, minimum=0, maximum=23),
+        "reminder_before_minutes": section.integer(
+            "before_start_minutes", 120, minimum=0, maximum=24 * 60
+        ),
+    }
+    section.finish()
+    return values
 
 
 def _offices(section: _Section) -> dict[str, Office]:

@@ -14,13 +14,16 @@ from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
 from bot.config import LANGUAGES
+from bot.dates import when
 from bot.faq import Faq, Topic
 from bot.feedback import record_feedback
 from bot.matcher import Matcher
 from bot.message_log import Handled, log_message
 from bot.messages import Button, Incoming, Kind, Reply
 from bot.normalise import MAX_CHARS as MAX_QUESTION_CHARS
+from bot.outbox import Due, ReminderPolicy
 from bot.people import Person, set_flow, set_language, touch_person
+from bot.sessions import get_session_by_id
 from bot.signup import SignUp, parse_command
 from bot.store import Database
 from bot.texts import Texts, fill
@@ -52,7 +55,8 @@ TEXT_KEYS = (
     "registered", "waitlisted", "already_registered", "overlap_warning",
     "registrations_header", "registration_entry", "status_confirmed", "status_waitlisted",
     "status_attended", "button_cancel_booking", "booking_cancelled", "unknown_session",
-    "session_closed", "unknown_booking",
+    "session_closed", "unknown_booking", "reminder_day_before", "reminder_soon",
+    "notice_promoted", "notice_session_changed", "notice_session_cancelled",
 )  # fmt: skip
 log = logging.getLogger(__name__)
 WITA = ZoneInfo("Asia/Makassar")
@@ -94,6 +98,7 @@ class Conversation:
         menu_topics: tuple[str, ...] = (),
         timezone: tzinfo = WITA,
         villages: tuple[str, ...] = (),
+        policy: ReminderPolicy | None = None,
     ) -> None:
         self.db = db
         self.texts = texts
@@ -103,6 +108,7 @@ class Conversation:
         self.menu_topics = menu_topics
         self.timezone = timezone
         self.villages = villages
+        self.policy = policy or ReminderPolicy(timezone)
         self.signup = SignUp(self)
         self._answers: dict[tuple[str, str], Reply] = {}
         actions: dict[str, Handler] = {
@@ -140,6 +146,29 @@ class Conversation:
         kind = message.media or message.kind.value
         await log_message(self.db, person.id, kind, message.text, person.lang, outcome.handled)
         return outcome.replies
+
+    async def render_due(self, due: Due) -> Reply | None:
+        """An outbox row as the message to send now: the session as it is, in their language."""
+        session = await get_session_by_id(self.db, due.session_id) if due.session_id else None
+        if session is None:
+            return None
+        booking = await self.db.fetchone(
+            "SELECT booking_code FROM registrations WHERE session_id = ? AND person_id = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (session.id, due.person_id),
+        )
+        values = {
+            "booking": booking["booking_code"] if booking else "",
+            "title": session.title.get(due.lang, session.title["id"]),
+            "when": when(session.starts_at, session.ends_at, self.timezone, due.lang),
+            "place": session.place,
+            "village": session.village,
+            **due.values,
+        }
+        text = self.texts.get(due.lang, due.text_key, **values)
+        labels = (("button_registrations", "registrations"), ("button_menu", "menu"))
+        buttons = tuple((Button(self.texts.get(due.lang, key), action),) for key, action in labels)
+        return Reply(text, buttons)
 
     async def use_language(self, channel: str, user_id: str, name: str, lang: str) -> None:
         """Set a person's language up front (the terminal chat's --lang option)."""

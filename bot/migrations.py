@@ -86,4 +86,27 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE people ADD COLUMN consent_at TEXT;
     ALTER TABLE people ADD COLUMN flow TEXT;
     """,
+    # 5: the durable outbox: everything sent later (reminders, waitlist promotions, changes to a
+    # session). Written in the same transaction as the change that causes it; the text is
+    # rendered at send time, in the person's language, with the session as it is then.
+    """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+        session_id INTEGER REFERENCES sessions (id),
+        text_key TEXT NOT NULL,
+        values_json TEXT NOT NULL DEFAULT '{}',
+        due_at TEXT NOT NULL,
+        expires_at TEXT,
+        dedupe_key TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'dropped', 'parked')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT
+    );
+    CREATE INDEX outbox_due ON outbox (status, due_at);
+    CREATE INDEX outbox_by_session ON outbox (session_id, status);
+    """,
 )

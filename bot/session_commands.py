@@ -9,6 +9,7 @@ import argparse
 import csv
 from typing import TextIO
 
+from bot.app import reminder_policy
 from bot.config import Config
 from bot.sessions import (
     Session,
@@ -94,7 +95,8 @@ async def _run(config: Config, db: Database, args: argparse.Namespace, out: Text
             "ends": parse_local(args.end, tz, "--end") if args.end else None,
         }
         given = {k: v for k, v in changes.items() if v not in (None, "")}
-        print(_line(await edit_session(db, args.code, **given), config), file=out)
+        policy = reminder_policy(config)
+        print(_line(await edit_session(db, args.code, policy=policy, **given), config), file=out)
     elif action == "cancel":
         print(_line(await cancel_session(db, args.code), config), file=out)
     elif action == "attendees":

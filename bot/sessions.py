@@ -13,7 +13,9 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
 
+from bot.outbox import ReminderPolicy, drop_pending, enqueue, iso
 from bot.store import Database, utc_now
 
 CODE_ALPHABET = "ACDEFHJKMNPQRTUVWXY3479"
@@ -21,6 +23,7 @@ SESSION_CODE_LENGTH = 4
 BOOKING_CODE_LENGTH = 6
 LOCAL_FORMAT = "%Y-%m-%d %H:%M"
 ACTIVE = ("confirmed", "waitlisted", "attended")
+DEFAULT_POLICY = ReminderPolicy(timezone=ZoneInfo("Asia/Makassar"))
 
 
 class SessionError(ValueError):
@@ -175,6 +178,13 @@ async def get_session(db: Database, code: str) -> Session | None:
     return _session(row) if row else None
 
 
+async def get_session_by_id(db: Database, session_id: int) -> Session | None:
+    row = await db.fetchone(
+        f"SELECT {_SESSION_COLUMNS} FROM sessions s WHERE s.id = ?", (session_id,)
+    )
+    return _session(row) if row else None
+
+
 async def upcoming_sessions(db: Database, now: datetime | None = None) -> list[Session]:
     """Scheduled sessions that have not started, soonest first."""
     rows = await db.fetchall(
@@ -195,6 +205,7 @@ async def edit_session(
     code: str,
     *,
     now: datetime | None = None,
+    policy: ReminderPolicy = DEFAULT_POLICY,
     **changes: object,
 ) -> Session:
     """Change title, village, place, times (a reschedule), capacity or description.
@@ -208,7 +219,9 @@ async def edit_session(
     ends = changes.get("ends") or session.ends_at
     capacity = changes.get("capacity") or session.capacity
     assert isinstance(starts, datetime) and isinstance(ends, datetime) and isinstance(capacity, int)
-    _validate(starts, ends, capacity, now or datetime.now(UTC))
+    now = now or datetime.now(UTC)
+    _validate(starts, ends, capacity, now)
+    rescheduled = (starts, ends) != (session.starts_at, session.ends_at)
     columns = {
         "title_id": changes.get("title_id") or session.title["id"],
         "title_en": changes.get("title_en") or session.title["en"],
@@ -225,10 +238,33 @@ async def edit_session(
             f"UPDATE sessions SET {assignments}, updated_at = ? WHERE id = ?",
             (*columns.values(), utc_now(), session.id),
         )
-        await _fill_free_seats(conn, session.id, capacity)
+        if rescheduled:
+            await _reschedule_reminders(conn, session.id, starts, now, policy)
+            await _notify_registrants(
+                conn, session.id, "notice_session_changed", iso(starts), starts
+            )
+        await _fill_free_seats(conn, session.id, capacity, now, policy)
     edited = await get_session(db, session.code)
     assert edited is not None
     return edited
+
+
+async def _reschedule_reminders(
+    conn, session_id: int, starts: datetime, now: datetime, policy: ReminderPolicy
+) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status = 'dropped', last_error = 'rescheduled'"
+        " WHERE session_id = ? AND status = 'pending' AND text_key LIKE 'reminder%'",
+        (session_id,),
+    )
+    confirmed = await conn.execute_fetchall(
+        "SELECT id, person_id FROM registrations WHERE session_id = ? AND status = 'confirmed'",
+        (session_id,),
+    )
+    for row in confirmed:
+        await _schedule_reminders(
+            conn, row["id"], row["person_id"], session_id, starts, now, policy
+        )
 
 
 async def cancel_session(db: Database, code: str) -> Session:
@@ -238,6 +274,12 @@ async def cancel_session(db: Database, code: str) -> Session:
             "UPDATE sessions SET status = 'cancelled', updated_at = ? WHERE id = ?",
             (utc_now(), session.id),
         )
+        await conn.execute(
+            "UPDATE outbox SET status = 'dropped', last_error = 'session cancelled'"
+            " WHERE session_id = ? AND status = 'pending'",
+            (session.id,),
+        )
+        await _notify_registrants(conn, session.id, "notice_session_cancelled", "x", None)
     cancelled = await get_session(db, session.code)
     assert cancelled is not None
     return cancelled
@@ -251,7 +293,11 @@ async def _require(db: Database, code: str) -> Session:
 
 
 async def register(
-    db: Database, code: str, person_id: int, now: datetime | None = None
+    db: Database,
+    code: str,
+    person_id: int,
+    now: datetime | None = None,
+    policy: ReminderPolicy = DEFAULT_POLICY,
 ) -> Registration:
     """Sign a person up: a seat if one is free, else the waitlist. A repeat changes nothing."""
     session = await _require(db, code)
@@ -262,7 +308,9 @@ async def register(
         )
         if current["status"] == "cancelled":
             raise SessionError("cancelled", f"session {session.code} is cancelled")
-        if datetime.fromisoformat(current["starts_at"]) <= (now or datetime.now(UTC)):
+        now = now or datetime.now(UTC)
+        starts = datetime.fromisoformat(current["starts_at"])
+        if starts <= now:
             raise SessionError("in_past", f"session {session.code} has already started")
         existing = await conn.execute_fetchall(
             "SELECT id FROM registrations WHERE session_id = ? AND person_id = ?"
@@ -280,7 +328,57 @@ async def register(
             status = "confirmed" if taken < current["capacity"] else "waitlisted"
             registration_id = await _insert_registration(conn, session.id, person_id, status)
             already = False
+            if status == "confirmed":
+                await _schedule_reminders(
+                    conn, registration_id, person_id, session.id, starts, now, policy
+                )
     return await _registration(db, registration_id, already)
+
+
+async def _schedule_reminders(
+    conn,
+    registration_id: int,
+    person_id: int,
+    session_id: int,
+    starts: datetime,
+    now: datetime,
+    policy: ReminderPolicy,
+) -> None:
+    """Queue the day-before and the shortly-before reminders that are still ahead."""
+    for text_key, due in policy.times(starts):
+        if due <= now:
+            continue  # signed up after that moment: no "tomorrow" reminder an hour before
+        await enqueue(
+            conn,
+            person_id=person_id,
+            session_id=session_id,
+            text_key=text_key,
+            dedupe_key=f"reg:{registration_id}:{text_key}:{iso(starts)}",
+            due=due,
+            expires=starts,
+        )
+
+
+async def _notify_registrants(
+    conn, session_id: int, text_key: str, stamp: str, expires: datetime | None
+) -> None:
+    """Tell everyone registered or waiting about a change to their session, now."""
+    rows = await conn.execute_fetchall(
+        "SELECT id, person_id, booking_code FROM registrations WHERE session_id = ?"
+        " AND status IN ('confirmed', 'waitlisted')",
+        (session_id,),
+    )
+    for row in rows:
+        await enqueue(
+            conn,
+            person_id=row["person_id"],
+            session_id=session_id,
+            text_key=text_key,
+            dedupe_key=f"{text_key}:{session_id}:{stamp}:{row['id']}",
+            due=datetime.now(UTC),
+            expires=expires,
+            values={"booking": row["booking_code"]},
+        )
 
 
 async def _insert_registration(conn, session_id: int, person_id: int, status: str) -> int:
@@ -314,7 +412,10 @@ async def _registration(db: Database, registration_id: int, already: bool = Fals
 
 
 async def cancel_registration(
-    db: Database, booking_code: str, person_id: int | None = None
+    db: Database,
+    booking_code: str,
+    person_id: int | None = None,
+    policy: ReminderPolicy = DEFAULT_POLICY,
 ) -> tuple[Registration, Registration | None]:
     """Cancel by booking code; a freed seat goes to the first person waiting.
 
@@ -336,19 +437,25 @@ async def cancel_registration(
             "UPDATE registrations SET status = 'cancelled', updated_at = ? WHERE id = ?",
             (utc_now(), row["id"]),
         )
+        await drop_pending(conn, f"reg:{row['id']}:")
         promoted_ids = []
         if row["status"] == "confirmed":
             capacity_rows = await conn.execute_fetchall(
                 "SELECT capacity FROM sessions WHERE id = ?", (row["session_id"],)
             )
-            promoted_ids = await _fill_free_seats(conn, row["session_id"], capacity_rows[0][0])
+            promoted_ids = await _fill_free_seats(
+                conn, row["session_id"], capacity_rows[0][0], datetime.now(UTC), policy
+            )
     cancelled = await _registration(db, row["id"])
     promoted = await _registration(db, promoted_ids[0]) if promoted_ids else None
     return cancelled, promoted
 
 
-async def _fill_free_seats(conn, session_id: int, capacity: int) -> list[int]:
-    """Confirm waitlisted people, first come first served, while seats are free."""
+async def _fill_free_seats(
+    conn, session_id: int, capacity: int, now: datetime, policy: ReminderPolicy
+) -> list[int]:
+    """Confirm waitlisted people, first come first served, while seats are free; each is
+    told at once and gets the reminders a confirmed person gets."""
     [(taken,)] = await conn.execute_fetchall(
         "SELECT count(*) FROM registrations WHERE session_id = ?"
         " AND status IN ('confirmed', 'attended')",
@@ -358,17 +465,31 @@ async def _fill_free_seats(conn, session_id: int, capacity: int) -> list[int]:
     if free <= 0:
         return []
     waiting = await conn.execute_fetchall(
-        "SELECT id FROM registrations WHERE session_id = ? AND status = 'waitlisted'"
-        " ORDER BY id LIMIT ?",
+        "SELECT r.id, r.person_id, r.booking_code, s.starts_at FROM registrations r"
+        " JOIN sessions s ON s.id = r.session_id WHERE r.session_id = ?"
+        " AND r.status = 'waitlisted' ORDER BY r.id LIMIT ?",
         (session_id, free),
     )
-    ids = [row["id"] for row in waiting]
-    for registration_id in ids:
+    for row in waiting:
         await conn.execute(
             "UPDATE registrations SET status = 'confirmed', updated_at = ? WHERE id = ?",
-            (utc_now(), registration_id),
+            (utc_now(), row["id"]),
         )
-    return ids
+        starts = datetime.fromisoformat(row["starts_at"])
+        await enqueue(
+            conn,
+            person_id=row["person_id"],
+            session_id=session_id,
+            text_key="notice_promoted",
+            dedupe_key=f"reg:{row['id']}:promoted",
+            due=now,
+            expires=starts,
+            values={"booking": row["booking_code"]},
+        )
+        await _schedule_reminders(
+            conn, row["id"], row["person_id"], session_id, starts, now, policy
+        )
+    return [row["id"] for row in waiting]
 
 
 async def check_in(db: Database, booking_code: str) -> Registration:

@@ -266,7 +266,7 @@ class SignUp:
 
     async def _register(self, person: Person, code: str) -> Outcome:
         try:
-            registration = await sessions.register(self.c.db, code, person.id)
+            registration = await sessions.register(self.c.db, code, person.id, policy=self.c.policy)
         except sessions.SessionError as exc:
             key = "unknown_session" if exc.reason == "unknown_session" else "session_closed"
             return await self.schedule(person, self._t(person, key, code=code))
@@ -311,7 +311,9 @@ class SignUp:
 
     async def cancel(self, person: Person, booking: str) -> Outcome:
         try:
-            cancelled, _ = await sessions.cancel_registration(self.c.db, booking, person.id)
+            cancelled, _ = await sessions.cancel_registration(
+                self.c.db, booking, person.id, self.c.policy
+            )
         except sessions.SessionError:
             code = sessions.normalise_code(booking)
             reply = Reply(

@@ -402,3 +402,29 @@ async def test_signing_up_on_telegram_with_the_share_contact_button(channel, fak
         "SELECT full_name, village, phone FROM people WHERE channel_user_id = ?", (str(user),)
     )
     assert tuple(row) == ("Siti Aminah", "Sibowi", "+6281299990000")
+
+
+async def test_a_due_reminder_is_delivered_by_the_running_bot(channel, fake):
+    from datetime import UTC, datetime, timedelta
+
+    from bot.sessions import create_session, register
+
+    db = channel.conversation.db
+    starts = datetime.now(UTC) + timedelta(days=3)
+    session = await create_session(
+        db, title_id="Hari layanan paspor", title_en="Passport service day", village="Kaleke",
+        place="Kantor desa", starts=starts, ends=starts + timedelta(hours=3), capacity=5,
+    )  # fmt: skip
+    fake.push_text(9200, "/start", language_code="en")
+    await replies_to(fake, 9200, 1)
+    row = await db.fetchone("SELECT id FROM people WHERE channel_user_id = '9200'")
+    booking = await register(db, session.code, row["id"])
+    await db.write_one("UPDATE outbox SET due_at = '2000-01-01T00:00:00+00:00'")  # time passes
+    _, first, second = await replies_to(fake, 9200, 3)
+    texts = sorted([first["visible_text"], second["visible_text"]])
+    assert texts[0].startswith("🔔 Reminder: tomorrow you attend Passport service day")
+    assert texts[1].startswith("🔔 Starting soon: Passport service day")
+    assert all(f"Booking code: {booking.booking_code}" in t for t in texts)
+    assert "WITA" in texts[0]
+    sent = await db.fetchall("SELECT status FROM outbox")
+    assert [r["status"] for r in sent] == ["sent", "sent"]

@@ -25,7 +25,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -37,6 +44,7 @@ from telegram.ext import (
 from bot.config import TelegramConfig
 from bot.conversation import Conversation
 from bot.messages import Button, Incoming, Kind, Reply, split_text
+from bot.outbox import DeliveryError, DeliveryWorker, Due
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +198,8 @@ class TelegramChannel:
         self.secrets = secrets
         self.commands = commands
         self.application = self._build_application()
+        self._worker: asyncio.Task | None = None
+        self._worker_stop = asyncio.Event()
 
     def _build_application(self) -> Application:
         application = (
@@ -236,6 +246,23 @@ class TelegramChannel:
                 return False
         return True
 
+    async def deliver(self, due: Due, reply: Reply) -> None:
+        """Send an outbox message; Telegram's refusals become DeliveryErrors the worker sorts."""
+        chat_id = int(due.channel_user_id)
+        for text, markup in render(reply):
+            try:
+                await self.application.bot.send_message(
+                    chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+                )
+            except Forbidden as exc:
+                raise DeliveryError("blocked", exc.message) from None
+            except BadRequest as exc:
+                raise DeliveryError("rejected", exc.message) from None
+            except RetryAfter as exc:
+                raise DeliveryError("retry", exc.message, _seconds(exc.retry_after)) from None
+            except NetworkError as exc:  # includes TimedOut
+                raise DeliveryError("retry", str(exc)) from None
+
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
         if isinstance(error, NetworkError):
@@ -274,6 +301,11 @@ class TelegramChannel:
     async def start(self) -> None:
         await self._connect()
         await self.application.start()
+        worker = DeliveryWorker(
+            self.conversation.db, CHANNEL, self.conversation.render_due, self.deliver
+        )
+        self._worker_stop = asyncio.Event()
+        self._worker = asyncio.create_task(worker.run(self._worker_stop), name="outbox")
         updater = self.application.updater
         assert updater is not None
         if self.config.mode == "webhook":
@@ -299,6 +331,10 @@ class TelegramChannel:
         log.warning("event=polling_error error=%r", str(error))
 
     async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker_stop.set()
+            await self._worker
+            self._worker = None
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
@@ -321,6 +357,11 @@ class TelegramChannel:
                 task.cancel()
             await asyncio.gather(starting, stopping, return_exceptions=True)
             await self.stop()
+
+
+def _seconds(value: object) -> float:
+    """RetryAfter.retry_after: seconds now, a timedelta in PTB's next major version."""
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
 
 
 async def _quietly(awaitable) -> None:
