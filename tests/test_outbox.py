@@ -42,6 +42,10 @@ async def rows(db, status: str = "pending") -> list[tuple]:
     return [tuple(r) for r in found]
 
 
+def utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
 def local(day: datetime, hour: int) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=WITA)
 
@@ -52,10 +56,11 @@ async def test_a_confirmed_signup_queues_both_reminders_in_the_same_write(db):
     villager = await person(db, 1)
     await register(db, session.code, villager, policy=POLICY)
     day_before = local(starts - timedelta(days=1), 9)
+    start, soon = utc(starts), utc(starts - timedelta(hours=2))
     assert await rows(db) == [
-        (villager, "reminder_day_before", day_before.astimezone(UTC).isoformat(), starts.astimezone(UTC).isoformat()),
-        (villager, "reminder_soon", (starts - timedelta(hours=2)).astimezone(UTC).isoformat(), starts.astimezone(UTC).isoformat()),
-    ]  # fmt: skip
+        (villager, "reminder_day_before", utc(day_before), start),
+        (villager, "reminder_soon", soon, start),
+    ]
 
 
 async def test_a_late_signup_gets_no_reminder_that_is_already_past(db):
@@ -92,7 +97,9 @@ async def test_a_reschedule_tells_everyone_and_moves_the_reminders(db):
     notices = sorted(r[0] for r in pending if r[1] == "notice_session_changed")
     assert notices == [confirmed, waiting]
     soon = [r for r in pending if r[1] == "reminder_soon"]
-    assert soon == [(confirmed, "reminder_soon", (new_start - timedelta(hours=2)).isoformat(timespec="seconds"), new_start.isoformat(timespec="seconds"))]  # fmt: skip
+    assert soon == [
+        (confirmed, "reminder_soon", utc(new_start - timedelta(hours=2)), utc(new_start))
+    ]
     assert len(await rows(db, "dropped")) == 2
 
 

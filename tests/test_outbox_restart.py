@@ -69,7 +69,11 @@ def test_kill_9_mid_delivery_then_restart_delivers_the_rest_once(tmp_path):
         config = write_config(
             tmp_path,
             database=str(database),
-            telegram={"api_base_url": fake.base_url, "poll_timeout": 1, "max_messages_per_second": 25},
+            telegram={
+                "api_base_url": fake.base_url,
+                "poll_timeout": 1,
+                "max_messages_per_second": 25,
+            },
         )  # fmt: skip
         asyncio.run(prepare(database))
         bot = start(config)
