@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 from typing import TextIO
 
 from bot.app import reminder_policy
 from bot.config import Config
 from bot.sessions import (
+    Attendee,
     Session,
     SessionError,
     all_sessions,
@@ -120,15 +122,31 @@ def _line(session: Session, config: Config) -> str:
 async def _attendees(db: Database, code: str, as_csv: bool, out: TextIO) -> None:
     rows = await attendees(db, code)
     if as_csv:
-        writer = csv.writer(out)
-        writer.writerow(["name", "booking_code", "status", "waitlist_position"])
-        for row in rows:
-            writer.writerow([row.name, row.booking_code, row.status, row.waitlist_position or ""])
+        out.write(attendees_csv(rows))
         return
     for row in rows:
         waiting = f" #{row.waitlist_position}" if row.waitlist_position else ""
-        print(f"{row.booking_code}  {row.status}{waiting:5s}  {row.name}", file=out)
+        print(f"{row.booking_code}  {row.status}{waiting:5s}  {row.name} ({row.village})", file=out)
     print(f"{len(rows)} registration(s)", file=out)
+
+
+def attendees_csv(rows: list[Attendee]) -> str:
+    """One row per registration: name, village, phone, booking code, status, waitlist place."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["name", "village", "phone", "booking_code", "status", "waitlist_position"])
+    for row in rows:
+        writer.writerow(
+            [
+                row.name,
+                row.village,
+                row.phone,
+                row.booking_code,
+                row.status,
+                row.waitlist_position or "",
+            ]
+        )
+    return buffer.getvalue()
 
 
 __all__ = ["SessionError", "add_parsers", "run"]

@@ -515,6 +515,8 @@ async def check_in(db: Database, booking_code: str) -> Registration:
 @dataclass(frozen=True)
 class Attendee:
     name: str
+    village: str
+    phone: str
     booking_code: str
     status: str
     waitlist_position: int | None
@@ -524,7 +526,8 @@ async def attendees(db: Database, code: str) -> list[Attendee]:
     """One row per registration, in arrival order, with waitlist positions."""
     session = await _require(db, code)
     rows = await db.fetchall(
-        "SELECT p.display_name, r.booking_code, r.status,"
+        "SELECT coalesce(p.full_name, p.display_name) AS name, coalesce(p.village, '') AS village,"
+        " coalesce(p.phone, '') AS phone, r.booking_code, r.status,"
         " (SELECT count(*) FROM registrations w WHERE w.session_id = r.session_id"
         "  AND w.status = 'waitlisted' AND w.id <= r.id) AS position"
         " FROM registrations r JOIN people p ON p.id = r.person_id"
@@ -533,7 +536,9 @@ async def attendees(db: Database, code: str) -> list[Attendee]:
     )
     return [
         Attendee(
-            row["display_name"],
+            row["name"],
+            row["village"],
+            row["phone"],
             row["booking_code"],
             row["status"],
             row["position"] if row["status"] == "waitlisted" else None,

@@ -201,7 +201,7 @@ def test_staff_cli_adds_lists_edits_exports_and_cancels(tmp_path):
     assert "0/40 seats" in edited.stdout and "Balai desa" in edited.stdout
     exported = desabot(config, "attendees", code, "--csv")
     assert list(csv.reader(io.StringIO(exported.stdout))) == [
-        ["name", "booking_code", "status", "waitlist_position"]
+        ["name", "village", "phone", "booking_code", "status", "waitlist_position"]
     ]
     cancelled = desabot(config, "cancel", code)
     assert "cancelled" in cancelled.stdout

@@ -172,3 +172,22 @@ def test_commands_in_one_message():
     assert parse_command("  BATAL  ab-cd3e ") == ("batal", "ABCD3E")
     assert parse_command("daftar sesi besok dong ya") is None
     assert parse_command("biaya paspor") is None
+
+
+async def test_attendees_csv_has_name_village_phone_code_and_waitlist_place(conversation):
+    import csv
+    import io
+
+    from bot.session_commands import attendees_csv
+    from bot.sessions import attendees
+
+    session = await add_session(conversation, capacity=1)
+    [done] = await first_signup(conversation, session.code, user="1")
+    booking = done.text.split("Kode booking Anda: ")[1].split()[0]
+    await first_signup(conversation, session.code, user="2")
+    rows = list(
+        csv.reader(io.StringIO(attendees_csv(await attendees(conversation.db, session.code))))
+    )
+    assert rows[0] == ["name", "village", "phone", "booking_code", "status", "waitlist_position"]
+    assert rows[1] == ["Budi Santoso", "Langaleso", "", booking, "confirmed", ""]
+    assert rows[2][4:] == ["waitlisted", "1"]

@@ -428,3 +428,36 @@ async def test_a_due_reminder_is_delivered_by_the_running_bot(channel, fake):
     assert "WITA" in texts[0]
     sent = await db.fetchall("SELECT status FROM outbox")
     assert [r["status"] for r in sent] == ["sent", "sent"]
+
+
+async def test_a_cli_cancellation_reaches_villagers_through_the_running_bot(
+    channel, fake, tmp_path
+):
+    import asyncio
+    import subprocess
+    import sys
+    from datetime import UTC, datetime, timedelta
+
+    from bot.sessions import create_session, register
+
+    db = channel.conversation.db
+    starts = datetime.now(UTC) + timedelta(days=3)
+    session = await create_session(
+        db, title_id="Sosialisasi migrasi aman", title_en="Safe migration", village="Kaleke",
+        place="Kantor desa", starts=starts, ends=starts + timedelta(hours=3), capacity=5,
+    )  # fmt: skip
+    fake.push_text(9300, "/start")
+    await replies_to(fake, 9300, 1)
+    row = await db.fetchone("SELECT id FROM people WHERE channel_user_id = '9300'")
+    await register(db, session.code, row["id"])
+    config = tmp_path / "config.yaml"
+    cli = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "sessions", "cancel", session.code, "--config", str(config),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    _, stderr = await cli.communicate()
+    assert cli.returncode == 0, stderr.decode()
+    _, notice = await replies_to(fake, 9300, 2)  # the worker polls every 2 seconds
+    assert notice["visible_text"].startswith(
+        "📢 Maaf, sesi ini dibatalkan: Sosialisasi migrasi aman"
+    )
