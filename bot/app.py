@@ -66,6 +66,7 @@ async def open_conversation(config: Config) -> AsyncIterator[Conversation]:
             config.timezone,
             config.villages,
             reminder_policy(config),
+            frozenset(("telegram", str(i)) for i in config.telegram.staff_ids),
         )
     finally:
         await db.close()

@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--user-id", default="local", help="who you are to the bot (default: local)")
     chat.add_argument("--name", default="", help="your name, as the bot greets you")
     chat.add_argument("--lang", choices=LANGUAGES, help="language (default: remembered, or id)")
+    chat.add_argument("--staff", action="store_true", help="try the staff commands (/sesi, ...)")
     commands.add_parser("check", parents=[common], help="check config, texts and FAQ for problems")
 
     faq = commands.add_parser("faq", parents=[common], help="FAQ tools: match, check, unanswered")
@@ -123,6 +124,8 @@ def _chat(config: Config, args: argparse.Namespace) -> int:
 
     async def chat() -> None:
         async with open_conversation(config) as conversation:
+            if args.staff:
+                conversation.staff_ids = conversation.staff_ids | {("console", args.user_id)}
             channel = ConsoleChannel(
                 conversation, sys.stdin, sys.stdout, args.user_id, args.name, args.lang
             )

@@ -57,6 +57,7 @@ class TelegramConfig:
     mode: str = "polling"
     poll_timeout: int = 10
     max_messages_per_second: int = 30
+    staff_ids: tuple[int, ...] = ()
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
 
 
@@ -163,6 +164,15 @@ class _Section:
         if value not in options:
             raise self.error(key, "one of " + ", ".join(f'"{o}"' for o in options), value)
         return value
+
+    def id_list(self, key: str) -> tuple[int, ...]:
+        """Numeric user ids (never user names, which anyone can change)."""
+        value = self._get(key, [])
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
+        ):
+            raise self.error(key, "a list of numeric Telegram user ids such as [123456789]", value)
+        return tuple(value)
 
     def word_list(self, key: str, default: tuple[str, ...], expected: str) -> tuple[str, ...]:
         value = self._get(key, list(default))
@@ -284,6 +294,7 @@ def _telegram(section: _Section) -> TelegramConfig:
         max_messages_per_second=section.integer(
             "max_messages_per_second", 30, minimum=1, maximum=1000
         ),
+        staff_ids=section.id_list("staff_ids"),
         webhook=webhook,
     )
     section.finish()

@@ -25,6 +25,7 @@ from bot.outbox import Due, ReminderPolicy
 from bot.people import Person, set_flow, set_language, touch_person
 from bot.sessions import get_session_by_id
 from bot.signup import SignUp, parse_command
+from bot.staff import STAFF_COMMANDS, StaffTools
 from bot.store import Database
 from bot.texts import Texts, fill
 
@@ -56,7 +57,15 @@ TEXT_KEYS = (
     "registrations_header", "registration_entry", "status_confirmed", "status_waitlisted",
     "status_attended", "button_cancel_booking", "booking_cancelled", "unknown_session",
     "session_closed", "unknown_booking", "reminder_day_before", "reminder_soon",
-    "notice_promoted", "notice_session_changed", "notice_session_cancelled",
+    "notice_promoted", "notice_session_changed", "notice_session_cancelled", "staff_help",
+    "staff_ask_title", "staff_ask_village", "staff_ask_village_other", "staff_ask_place",
+    "staff_ask_start", "staff_ask_end", "staff_ask_capacity", "staff_confirm", "staff_saved",
+    "staff_discarded", "staff_bad_date", "staff_bad_times", "staff_in_past",
+    "staff_bad_capacity", "staff_unknown_session", "staff_unknown_booking",
+    "staff_not_confirmed", "staff_sessions_header", "staff_session_line", "staff_no_sessions",
+    "button_staff_attendees", "button_staff_cancel", "button_save", "button_discard",
+    "button_yes_cancel", "button_no", "staff_attendees", "staff_checked_in",
+    "staff_cancel_confirm", "staff_cancelled", "staff_moved",
 )  # fmt: skip
 log = logging.getLogger(__name__)
 WITA = ZoneInfo("Asia/Makassar")
@@ -99,6 +108,7 @@ class Conversation:
         timezone: tzinfo = WITA,
         villages: tuple[str, ...] = (),
         policy: ReminderPolicy | None = None,
+        staff_ids: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
         self.db = db
         self.texts = texts
@@ -110,6 +120,8 @@ class Conversation:
         self.villages = villages
         self.policy = policy or ReminderPolicy(timezone)
         self.signup = SignUp(self)
+        self.staff = StaffTools(self)
+        self.staff_ids = staff_ids  # (channel, user id) pairs from config.yaml
         self._answers: dict[tuple[str, str], Reply] = {}
         actions: dict[str, Handler] = {
             "welcome": self._welcome,
@@ -176,14 +188,21 @@ class Conversation:
         if person.lang != lang:
             await set_language(self.db, person.id, lang)
 
+    def _is_staff(self, message: Incoming) -> bool:
+        return (message.channel, message.user_id) in self.staff_ids
+
     async def _dispatch(self, person: Person, message: Incoming) -> Outcome:
+        if self._is_staff(message):
+            outcome = await self._staff(person, message)
+            if outcome is not None:
+                return outcome
         if person.flow and message.kind in (Kind.TEXT, Kind.CONTACT):
             outcome = await self.signup.answer(person, message)
             if outcome is not None:
                 return outcome
         if message.kind is Kind.COMMAND:
             await self._leave_flow(person)
-            handler = self._commands.get(message.text.lower())
+            handler = self._commands.get(message.text.partition(" ")[0].lower())
             return await handler(person) if handler else self._notice(person, "unknown_command")
         if message.kind is Kind.BUTTON:
             return await self._button(person, message.text)
@@ -195,6 +214,18 @@ class Conversation:
                 return await self.signup.cancel(person, command[1])
             return self._question(person, message.text)
         return self._notice(person, "not_text")
+
+    async def _staff(self, person: Person, message: Incoming) -> Outcome | None:
+        """Staff commands, buttons and guided steps; None for anything a villager could send."""
+        if message.kind is Kind.COMMAND:
+            name, _, argument = message.text.partition(" ")
+            if name.lower() in STAFF_COMMANDS:
+                return await self.staff.command(person, name.lower(), argument.strip())
+            return None
+        if message.kind is Kind.BUTTON and message.text.startswith("st:"):
+            _, action, argument = [*message.text.split(":", 2), "", ""][:3]
+            return await self.staff.button(person, action, argument)
+        return await self.staff.answer(person, message)
 
     async def _leave_flow(self, person: Person) -> None:
         """A command or a menu button ends a half-done sign-up (what was given is kept)."""

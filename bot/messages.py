@@ -52,6 +52,7 @@ class Reply:
     # share-contact button where it has one; typing a number or the skip word works anywhere
     share_contact: tuple[str, str] | None = None
     remove_keyboard: bool = False  # take away a share-contact keyboard shown before
+    document: tuple[str, bytes] | None = None  # (file name, content) sent after the text
 
     def flat_buttons(self) -> list[Button]:
         return [button for row in self.buttons for button in row]

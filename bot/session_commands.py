@@ -6,18 +6,16 @@ They write to the same SQLite file as the running bot, so they work while it run
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 from typing import TextIO
 
 from bot.app import reminder_policy
 from bot.config import Config
 from bot.sessions import (
-    Attendee,
     Session,
     SessionError,
     all_sessions,
     attendees,
+    attendees_csv,
     cancel_session,
     check_in,
     create_session,
@@ -128,25 +126,6 @@ async def _attendees(db: Database, code: str, as_csv: bool, out: TextIO) -> None
         waiting = f" #{row.waitlist_position}" if row.waitlist_position else ""
         print(f"{row.booking_code}  {row.status}{waiting:5s}  {row.name} ({row.village})", file=out)
     print(f"{len(rows)} registration(s)", file=out)
-
-
-def attendees_csv(rows: list[Attendee]) -> str:
-    """One row per registration: name, village, phone, booking code, status, waitlist place."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["name", "village", "phone", "booking_code", "status", "waitlist_position"])
-    for row in rows:
-        writer.writerow(
-            [
-                row.name,
-                row.village,
-                row.phone,
-                row.booking_code,
-                row.status,
-                row.waitlist_position or "",
-            ]
-        )
-    return buffer.getvalue()
 
 
 __all__ = ["SessionError", "add_parsers", "run"]

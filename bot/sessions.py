@@ -8,6 +8,8 @@ last seat goes to exactly one person and everyone after them is waitlisted in ar
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import secrets
 import sqlite3
@@ -545,3 +547,22 @@ async def attendees(db: Database, code: str) -> list[Attendee]:
         )
         for row in rows
     ]
+
+
+def attendees_csv(rows: list[Attendee]) -> str:
+    """One row per registration: name, village, phone, booking code, status, waitlist place."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["name", "village", "phone", "booking_code", "status", "waitlist_position"])
+    for row in rows:
+        writer.writerow(
+            [
+                row.name,
+                row.village,
+                row.phone,
+                row.booking_code,
+                row.status,
+                row.waitlist_position or "",
+            ]
+        )
+    return buffer.getvalue()

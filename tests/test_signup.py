@@ -178,8 +178,7 @@ async def test_attendees_csv_has_name_village_phone_code_and_waitlist_place(conv
     import csv
     import io
 
-    from bot.session_commands import attendees_csv
-    from bot.sessions import attendees
+    from bot.sessions import attendees, attendees_csv
 
     session = await add_session(conversation, capacity=1)
     [done] = await first_signup(conversation, session.code, user="1")

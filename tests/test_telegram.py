@@ -461,3 +461,35 @@ async def test_a_cli_cancellation_reaches_villagers_through_the_running_bot(
     assert notice["visible_text"].startswith(
         "📢 Maaf, sesi ini dibatalkan: Sosialisasi migrasi aman"
     )
+
+
+async def test_staff_get_the_attendee_list_as_a_csv_document(make_config, fake):
+    from datetime import UTC, datetime, timedelta
+
+    from bot.sessions import create_session
+
+    config = make_config(
+        telegram={"api_base_url": fake.base_url, "poll_timeout": 1, "staff_ids": [9400]}
+    )
+    async with open_conversation(config) as conversation:
+        bot = TelegramChannel(
+            conversation, config.telegram, TelegramSecrets(TOKEN), conversation.texts.commands
+        )
+        await bot.start()
+        try:
+            starts = datetime.now(UTC) + timedelta(days=3)
+            session = await create_session(
+                conversation.db, title_id="Sosialisasi", title_en="Talk", village="Kaleke",
+                place="Balai", starts=starts, ends=starts + timedelta(hours=2), capacity=5,
+            )  # fmt: skip
+            fake.push_text(9400, f"/peserta {session.code}")
+            fake.push_text(9401, f"/peserta {session.code}")  # not staff
+            await fake.wait_for(lambda f: f.sent(9400) and f.sent(9401))
+            await fake.wait_for(lambda f: any(m["document"] for m in f.sent(9400)))
+        finally:
+            await bot.stop()
+    document = next(m["document"] for m in fake.sent(9400) if m["document"])
+    assert document["filename"] == f"peserta-{session.code}.csv"
+    assert document["content"].startswith(b"name,village,phone,booking_code,status")
+    assert "tidak saya kenal" in fake.sent(9401)[0]["visible_text"]
+    assert not fake.errors, fake.describe()

@@ -24,6 +24,10 @@ def render(reply: Reply) -> tuple[str, list[Button]]:
         for i, line in enumerate(reply.text.split("\n"))
     ]
     lines += [f"     [{number}] {button.label}" for number, button in enumerate(buttons, start=1)]
+    if reply.document:  # a file, such as an attendee CSV, is shown in full
+        name, content = reply.document
+        lines.append(f"     --- {name} ---")
+        lines += [f"     {line}" for line in content.decode("utf-8").splitlines()]
     return "\n".join(lines), buttons
 
 
@@ -33,7 +37,8 @@ def parse_line(line: str, choices: list[Button]) -> tuple[Kind, str]:
     if stripped.isdigit() and 1 <= int(stripped) <= len(choices):
         return Kind.BUTTON, choices[int(stripped) - 1].action
     if stripped.startswith("/") and len(stripped) > 1:
-        return Kind.COMMAND, stripped[1:].split(maxsplit=1)[0].split("@", 1)[0].lower()
+        word, _, rest = stripped[1:].partition(" ")
+        return Kind.COMMAND, f"{word.split('@', 1)[0].lower()} {rest.strip()}".strip()
     return Kind.TEXT, line
 
 

@@ -18,6 +18,7 @@ from telegram import (
     BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -94,12 +95,12 @@ def incoming_from_update(update: Update) -> Incoming | None:
 
 
 def _command_name(message: Message) -> str | None:
-    """ "/Start@desabot_bot now" → "start"; None when the text does not start with a command."""
+    """ "/Peserta@desabot_bot K7QA" → "peserta K7QA"; None when the text is no command."""
     entities = message.entities or ()
     if not any(e.type == "bot_command" and e.offset == 0 for e in entities):
         return None
-    word = (message.text or "").split(maxsplit=1)[0]
-    return word[1:].split("@", 1)[0].lower()
+    word, _, rest = (message.text or "").partition(" ")
+    return f"{word[1:].split('@', 1)[0].lower()} {rest.strip()}".strip()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -229,39 +230,39 @@ class TelegramChannel:
         for reply in replies:
             await self.send(chat_id, reply)
 
+    async def _transmit(self, chat_id: int, reply: Reply) -> None:
+        """The reply's messages (and file) to one chat; Telegram errors are raised."""
+        for text, markup in render(reply):
+            await self.application.bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+        if reply.document:
+            name, content = reply.document
+            await self.application.bot.send_document(chat_id, InputFile(content, filename=name))
+
     async def send(self, chat_id: int, reply: Reply) -> None:
         """Send one reply; a refusal by Telegram is logged, not raised."""
-        for text, keyboard in render(reply):
-            try:
-                await self.application.bot.send_message(
-                    chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard
-                )
-            except Forbidden:
-                log.info("event=send_refused reason=blocked chat=%s", chat_id)
-                return False
-            except BadRequest as exc:
-                log.error(
-                    "event=send_refused reason=bad_request chat=%s error=%r", chat_id, exc.message
-                )
-                return False
-        return True
+        try:
+            await self._transmit(chat_id, reply)
+        except Forbidden:
+            log.info("event=send_refused reason=blocked chat=%s", chat_id)
+        except BadRequest as exc:
+            log.error(
+                "event=send_refused reason=bad_request chat=%s error=%r", chat_id, exc.message
+            )
 
     async def deliver(self, due: Due, reply: Reply) -> None:
         """Send an outbox message; Telegram's refusals become DeliveryErrors the worker sorts."""
-        chat_id = int(due.channel_user_id)
-        for text, markup in render(reply):
-            try:
-                await self.application.bot.send_message(
-                    chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-                )
-            except Forbidden as exc:
-                raise DeliveryError("blocked", exc.message) from None
-            except BadRequest as exc:
-                raise DeliveryError("rejected", exc.message) from None
-            except RetryAfter as exc:
-                raise DeliveryError("retry", exc.message, _seconds(exc.retry_after)) from None
-            except NetworkError as exc:  # includes TimedOut
-                raise DeliveryError("retry", str(exc)) from None
+        try:
+            await self._transmit(int(due.channel_user_id), reply)
+        except Forbidden as exc:
+            raise DeliveryError("blocked", exc.message) from None
+        except BadRequest as exc:
+            raise DeliveryError("rejected", exc.message) from None
+        except RetryAfter as exc:
+            raise DeliveryError("retry", exc.message, _seconds(exc.retry_after)) from None
+        except NetworkError as exc:  # includes TimedOut
+            raise DeliveryError("retry", str(exc)) from None
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
