@@ -111,6 +111,7 @@ async def test_list_attendees_csv_check_in_reschedule_and_cancel(staffed):
     await say(staffed, Kind.COMMAND, f"ubah_sesi {code}")
     await say(staffed, Kind.TEXT, local(staffed, 6, 13))
     [confirm] = await say(staffed, Kind.TEXT, local(staffed, 6, 16))
+    assert actions(confirm) == ["st:save", "st:discard"]
     [moved] = await say(staffed, Kind.BUTTON, "st:save")
     assert "diubah" in moved.text
     [ask] = await say(staffed, Kind.COMMAND, f"batal_sesi {code}")
