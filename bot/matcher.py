@@ -67,6 +67,10 @@ class Matcher:
         self._idf = {w: math.log(1 + count / df) for w, df in document_frequency.items()}
         self._unknown_idf = UNKNOWN_WEIGHT * math.log(1 + count)  # a word no phrase has
         self._phrase_topics = [topic_id for topic_id, _ in phrases]
+        self._ranges: dict[str, tuple[int, int]] = {}  # phrases are grouped by topic
+        for number, topic_id in enumerate(self._phrase_topics):
+            start, _ = self._ranges.get(topic_id, (number, number))
+            self._ranges[topic_id] = (start, number + 1)
         # inverted indexes: word → (phrase number | topic id, weight), so a question only
         # touches what shares a word with it
         self._phrase_index: dict[str, list[tuple[int, float]]] = {}
@@ -91,21 +95,22 @@ class Matcher:
 
     def _ranked(self, tokens: list[str]) -> list[tuple[str, float]]:
         query = self._weigh(Counter(tokens))
-        per_topic: dict[str, list[float]] = {}
-        for number, score in _dot(query, self._phrase_index).items():
-            per_topic.setdefault(self._phrase_topics[number], []).append(score)
-        best_example = {
-            topic_id: sum(sorted(found, reverse=True)[:TOP_EXAMPLES]) / TOP_EXAMPLES
-            for topic_id, found in per_topic.items()
-        }
-        whole_topic = _dot(query, self._topic_index)
-        blended = {
-            topic_id: EXAMPLE_WEIGHT * score + (1 - EXAMPLE_WEIGHT) * whole_topic.get(topic_id, 0.0)
-            for topic_id, score in best_example.items()
-        }
-        if OUT_OF_SCOPE in per_topic:
-            # everyday questions share no theme: only the closest one counts
-            blended[OUT_OF_SCOPE] = max(per_topic[OUT_OF_SCOPE])
+        # phrase scores in a flat list: a topic's phrases are one slice of it
+        scores = [0.0] * len(self._phrase_topics)
+        for word, query_weight in query.items():
+            for number, weight in self._phrase_index.get(word, ()):
+                scores[number] += query_weight * weight
+        whole_topic = _dot(query, self._topic_index)  # topics sharing a word with the question
+        blended = {}
+        for topic_id, whole in whole_topic.items():
+            start, end = self._ranges[topic_id]
+            if topic_id == OUT_OF_SCOPE:
+                # everyday questions share no theme: only the closest one counts
+                blended[topic_id] = max(scores[start:end])
+                continue
+            best = sorted(scores[start:end], reverse=True)[:TOP_EXAMPLES]
+            example = sum(best) / TOP_EXAMPLES
+            blended[topic_id] = EXAMPLE_WEIGHT * example + (1 - EXAMPLE_WEIGHT) * whole
         return sorted(blended.items(), key=lambda item: -item[1])
 
     def match(self, question: str) -> Match:
