@@ -249,7 +249,7 @@ def _reminders(section: _Section) -> dict[str, int]:
     values = {
         "reminder_hour": section.integer("day_before_hour", 9, minimum=0, maximum=23),
         "reminder_before_minutes": section.integer(
-            "before_start_minutes", 120, minimum=0, maximum=24 * 60
+            "before_start_minutes", 120, minimum=1, maximum=24 * 60
         ),
     }
     section.finish()

@@ -155,6 +155,9 @@ class Conversation:
             log.exception("event=handling_failed kind=%s", message.kind.value)
             outcome = self._notice(person, "error_sorry")
             outcome = Outcome(outcome.replies, Handled("error"))
+        if any(not reply.text.strip() for reply in outcome.replies):  # would be refused (400)
+            log.error("event=empty_reply action=%s", outcome.handled.action)
+            outcome = Outcome(self._notice(person, "error_sorry").replies, Handled("error"))
         kind = message.media or message.kind.value
         await log_message(self.db, person.id, kind, message.text, person.lang, outcome.handled)
         return outcome.replies
@@ -164,6 +167,8 @@ class Conversation:
         session = await get_session_by_id(self.db, due.session_id) if due.session_id else None
         if session is None:
             return None
+        if session.status == "cancelled" and due.text_key != "notice_session_cancelled":
+            return None  # a reminder or promotion for a cancelled session: nothing to say
         booking = await self.db.fetchone(
             "SELECT booking_code FROM registrations WHERE session_id = ? AND person_id = ?"
             " ORDER BY id DESC LIMIT 1",

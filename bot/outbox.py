@@ -183,14 +183,18 @@ class DeliveryWorker:
         )
         if not claimed:
             return  # someone else took it
-        reply = await self.render(due)
-        if reply is None:
-            await self._finish(due.id, "dropped", "nothing to send any more")
-            return
         try:
+            reply = await self.render(due)
+            if reply is None:
+                await self._finish(due.id, "dropped", "nothing to send any more")
+                return
             await self.send(due, reply)
         except DeliveryError as error:
             await self._failed(due, error)
+            return
+        except Exception as exc:  # anything unforeseen: back to the queue, never left "sending"
+            log.exception("event=outbox_unexpected id=%s", due.id)
+            await self._failed(due, DeliveryError("retry", repr(exc)))
             return
         await self._finish(due.id, "sent", None)
 

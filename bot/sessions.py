@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-from bot.outbox import ReminderPolicy, drop_pending, enqueue, iso
+from bot.outbox import ReminderPolicy, drop_pending, enqueue
 from bot.store import Database, utc_now
 
 CODE_ALPHABET = "ACDEFHJKMNPQRTUVWXY3479"
@@ -214,45 +214,56 @@ async def edit_session(
 
     More seats confirm waitlisted people in arrival order; fewer seats never unseat anyone.
     """
-    session = await _require(db, code)
-    if session.status == "cancelled":
-        raise SessionError("cancelled", f"session {session.code} is cancelled")
-    starts = changes.get("starts") or session.starts_at
-    ends = changes.get("ends") or session.ends_at
-    capacity = changes.get("capacity") or session.capacity
-    assert isinstance(starts, datetime) and isinstance(ends, datetime) and isinstance(capacity, int)
+    code = (await _require(db, code)).code
     now = now or datetime.now(UTC)
-    _validate(starts, ends, capacity, now)
-    rescheduled = (starts, ends) != (session.starts_at, session.ends_at)
-    columns = {
-        "title_id": changes.get("title_id") or session.title["id"],
-        "title_en": changes.get("title_en") or session.title["en"],
-        "village": changes.get("village") or session.village,
-        "place": changes.get("place") or session.place,
-        "description": changes.get("description", session.description),
-        "starts_at": _utc(starts),
-        "ends_at": _utc(ends),
-        "capacity": capacity,
-    }
     async with db.write() as conn:
+        # read under the write lock: the CLI and the chat may edit the same session at once
+        [row] = await conn.execute_fetchall(
+            f"SELECT {_SESSION_COLUMNS} FROM sessions s WHERE s.code = ?", (code,)
+        )
+        session = _session(row)
+        if session.status == "cancelled":
+            raise SessionError("cancelled", f"session {session.code} is cancelled")
+        starts = _given(changes, "starts", session.starts_at)
+        ends = _given(changes, "ends", session.ends_at)
+        capacity = _given(changes, "capacity", session.capacity)
+        assert isinstance(starts, datetime) and isinstance(ends, datetime)
+        assert isinstance(capacity, int)
+        _validate(starts, ends, capacity, now)
+        rescheduled = (starts, ends) != (session.starts_at, session.ends_at)
+        columns = {
+            "title_id": _given(changes, "title_id", session.title["id"]),
+            "title_en": _given(changes, "title_en", session.title["en"]),
+            "village": _given(changes, "village", session.village),
+            "place": _given(changes, "place", session.place),
+            "description": _given(changes, "description", session.description),
+            "starts_at": _utc(starts),
+            "ends_at": _utc(ends),
+            "capacity": capacity,
+        }
+        version = utc_now()  # every edit is a new version: its notices and reminders are new
         assignments = ", ".join(f"{name} = ?" for name in columns)
         await conn.execute(
             f"UPDATE sessions SET {assignments}, updated_at = ? WHERE id = ?",
-            (*columns.values(), utc_now(), session.id),
+            (*columns.values(), version, session.id),
         )
         if rescheduled:
-            await _reschedule_reminders(conn, session.id, starts, now, policy)
-            await _notify_registrants(
-                conn, session.id, "notice_session_changed", iso(starts), starts
-            )
+            await _reschedule_reminders(conn, session.id, starts, now, policy, version)
+            await _notify_registrants(conn, session.id, "notice_session_changed", version, starts)
         await _fill_free_seats(conn, session.id, capacity, now, policy)
     edited = await get_session(db, session.code)
     assert edited is not None
     return edited
 
 
+def _given(changes: dict[str, object], key: str, current: object) -> object:
+    """A changed value, or the current one when the change leaves it out (None or "")."""
+    value = changes.get(key)
+    return current if value is None or value == "" else value
+
+
 async def _reschedule_reminders(
-    conn, session_id: int, starts: datetime, now: datetime, policy: ReminderPolicy
+    conn, session_id: int, starts: datetime, now: datetime, policy: ReminderPolicy, version: str
 ) -> None:
     await conn.execute(
         "UPDATE outbox SET status = 'dropped', last_error = 'rescheduled'"
@@ -265,7 +276,7 @@ async def _reschedule_reminders(
     )
     for row in confirmed:
         await _schedule_reminders(
-            conn, row["id"], row["person_id"], session_id, starts, now, policy
+            conn, row["id"], row["person_id"], session_id, starts, now, policy, version
         )
 
 
@@ -306,7 +317,8 @@ async def register(
     async with db.write() as conn:
         # read the session again inside the transaction: staff may have just changed it
         [current] = await conn.execute_fetchall(
-            "SELECT status, starts_at, capacity FROM sessions WHERE id = ?", (session.id,)
+            "SELECT status, starts_at, capacity, updated_at FROM sessions WHERE id = ?",
+            (session.id,),
         )
         if current["status"] == "cancelled":
             raise SessionError("cancelled", f"session {session.code} is cancelled")
@@ -332,7 +344,14 @@ async def register(
             already = False
             if status == "confirmed":
                 await _schedule_reminders(
-                    conn, registration_id, person_id, session.id, starts, now, policy
+                    conn,
+                    registration_id,
+                    person_id,
+                    session.id,
+                    starts,
+                    now,
+                    policy,
+                    current["updated_at"],
                 )
     return await _registration(db, registration_id, already)
 
@@ -345,8 +364,12 @@ async def _schedule_reminders(
     starts: datetime,
     now: datetime,
     policy: ReminderPolicy,
+    version: str,
 ) -> None:
-    """Queue the day-before and the shortly-before reminders that are still ahead."""
+    """Queue the day-before and the shortly-before reminders that are still ahead.
+
+    ``version`` is the session's updated_at: a reschedule queues new rows, never reuses
+    the keys of reminders it withdrew."""
     for text_key, due in policy.times(starts):
         if due <= now:
             continue  # signed up after that moment: no "tomorrow" reminder an hour before
@@ -355,7 +378,7 @@ async def _schedule_reminders(
             person_id=person_id,
             session_id=session_id,
             text_key=text_key,
-            dedupe_key=f"reg:{registration_id}:{text_key}:{iso(starts)}",
+            dedupe_key=f"reg:{registration_id}:{text_key}:{version}",
             due=due,
             expires=starts,
         )
@@ -435,6 +458,14 @@ async def cancel_registration(
         row = rows[0]
         if row["status"] == "cancelled":
             raise SessionError("already_cancelled", f"booking {code} is already cancelled")
+        [session_row] = await conn.execute_fetchall(
+            "SELECT status, starts_at FROM sessions WHERE id = ?", (row["session_id"],)
+        )
+        started = datetime.fromisoformat(session_row["starts_at"]) <= datetime.now(UTC)
+        if session_row["status"] != "scheduled" or started:
+            raise SessionError(
+                "session_closed", f"booking {code}: its session is over or cancelled"
+            )
         await conn.execute(
             "UPDATE registrations SET status = 'cancelled', updated_at = ? WHERE id = ?",
             (utc_now(), row["id"]),
@@ -467,7 +498,7 @@ async def _fill_free_seats(
     if free <= 0:
         return []
     waiting = await conn.execute_fetchall(
-        "SELECT r.id, r.person_id, r.booking_code, s.starts_at FROM registrations r"
+        "SELECT r.id, r.person_id, r.booking_code, s.starts_at, s.updated_at FROM registrations r"
         " JOIN sessions s ON s.id = r.session_id WHERE r.session_id = ?"
         " AND r.status = 'waitlisted' ORDER BY r.id LIMIT ?",
         (session_id, free),
@@ -489,7 +520,7 @@ async def _fill_free_seats(
             values={"booking": row["booking_code"]},
         )
         await _schedule_reminders(
-            conn, row["id"], row["person_id"], session_id, starts, now, policy
+            conn, row["id"], row["person_id"], session_id, starts, now, policy, row["updated_at"]
         )
     return [row["id"] for row in waiting]
 

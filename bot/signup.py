@@ -9,12 +9,14 @@ one message for weak signal: "DAFTAR <session code>"; "BATAL <booking code>" can
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot import sessions
 from bot.dates import when
 from bot.message_log import Handled
 from bot.messages import Button, Incoming, Kind, Reply
+from bot.outbox import iso
 from bot.people import Person, set_flow, update_profile
 from bot.store import utc_now
 
@@ -26,6 +28,7 @@ BUTTON_TITLE = 28  # characters of a session title on its button
 _COMMAND = re.compile(r"^\s*(daftar|batal)\s+([0-9a-z\- ]{3,12})\s*$", re.IGNORECASE)
 _NAME = re.compile(r"^[^\W\d_][\w .,'\-]{1,59}$")
 _SKIP_WORDS = {"lewati", "skip", "tidak", "no", "-"}
+EXIT_WORDS = {"batal", "menu", "cancel", "keluar", "stop", "berhenti"}
 SESSIONS = ("button_sessions", "sessions")
 MINE = ("button_registrations", "registrations")
 
@@ -113,8 +116,9 @@ class SignUp:
         rows = await self.c.db.fetchall(
             "SELECT r.booking_code, r.status, s.code FROM registrations r"
             " JOIN sessions s ON s.id = r.session_id WHERE r.person_id = ?"
-            " AND r.status != 'cancelled' AND s.status = 'scheduled' ORDER BY s.starts_at",
-            (person.id,),
+            " AND r.status != 'cancelled' AND s.status = 'scheduled' AND s.starts_at > ?"
+            " ORDER BY s.starts_at",
+            (person.id, iso(datetime.now(UTC))),
         )
         if not rows:
             buttons = (
@@ -204,6 +208,15 @@ class SignUp:
         """A message while a sign-up is in progress; None when it is not part of the flow."""
         flow = person.flow or {}
         step = flow.get("step")
+        if message.kind is Kind.TEXT and (
+            parse_command(message.text) or message.text.strip().lower() in EXIT_WORDS
+        ):
+            await set_flow(self.c.db, person.id, None)  # they changed their mind: leave the flow
+            if parse_command(message.text):
+                return None  # DAFTAR / BATAL is handled as usual
+            return self._outcome(
+                [Reply(self._t(person, "menu"), self.c._menu_buttons(person))], "menu"
+            )
         if step == "name" and message.kind is Kind.TEXT:
             name = " ".join(message.text.split())
             if not _NAME.match(name):
@@ -222,6 +235,8 @@ class SignUp:
 
     async def button(self, person: Person, name: str, argument: str) -> Outcome | None:
         flow = person.flow or {}
+        if name in ("reg", "cxl") and not sessions.normalise_code(argument):
+            return None  # a button without a code: stale or forged
         if name == "reg":
             return await self.start(person, argument)
         if name == "cxl":
@@ -229,7 +244,7 @@ class SignUp:
         if name == "vil" and flow.get("step") in ("village", "village_other"):
             if argument == "other":
                 return await self._next(person, flow, "village_other")
-            if argument.isdigit() and int(argument) < len(self.c.villages):
+            if re.fullmatch(r"[0-9]{1,3}", argument) and int(argument) < len(self.c.villages):
                 await update_profile(self.c.db, person.id, village=self.c.villages[int(argument)])
                 return await self._next(person, flow, "phone")
         if name == "consent" and flow.get("step") == "consent" and argument in ("yes", "no"):

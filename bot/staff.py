@@ -8,6 +8,7 @@ live in people.flow like a villager's sign-up, so a restart loses nothing.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from bot.conversation import Conversation, Outcome
 
 STAFF_COMMANDS = ("sesi", "sesi_baru", "peserta", "hadir", "ubah_sesi", "batal_sesi")
+MAX_SEATS = 10_000
 NEW_STEPS = ("title", "village", "place", "start", "end", "capacity")
 
 
@@ -45,7 +47,7 @@ class StaffTools:
             return await self._list(person)
         if name == "sesi_baru":
             return await self._step(person, {"staff": "new", "step": "title", "draft": {}})
-        if not argument:
+        if not sessions.normalise_code(argument):
             return self._out(self._t(person, "staff_help"), "help")
         if name == "peserta":
             return await self._attendees(person, argument)
@@ -196,7 +198,7 @@ class StaffTools:
                 return await self._step(person, flow, problem)
             draft[step] = moment.isoformat()
         elif step == "capacity":
-            if not text.isdigit() or int(text) < 1:
+            if not re.fullmatch(r"[0-9]{1,5}", text) or not 1 <= int(text) <= MAX_SEATS:
                 return await self._step(person, flow, self._t(person, "staff_bad_capacity"))
             draft["capacity"] = int(text)
         else:
@@ -213,6 +215,8 @@ class StaffTools:
 
     async def button(self, person: Person, action: str, argument: str) -> Outcome | None:
         flow = person.flow or {}
+        if action in ("att", "ask", "cancel") and not sessions.normalise_code(argument):
+            return self._out(self._t(person, "staff_help"), "help")
         if action == "att":
             return await self._attendees(person, argument)
         if action == "ask":
@@ -225,7 +229,7 @@ class StaffTools:
         if action == "vil" and flow.get("step") == "village":
             if argument == "other":
                 return await self._step(person, {**flow, "step": "village_other"})
-            if argument.isdigit() and int(argument) < len(self.c.villages):
+            if re.fullmatch(r"[0-9]{1,3}", argument) and int(argument) < len(self.c.villages):
                 draft = {**flow["draft"], "village": self.c.villages[int(argument)]}
                 return await self._step(person, {**flow, "draft": draft, "step": "place"})
         if action == "save" and flow.get("step") == "confirm":

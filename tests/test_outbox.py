@@ -185,3 +185,33 @@ async def test_a_crash_mid_send_is_recovered_on_start(db):
     await worker.recover()
     await worker.drain_once()
     assert recorder.sent == [row]
+
+
+async def test_an_end_only_change_and_a_round_trip_keep_reminders_and_tell_everyone(db):
+    starts = datetime.now(UTC) + timedelta(days=3)
+    session = await session_at(db, starts)
+    await register(db, session.code, await person(db, 1), policy=POLICY)
+    later = starts + timedelta(days=1)
+    for new_start, new_end in [
+        (starts, starts + timedelta(hours=5)),  # only the end moves
+        (later, later + timedelta(hours=2)),
+        (starts, starts + timedelta(hours=2)),  # and back again
+    ]:
+        await edit_session(db, session.code, starts=new_start, ends=new_end, policy=POLICY)
+        pending = [r[1] for r in await rows(db)]
+        assert pending.count("reminder_day_before") == 1 and pending.count("reminder_soon") == 1
+    notices = await db.fetchall("SELECT 1 FROM outbox WHERE text_key = 'notice_session_changed'")
+    assert len(notices) == 3
+
+
+async def test_unexpected_errors_put_the_row_back_in_the_queue(db):
+    villager = await person(db, 1)
+    row = await queue(db, villager, "a", datetime.now(UTC) - timedelta(minutes=1))
+
+    async def broken_render(due):
+        raise RuntimeError("template exploded")
+
+    worker = DeliveryWorker(db, "telegram", broken_render, Recorder().send)
+    await worker.drain_once()
+    state = await db.fetchone("SELECT status, last_error FROM outbox WHERE id = ?", (row,))
+    assert state["status"] == "pending" and "template exploded" in state["last_error"]

@@ -224,3 +224,32 @@ def test_staff_cli_errors_are_one_clear_line(tmp_path, args, message):
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_seats_go_in_the_order_the_requests_were_made(db):
+    session = await a_session(db, capacity=10)
+    ids = await people(db, 40)
+    results = await asyncio.gather(*(register(db, session.code, p) for p in ids))
+    assert [r.status for r in results] == ["confirmed"] * 10 + ["waitlisted"] * 30
+    assert [r.waitlist_position for r in results[10:]] == list(range(1, 31))
+
+
+async def test_a_booking_in_a_cancelled_session_cannot_be_cancelled_into_a_promotion(db):
+    session = await a_session(db, capacity=1)
+    first, second = await people(db, 2)
+    booking = await register(db, session.code, first)
+    await register(db, session.code, second)
+    await cancel_session(db, session.code)
+    with pytest.raises(SessionError) as caught:
+        await cancel_registration(db, booking.booking_code, first)
+    assert caught.value.reason == "session_closed"
+    promoted = await db.fetchall("SELECT 1 FROM outbox WHERE text_key = 'notice_promoted'")
+    assert promoted == []
+
+
+async def test_capacity_zero_on_edit_is_refused(db):
+    session = await a_session(db, capacity=5)
+    with pytest.raises(SessionError) as caught:
+        await edit_session(db, session.code, capacity=0)
+    assert caught.value.reason == "bad_capacity"
+    assert (await get_session(db, session.code)).capacity == 5

@@ -190,3 +190,24 @@ async def test_attendees_csv_has_name_village_phone_code_and_waitlist_place(conv
     assert rows[0] == ["name", "village", "phone", "booking_code", "status", "waitlist_position"]
     assert rows[1] == ["Budi Santoso", "Langaleso", "", booking, "confirmed", ""]
     assert rows[2][4:] == ["waitlisted", "1"]
+
+
+@pytest.mark.parametrize("forged", ["vil:²", "vil:999", "vil:-1", "reg:", "cxl:", "consent:maybe"])
+async def test_forged_button_data_gets_a_sensible_reply(conversation, forged):
+    session = await add_session(conversation)
+    await say(conversation, Kind.BUTTON, f"reg:{session.code}")
+    await say(conversation, Kind.TEXT, "Budi Santoso")
+    replies = await say(conversation, Kind.BUTTON, forged)
+    assert not any("ada gangguan" in r.text for r in replies)  # not the crash apology
+
+
+async def test_a_villager_can_back_out_of_the_name_question(conversation):
+    session = await add_session(conversation)
+    await say(conversation, Kind.BUTTON, f"reg:{session.code}")
+    [menu] = await say(conversation, Kind.TEXT, "Batal")
+    assert menu.text.startswith("Menu utama")
+    person = await conversation.db.fetchone("SELECT full_name, flow FROM people")
+    assert (person["full_name"], person["flow"]) == (None, None)
+    await say(conversation, Kind.BUTTON, f"reg:{session.code}")
+    [other] = await say(conversation, Kind.TEXT, f"DAFTAR {session.code}")
+    assert "nama lengkap" in other.text  # the command restarts the sign-up, not a name "Daftar"

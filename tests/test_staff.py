@@ -140,3 +140,21 @@ async def test_unknown_codes_are_named(staffed):
     assert '"QQQQ"' in reply.text
     [reply] = await say(staffed, Kind.COMMAND, "peserta")
     assert "/sesi_baru" in reply.text  # no code: the list of staff commands
+
+
+@pytest.mark.parametrize("capacity", ["²", "99999999999999999999999999", "-3"])
+async def test_odd_capacities_are_asked_again_not_crashed_on(staffed, capacity):
+    await say(staffed, Kind.COMMAND, "sesi_baru")
+    await say(staffed, Kind.TEXT, "Judul")
+    await say(staffed, Kind.BUTTON, "st:vil:0")
+    await say(staffed, Kind.TEXT, "Balai")
+    await say(staffed, Kind.TEXT, local(staffed, 3, 9))
+    await say(staffed, Kind.TEXT, local(staffed, 3, 11))
+    [reply] = await say(staffed, Kind.TEXT, capacity)
+    assert "1 atau lebih" in reply.text
+
+
+async def test_forged_staff_buttons_do_not_crash(staffed):
+    for forged in ["st:cancel:", "st:att:", "st:vil:²", "st:save", "st:nothing"]:
+        replies = await say(staffed, Kind.BUTTON, forged)
+        assert not any("ada gangguan" in r.text for r in replies)
