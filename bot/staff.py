@@ -9,7 +9,7 @@ live in people.flow like a villager's sign-up, so a restart loses nothing.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import sessions
@@ -39,7 +39,9 @@ class StaffTools:
         return Outcome([Reply(text, tuple(buttons), document=document)], Handled(f"staff_{action}"))
 
     def _example(self) -> str:
-        return "2026-12-05 09:00"
+        """A date a week ahead at 09:00, in the format staff must type."""
+        week = datetime.now(self.c.timezone) + timedelta(days=7)
+        return week.strftime("%Y-%m-%d 09:00")
 
     async def command(self, person: Person, name: str, argument: str) -> Outcome:
         await set_flow(self.c.db, person.id, None)
