@@ -28,10 +28,6 @@ class Person:
         """Gave a name and village and agreed to their keeping (first sign-up done)."""
         return bool(self.full_name and self.village and self.consent_at)
 
-    @property
-    def name(self) -> str:
-        return self.full_name or self.display_name
-
 
 async def touch_person(
     db: Database, channel: str, channel_user_id: str, display_name: str, lang: str

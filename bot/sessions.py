@@ -109,6 +109,13 @@ _SESSION_COLUMNS = (
 )
 
 
+# where a registration stands on its session's waiting list (arrival order = id order)
+_POSITION = (
+    "(SELECT count(*) FROM registrations w WHERE w.session_id = r.session_id"
+    " AND w.status = 'waitlisted' AND w.id <= r.id) AS position"
+)
+
+
 def _session(row: sqlite3.Row) -> Session:
     return Session(
         id=row["id"],
@@ -423,17 +430,44 @@ async def _insert_registration(conn, session_id: int, person_id: int, status: st
 
 async def _registration(db: Database, registration_id: int, already: bool = False) -> Registration:
     row = await db.fetchone(
-        "SELECT r.id, r.booking_code, r.status, s.code,"
-        " (SELECT count(*) FROM registrations w WHERE w.session_id = r.session_id"
-        "  AND w.status = 'waitlisted' AND w.id <= r.id) AS position"
+        f"SELECT r.id, r.booking_code, r.status, s.code, {_POSITION}"
         " FROM registrations r JOIN sessions s ON s.id = r.session_id WHERE r.id = ?",
         (registration_id,),
     )
     assert row is not None
+    return _as_registration(row, already)
+
+
+def _as_registration(row: sqlite3.Row, already: bool = False) -> Registration:
     position = row["position"] if row["status"] == "waitlisted" else None
     return Registration(
         row["id"], row["code"], row["booking_code"], row["status"], position, already
     )
+
+
+async def bookings_of(db: Database, person_id: int) -> list[tuple[Session, Registration]]:
+    """A person's active bookings for sessions still to come, soonest first (one query)."""
+    rows = await db.fetchall(
+        f"SELECT {_SESSION_COLUMNS}, r.id AS registration_id, r.booking_code,"
+        f" r.status AS booking_status, {_POSITION} FROM registrations r"
+        " JOIN sessions s ON s.id = r.session_id WHERE r.person_id = ?"
+        " AND r.status != 'cancelled' AND s.status = 'scheduled' AND s.starts_at > ?"
+        " ORDER BY s.starts_at",
+        (person_id, _utc(datetime.now(UTC))),
+    )
+    return [
+        (
+            _session(row),
+            Registration(
+                row["registration_id"],
+                row["code"],
+                row["booking_code"],
+                row["booking_status"],
+                row["position"] if row["booking_status"] == "waitlisted" else None,
+            ),
+        )
+        for row in rows
+    ]
 
 
 async def cancel_registration(
@@ -560,9 +594,7 @@ async def attendees(db: Database, code: str) -> list[Attendee]:
     session = await _require(db, code)
     rows = await db.fetchall(
         "SELECT coalesce(p.full_name, p.display_name) AS name, coalesce(p.village, '') AS village,"
-        " coalesce(p.phone, '') AS phone, r.booking_code, r.status,"
-        " (SELECT count(*) FROM registrations w WHERE w.session_id = r.session_id"
-        "  AND w.status = 'waitlisted' AND w.id <= r.id) AS position"
+        f" coalesce(p.phone, '') AS phone, r.booking_code, r.status, {_POSITION}"
         " FROM registrations r JOIN people p ON p.id = r.person_id"
         " WHERE r.session_id = ? ORDER BY r.id",
         (session.id,),

@@ -9,14 +9,13 @@ one message for weak signal: "DAFTAR <session code>"; "BATAL <booking code>" can
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot import sessions
 from bot.dates import when
 from bot.message_log import Handled
 from bot.messages import Button, Incoming, Kind, Reply
-from bot.outbox import iso
 from bot.people import Person, set_flow, update_profile
 from bot.store import utc_now
 
@@ -113,53 +112,29 @@ class SignUp:
         )
 
     async def registrations(self, person: Person) -> Outcome:
-        rows = await self.c.db.fetchall(
-            "SELECT r.booking_code, r.status, s.code FROM registrations r"
-            " JOIN sessions s ON s.id = r.session_id WHERE r.person_id = ?"
-            " AND r.status != 'cancelled' AND s.status = 'scheduled' AND s.starts_at > ?"
-            " ORDER BY s.starts_at",
-            (person.id, iso(datetime.now(UTC))),
-        )
-        if not rows:
-            buttons = (
-                self.c._button_for(person, "button_sessions", "sessions"),
-                self.c._back_to_menu(person),
-            )
-            return self._outcome(
-                [Reply(self._t(person, "registrations_none"), buttons)], "registrations"
-            )
+        bookings = await sessions.bookings_of(self.c.db, person.id)
+        if not bookings:
+            reply = Reply(self._t(person, "registrations_none"), self._nav(person, SESSIONS))
+            return self._outcome([reply], "registrations")
         entries, buttons = [], []
-        for row in rows:
-            session = await sessions.get_session(self.c.db, row["code"])
-            assert session is not None
-            position = await self._position(row["booking_code"])
-            status = self._t(person, f"status_{row['status']}", position=str(position or ""))
+        for session, booking in bookings:
+            position = str(booking.waitlist_position or "")
             entries.append(
                 self._t(
                     person,
                     "registration_entry",
                     title=session.title[person.lang],
                     when=self._when(person, session),
-                    status=status,
-                    booking=row["booking_code"],
+                    status=self._t(person, f"status_{booking.status}", position=position),
+                    booking=booking.booking_code,
                 )
             )
-            if row["status"] != "attended":
-                label = self._t(person, "button_cancel_booking", booking=row["booking_code"])
-                buttons.append((Button(label, f"cxl:{row['booking_code']}"),))
+            if booking.status != "attended":
+                label = self._t(person, "button_cancel_booking", booking=booking.booking_code)
+                buttons.append((Button(label, f"cxl:{booking.booking_code}"),))
         text = "\n\n".join([self._t(person, "registrations_header"), *entries])
-        return self._outcome(
-            [Reply(text, (*buttons, self.c._back_to_menu(person)))], "registrations"
-        )
-
-    async def _position(self, booking_code: str) -> int | None:
-        row = await self.c.db.fetchone(
-            "SELECT (SELECT count(*) FROM registrations w WHERE w.session_id = r.session_id"
-            " AND w.status = 'waitlisted' AND w.id <= r.id) AS position, r.status"
-            " FROM registrations r WHERE r.booking_code = ?",
-            (booking_code,),
-        )
-        return row["position"] if row and row["status"] == "waitlisted" else None
+        reply = Reply(text, (*buttons, self.c._back_to_menu(person)))
+        return self._outcome([reply], "registrations")
 
     # -- signing up -----------------------------------------------------------------------
 
@@ -275,8 +250,6 @@ class SignUp:
     async def _next(self, person: Person, flow: dict, step: str, **known: str) -> Outcome:
         flow = {**flow, "step": step}
         await set_flow(self.c.db, person.id, flow)
-        from dataclasses import replace
-
         return self._ask(replace(person, flow=flow, **known), step)
 
     async def _register(self, person: Person, code: str) -> Outcome:

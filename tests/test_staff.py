@@ -35,14 +35,20 @@ def local(conversation, days: int, hour: int) -> str:
     return day.strftime(f"%Y-%m-%d {hour:02d}:00")
 
 
-async def create(conversation, capacity: str = "2") -> str:
+async def draft(conversation, capacity: str) -> Reply:
+    """Go through /sesi_baru up to the seats question; the reply to ``capacity``."""
     await say(conversation, Kind.COMMAND, "sesi_baru")
     await say(conversation, Kind.TEXT, "Sosialisasi migrasi aman")
     await say(conversation, Kind.BUTTON, "st:vil:0")
     await say(conversation, Kind.TEXT, "Balai desa")
     await say(conversation, Kind.TEXT, local(conversation, 4, 9))
     await say(conversation, Kind.TEXT, local(conversation, 4, 12))
-    [confirm] = await say(conversation, Kind.TEXT, capacity)
+    [reply] = await say(conversation, Kind.TEXT, capacity)
+    return reply
+
+
+async def create(conversation, capacity: str = "2") -> str:
+    confirm = await draft(conversation, capacity)
     assert actions(confirm) == ["st:save", "st:discard"]
     [saved] = await say(conversation, Kind.BUTTON, "st:save")
     return saved.text.split("Kode sesi: ")[1].split()[0]
@@ -144,13 +150,7 @@ async def test_unknown_codes_are_named(staffed):
 
 @pytest.mark.parametrize("capacity", ["²", "99999999999999999999999999", "-3"])
 async def test_odd_capacities_are_asked_again_not_crashed_on(staffed, capacity):
-    await say(staffed, Kind.COMMAND, "sesi_baru")
-    await say(staffed, Kind.TEXT, "Judul")
-    await say(staffed, Kind.BUTTON, "st:vil:0")
-    await say(staffed, Kind.TEXT, "Balai")
-    await say(staffed, Kind.TEXT, local(staffed, 3, 9))
-    await say(staffed, Kind.TEXT, local(staffed, 3, 11))
-    [reply] = await say(staffed, Kind.TEXT, capacity)
+    reply = await draft(staffed, capacity)
     assert "1 atau lebih" in reply.text
 
 

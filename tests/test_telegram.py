@@ -251,6 +251,19 @@ async def test_the_token_never_reaches_the_log(make_config, fake):
     assert fake.tokens_seen == {TOKEN}
 
 
+async def a_session(db, title: str = "Sosialisasi migrasi aman", title_en: str = "Safe migration"):
+    """A session three days ahead, two hours long, five seats."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.sessions import create_session
+
+    starts = datetime.now(UTC) + timedelta(days=3)
+    return await create_session(
+        db, title_id=title, title_en=title_en, village="Kaleke", place="Balai desa",
+        starts=starts, ends=starts + timedelta(hours=2), capacity=5,
+    )  # fmt: skip
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -366,16 +379,8 @@ async def test_the_chat_lock_keeps_one_chat_in_order_without_blocking_others():
 
 
 async def test_signing_up_on_telegram_with_the_share_contact_button(channel, fake):
-    from datetime import UTC, datetime, timedelta
 
-    from bot.sessions import create_session
-
-    starts = datetime.now(UTC) + timedelta(days=4)
-    session = await create_session(
-        channel.conversation.db, title_id="Sosialisasi migrasi aman", title_en="Safe migration",
-        village="Sibowi", place="Balai desa", starts=starts, ends=starts + timedelta(hours=2),
-        capacity=10,
-    )  # fmt: skip
+    session = await a_session(channel.conversation.db)
     user = 9100
     fake.push_text(user, "/start")
     await replies_to(fake, user, 1)
@@ -405,16 +410,10 @@ async def test_signing_up_on_telegram_with_the_share_contact_button(channel, fak
 
 
 async def test_a_due_reminder_is_delivered_by_the_running_bot(channel, fake):
-    from datetime import UTC, datetime, timedelta
-
-    from bot.sessions import create_session, register
+    from bot.sessions import register
 
     db = channel.conversation.db
-    starts = datetime.now(UTC) + timedelta(days=3)
-    session = await create_session(
-        db, title_id="Hari layanan paspor", title_en="Passport service day", village="Kaleke",
-        place="Kantor desa", starts=starts, ends=starts + timedelta(hours=3), capacity=5,
-    )  # fmt: skip
+    session = await a_session(db, "Hari layanan paspor", "Passport service day")
     fake.push_text(9200, "/start", language_code="en")
     await replies_to(fake, 9200, 1)
     row = await db.fetchone("SELECT id FROM people WHERE channel_user_id = '9200'")
@@ -436,16 +435,11 @@ async def test_a_cli_cancellation_reaches_villagers_through_the_running_bot(
     import asyncio
     import subprocess
     import sys
-    from datetime import UTC, datetime, timedelta
 
-    from bot.sessions import create_session, register
+    from bot.sessions import register
 
     db = channel.conversation.db
-    starts = datetime.now(UTC) + timedelta(days=3)
-    session = await create_session(
-        db, title_id="Sosialisasi migrasi aman", title_en="Safe migration", village="Kaleke",
-        place="Kantor desa", starts=starts, ends=starts + timedelta(hours=3), capacity=5,
-    )  # fmt: skip
+    session = await a_session(db)
     fake.push_text(9300, "/start")
     await replies_to(fake, 9300, 1)
     row = await db.fetchone("SELECT id FROM people WHERE channel_user_id = '9300'")
@@ -464,9 +458,6 @@ async def test_a_cli_cancellation_reaches_villagers_through_the_running_bot(
 
 
 async def test_staff_get_the_attendee_list_as_a_csv_document(make_config, fake):
-    from datetime import UTC, datetime, timedelta
-
-    from bot.sessions import create_session
 
     config = make_config(
         telegram={"api_base_url": fake.base_url, "poll_timeout": 1, "staff_ids": [9400]}
@@ -477,11 +468,7 @@ async def test_staff_get_the_attendee_list_as_a_csv_document(make_config, fake):
         )
         await bot.start()
         try:
-            starts = datetime.now(UTC) + timedelta(days=3)
-            session = await create_session(
-                conversation.db, title_id="Sosialisasi", title_en="Talk", village="Kaleke",
-                place="Balai", starts=starts, ends=starts + timedelta(hours=2), capacity=5,
-            )  # fmt: skip
+            session = await a_session(conversation.db)
             fake.push_text(9400, f"/peserta {session.code}")
             fake.push_text(9401, f"/peserta {session.code}")  # not staff
             await fake.wait_for(lambda f: f.sent(9400) and f.sent(9401))
