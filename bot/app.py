@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+from bot.broadcasts import QuietHours
 from bot.config import OFFICE_FIELDS, Config
 from bot.conversation import Conversation
 from bot.faq import Faq, load_faq, read_out_of_scope
@@ -39,6 +40,12 @@ def reminder_policy(config: Config) -> ReminderPolicy:
     )
 
 
+def staff_group(config: Config) -> tuple[str, str] | None:
+    """Where questions for officers go: the staff group's chat, when one is configured."""
+    group = config.telegram.staff_group_id
+    return ("telegram", str(group)) if group else None
+
+
 def build_matcher(config: Config, faq: Faq) -> Matcher:
     """The matcher exactly as the bot uses it: lexicon, threshold and out-of-scope list."""
     return Matcher(
@@ -67,6 +74,13 @@ async def open_conversation(config: Config) -> AsyncIterator[Conversation]:
             config.villages,
             reminder_policy(config),
             frozenset(("telegram", str(i)) for i in config.telegram.staff_ids),
+            staff_group=staff_group(config),
+            quiet=QuietHours(
+                config.timezone,
+                config.broadcasts.quiet_start_hour,
+                config.broadcasts.quiet_end_hour,
+            ),
+            default_office=config.broadcasts.office,
         )
     finally:
         await db.close()

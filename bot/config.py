@@ -7,7 +7,7 @@ file: they come from environment variables (see SECRET_ENV).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -57,8 +57,17 @@ class TelegramConfig:
     mode: str = "polling"
     poll_timeout: int = 10
     max_messages_per_second: int = 30
+    delivery_per_second: int = 25
     staff_ids: tuple[int, ...] = ()
+    staff_group_id: int | None = None
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
+
+
+@dataclass(frozen=True)
+class BroadcastConfig:
+    office: str = "bp3mi"  # who announcements are from unless staff choose
+    quiet_start_hour: int = 21  # local time; nothing announced from here...
+    quiet_end_hour: int = 7  # ...until here (equal hours: no quiet time)
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,7 @@ class Config:
     reminder_before_minutes: int
     offices: dict[str, Office]
     telegram: TelegramConfig
+    broadcasts: BroadcastConfig = field(default_factory=BroadcastConfig)
 
     def office_values(self) -> dict[str, str]:
         """Placeholder values such as ``bp3mi.phone``; unset values are left out."""
@@ -219,6 +229,7 @@ def load_config(path: Path | str) -> Config:
         villages=top.word_list("villages", (), "a list of village names"),
         **_reminders(top.section("reminders")),
         telegram=_telegram(top.section("telegram")),
+        broadcasts=_broadcasts(top.section("broadcasts")),
     )
     top.finish()
     return config
@@ -295,10 +306,32 @@ def _telegram(section: _Section) -> TelegramConfig:
             "max_messages_per_second", 30, minimum=1, maximum=1000
         ),
         staff_ids=section.id_list("staff_ids"),
+        staff_group_id=_group_id(section),
         webhook=webhook,
     )
+    delivery = section.integer(
+        "delivery_per_second", 25, minimum=1, maximum=telegram.max_messages_per_second
+    )
     section.finish()
-    return telegram
+    return replace(telegram, delivery_per_second=delivery)
+
+
+def _group_id(section: _Section) -> int | None:
+    """The staff group's chat id: negative, as Telegram gives it (0 or empty: no group)."""
+    value = section._get("staff_group_id", 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value > 0:
+        raise section.error(
+            "staff_group_id", "the staff group's numeric chat id, such as -1001234567890", value
+        )
+    return value or None
+
+
+def _broadcasts(section: _Section) -> BroadcastConfig:
+    office = section.choice("office", tuple(DEFAULT_OFFICE_NAMES), "bp3mi")
+    start = section.integer("quiet_start_hour", 21, minimum=0, maximum=23)
+    end = section.integer("quiet_end_hour", 7, minimum=0, maximum=23)
+    section.finish()
+    return BroadcastConfig(office, start, end)
 
 
 def secret(name: str) -> str | None:

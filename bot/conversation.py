@@ -10,9 +10,11 @@ import logging
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
+from bot import broadcasts
+from bot.broadcasts import QuietHours, get_broadcast
 from bot.config import LANGUAGES
 from bot.dates import when
 from bot.faq import Faq, Topic
@@ -21,12 +23,14 @@ from bot.matcher import Matcher
 from bot.message_log import Handled, log_message
 from bot.messages import Button, Incoming, Kind, Reply
 from bot.normalise import MAX_CHARS as MAX_QUESTION_CHARS
+from bot.officer import Officer
 from bot.outbox import Due, ReminderPolicy
 from bot.people import Person, set_flow, set_language, touch_person
 from bot.sessions import get_session_by_id
 from bot.signup import SignUp, parse_command
 from bot.staff import STAFF_COMMANDS, StaffTools
 from bot.store import Database
+from bot.subscription import Announcements, subscription_word
 from bot.texts import Texts, fill
 
 MAX_RELATED = 3
@@ -66,6 +70,27 @@ TEXT_KEYS = (
     "button_staff_attendees", "button_staff_cancel", "button_save", "button_discard",
     "button_yes_cancel", "button_no", "staff_attendees", "staff_checked_in",
     "staff_cancel_confirm", "staff_cancelled", "staff_moved",
+    "announcements_first_contact", "subscribed", "unsubscribed", "announcements_on",
+    "announcements_off", "announcements_village", "announcements_no_village",
+    "button_announcements", "button_stop_announcements", "button_start_announcements",
+    "button_set_village", "ask_set_village", "village_set", "broadcast_message", "broadcast_done",
+    "button_officer", "button_officer_again", "officer_prompt", "inbox_sent", "inbox_limited",
+    "faq_declined_forwarded", "inbox_forward", "inbox_source_asked", "inbox_source_declined",
+    "officer_answer", "officer_reply_sent", "officer_reply_unknown", "officer_reply_not_text",
+    "staff_bc_ask_text", "staff_bc_ask_text_en", "staff_bc_ask_audience", "staff_bc_ask_session",
+    "staff_bc_ask_office", "staff_bc_ask_time", "staff_bc_now", "staff_bc_confirm",
+    "staff_bc_quiet_note", "staff_bc_no_recipients", "staff_bc_empty_text",
+    "staff_bc_text_too_long", "staff_bc_queued", "staff_bc_none", "staff_bc_list_header",
+    "staff_bc_line", "staff_bc_unknown", "staff_bc_cannot_cancel", "staff_bc_cancelled",
+    "button_bc_all", "button_bc_session", "button_bc_next", "button_send_now",
+    "button_send_scheduled", "button_schedule", "button_bc_cancel", "audience_all",
+    "audience_villages", "audience_session", "bc_status_scheduled", "bc_status_sending",
+    "bc_status_done", "bc_status_cancelled", "stats_header", "stats_people", "stats_no_village",
+    "stats_village_line", "stats_questions", "stats_topic_line", "stats_sessions_none",
+    "stats_sessions_header", "stats_session_line", "stats_broadcasts_none",
+    "stats_broadcasts_header", "stats_broadcast_line", "staff_unanswered_header",
+    "staff_unanswered_line", "staff_unanswered_none", "staff_disliked_header",
+    "staff_disliked_line",
 )  # fmt: skip
 log = logging.getLogger(__name__)
 WITA = ZoneInfo("Asia/Makassar")
@@ -109,6 +134,9 @@ class Conversation:
         villages: tuple[str, ...] = (),
         policy: ReminderPolicy | None = None,
         staff_ids: frozenset[tuple[str, str]] = frozenset(),
+        staff_group: tuple[str, str] | None = None,
+        quiet: QuietHours | None = None,
+        default_office: str = "bp3mi",
     ) -> None:
         self.db = db
         self.texts = texts
@@ -122,7 +150,12 @@ class Conversation:
         self.signup = SignUp(self)
         self.staff = StaffTools(self)
         self.staff_ids = staff_ids  # (channel, user id) pairs from config.yaml
+        self.officer = Officer(self, staff_group)
+        self.announcements = Announcements(self)
+        self.quiet = quiet or QuietHours(timezone)
+        self.default_office = default_office
         self._answers: dict[tuple[str, str], Reply] = {}
+        self._broadcast_replies: dict[tuple[int, str], Reply] = {}
         actions: dict[str, Handler] = {
             "welcome": self._welcome,
             "menu": self._menu,
@@ -137,6 +170,8 @@ class Conversation:
             "registrations": self.signup.registrations,
             "contact": self._contact,
             "language": self._language_prompt,
+            "officer": self.officer.prompt,
+            "subs": self.announcements.screen,
         }
 
     async def handle(self, message: Incoming) -> list[Reply]:
@@ -145,12 +180,17 @@ class Conversation:
             text=valid_unicode(message.text),
             display_name=valid_unicode(message.display_name),
         )
+        if message.group is not None and not self.officer.in_staff_group(message):
+            return []  # other groups: the bot only listens to villagers in private chats
         lang = language_from_hint(message.language_hint, self.default_language)
         person = await touch_person(
             self.db, message.channel, message.user_id, message.display_name, lang
         )
         try:
-            outcome = await self._dispatch(person, message)
+            if message.group is not None:
+                outcome = await self.officer.group_message(person, message)
+            else:
+                outcome = await self._dispatch(person, message)
         except Exception:  # a bug must not leave the villager without an answer
             log.exception("event=handling_failed kind=%s", message.kind.value)
             outcome = self._notice(person, "error_sorry")
@@ -160,10 +200,68 @@ class Conversation:
             outcome = Outcome(self._notice(person, "error_sorry").replies, Handled("error"))
         kind = message.media or message.kind.value
         await log_message(self.db, person.id, kind, message.text, person.lang, outcome.handled)
+        if (
+            person.new
+            and message.channel in broadcasts.DELIVERY_CHANNELS
+            and not (message.group or self._is_staff(message))
+        ):
+            # first contact: say that announcements come, and how to stop them (in the same
+            # message: one message less on a slow phone)
+            first, *rest = outcome.replies
+            notice = self._t(person, "announcements_first_contact")
+            return [replace(first, text=f"{first.text}\n\n{notice}"), *rest]
         return outcome.replies
 
     async def render_due(self, due: Due) -> Reply | None:
-        """An outbox row as the message to send now: the session as it is, in their language."""
+        """An outbox row as the message to send now, in the reader's language; None: drop it."""
+        if due.broadcast_id is not None:
+            return await self._broadcast_reply(due.broadcast_id, due.lang)
+        if due.session_id is not None:
+            return await self._session_notice(due)
+        if not due.to_person:  # about a villager, for the staff group
+            return Reply(self.texts.get(self.default_language, due.text_key, **due.values))
+        text = self.texts.get(due.lang, due.text_key, **due.values)
+        if due.text_key == "officer_answer":
+            person = Person(due.person_id, "", due.channel_user_id, "", due.lang)
+            buttons = [self._back_to_menu(person)]
+            if self.officer.available:
+                buttons.insert(0, self._button_for(person, "button_officer_again", "officer"))
+            return Reply(text, tuple(buttons))
+        return Reply(text)
+
+    async def housekeeping(self, now: datetime) -> None:
+        """Between delivery batches: release due announcements, hold them at night, and
+        close finished ones (telling their sender)."""
+        await broadcasts.release_due(self.db, now, self.quiet)
+        await broadcasts.hold_for_quiet_hours(self.db, now, self.quiet)
+        await broadcasts.finish_done(self.db, now)
+
+    async def _broadcast_reply(self, broadcast_id: int, lang: str) -> Reply | None:
+        """An announcement as villagers see it, naming the office it comes from."""
+        key = (broadcast_id, lang)
+        if key not in self._broadcast_replies:
+            broadcast = await get_broadcast(self.db, broadcast_id)
+            if broadcast is None or broadcast.status == "cancelled":
+                return None
+            if len(self._broadcast_replies) > 64:  # only the few broadcasts being sent matter
+                self._broadcast_replies.clear()
+            self._broadcast_replies[key] = self.broadcast_preview(
+                broadcast.text.get(lang) or broadcast.text["id"], broadcast.office, lang
+            )
+        return self._broadcast_replies[key]
+
+    def broadcast_preview(self, text: str, office: str, lang: str) -> Reply:
+        office_name = self.texts.office_values.get(f"{office}.name", office)
+        body = self.texts.get(lang, "broadcast_message", office=office_name, text=text)
+        person = Person(0, "", "", "", lang)
+        buttons = (
+            self._button_for(person, "button_stop_announcements", "sub:off"),
+            self._back_to_menu(person),
+        )
+        return Reply(body, buttons)
+
+    async def _session_notice(self, due: Due) -> Reply | None:
+        """A reminder or notice about a session, with the session as it is now."""
         session = await get_session_by_id(self.db, due.session_id) if due.session_id else None
         if session is None:
             return None
@@ -201,10 +299,13 @@ class Conversation:
             outcome = await self._staff(person, message)
             if outcome is not None:
                 return outcome
+        if message.kind is Kind.TEXT and (wanted := subscription_word(message.text)) is not None:
+            return await self.announcements.by_word(person, wanted)
         if person.flow and message.kind in (Kind.TEXT, Kind.CONTACT):
-            outcome = await self.signup.answer(person, message)
-            if outcome is not None:
-                return outcome
+            for step in (self.officer.answer, self.announcements.answer, self.signup.answer):
+                outcome = await step(person, message)
+                if outcome is not None:
+                    return outcome
         if message.kind is Kind.COMMAND:
             await self._leave_flow(person)
             handler = self._commands.get(message.text.partition(" ")[0].lower())
@@ -217,7 +318,7 @@ class Conversation:
                 return await self.signup.start(person, command[1])
             if command:
                 return await self.signup.cancel(person, command[1])
-            return self._question(person, message.text)
+            return await self._question(person, message.text)
         return self._notice(person, "not_text")
 
     async def _staff(self, person: Person, message: Incoming) -> Outcome | None:
@@ -245,6 +346,8 @@ class Conversation:
         await self._leave_flow(person)
         if name in self._buttons and not argument:
             return await self._buttons[name](person)
+        if name == "sub" and (chosen := await self.announcements.button(person, argument)):
+            return chosen
         if name == "lang" and argument in LANGUAGES:
             return await self._set_language(person, argument)
         if name == "faq" and (topic := self.faq.get(argument)):
@@ -263,11 +366,18 @@ class Conversation:
         return (Button(self._t(person, key), action),)
 
     def _menu_buttons(self, person: Person) -> tuple[tuple[Button, ...], ...]:
+        officer = (
+            (self._button_for(person, "button_officer", "officer"),)
+            if self.officer.available
+            else ()
+        )
         return (
             self._button_for(person, "button_ask", "ask"),
             self._button_for(person, "button_sessions", "sessions"),
             self._button_for(person, "button_registrations", "registrations"),
+            *officer,
             self._button_for(person, "button_contact", "contact"),
+            self._button_for(person, "button_announcements", "subs"),
             self._button_for(person, "button_language", "language"),
         )
 
@@ -319,17 +429,18 @@ class Conversation:
 
     # -- questions ---------------------------------------------------------------------------
 
-    def _question(self, person: Person, raw: str) -> Outcome:
+    async def _question(self, person: Person, raw: str) -> Outcome:
         text = clean_text(raw)
         if not text:
             return self._notice(person, "empty_text")
         match = self.matcher.match(text)
         if match.topic_id is None:
+            key = await self.officer.forward_declined(person, text) or "faq_declined"
             buttons = (
                 self._button_for(person, "button_contact", "contact"),
                 self._back_to_menu(person),
             )
-            reply = Reply(self._t(person, "faq_declined"), buttons)
+            reply = Reply(self._t(person, key), buttons)
             return Outcome([reply], Handled("faq_declined", None, match.score))
         topic = self.faq.topics[match.topic_id]
         if match.alternatives:

@@ -31,6 +31,10 @@ class Incoming:
     display_name: str = ""
     language_hint: str | None = None
     media: str = ""
+    # A message in a group chat (the staff group) instead of a private chat: the group's id,
+    # and the text of the bot's message it replies to (a forwarded question)
+    group: str | None = None
+    reply_to: str = ""
 
 
 @dataclass(frozen=True)

@@ -109,4 +109,49 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_due ON outbox (status, due_at);
     CREATE INDEX outbox_by_session ON outbox (session_id, status);
     """,
+    # 6: announcements (broadcasts) and the officer inbox. A broadcast becomes one outbox row
+    # per recipient when it is due; outbox rows may go to another chat than the person's (a
+    # question forwarded to the staff group). People can stop announcements (subscribed) and
+    # are inactive once they blocked the bot, until they write again.
+    """
+    ALTER TABLE people ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE people ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE broadcasts (
+        id INTEGER PRIMARY KEY,
+        text_id TEXT NOT NULL,
+        text_en TEXT NOT NULL DEFAULT '',
+        office TEXT NOT NULL,
+        audience TEXT NOT NULL,
+        send_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'scheduled'
+            CHECK (status IN ('scheduled', 'sending', 'done', 'cancelled')),
+        recipients INTEGER,
+        created_by TEXT NOT NULL,
+        sender_id INTEGER REFERENCES people (id) ON DELETE SET NULL,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE INDEX broadcasts_due ON broadcasts (status, send_at);
+    ALTER TABLE outbox ADD COLUMN broadcast_id INTEGER REFERENCES broadcasts (id);
+    ALTER TABLE outbox ADD COLUMN channel TEXT;
+    ALTER TABLE outbox ADD COLUMN chat TEXT;
+    CREATE INDEX outbox_by_broadcast ON outbox (broadcast_id, status);
+    CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+        question TEXT NOT NULL,
+        source TEXT NOT NULL CHECK (source IN ('asked', 'declined')),
+        asked_at TEXT NOT NULL,
+        forwarded INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX inbox_by_person ON inbox (person_id, asked_at);
+    CREATE TABLE inbox_answers (
+        id INTEGER PRIMARY KEY,
+        inbox_id INTEGER NOT NULL REFERENCES inbox (id) ON DELETE CASCADE,
+        answer TEXT NOT NULL,
+        answered_by TEXT NOT NULL,
+        answered_at TEXT NOT NULL
+    );
+    CREATE INDEX inbox_answers_by_question ON inbox_answers (inbox_id);
+    """,
 )

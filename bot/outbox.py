@@ -18,11 +18,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from aiolimiter import AsyncLimiter
+
 from bot.store import Database, utc_now
 
 log = logging.getLogger(__name__)
 
-BATCH = 50
+BATCH = 100
 POLL_SECONDS = 2.0
 MAX_ATTEMPTS = 8
 BACKOFF_LIMIT = timedelta(minutes=10)
@@ -58,11 +60,17 @@ async def enqueue(
     session_id: int | None = None,
     expires: datetime | None = None,
     values: dict[str, str] | None = None,
+    destination: tuple[str, str] | None = None,
 ) -> None:
-    """Queue one message; a second row with the same dedupe key is ignored."""
+    """Queue one message; a second row with the same dedupe key is ignored.
+
+    It goes to the person's chat, or to ``destination`` (channel, chat id) when the message is
+    about the person but meant for someone else (a question forwarded to the staff group).
+    """
+    channel, chat = destination or (None, None)
     await conn.execute(
         "INSERT INTO outbox (person_id, session_id, text_key, values_json, due_at, expires_at,"
-        " dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " dedupe_key, created_at, channel, chat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (dedupe_key) DO NOTHING",
         (
             person_id,
@@ -73,6 +81,8 @@ async def enqueue(
             iso(expires) if expires else None,
             dedupe_key,
             utc_now(),
+            channel,
+            chat,
         ),
     )
 
@@ -100,20 +110,31 @@ class DeliveryError(Exception):
 class Due:
     id: int
     person_id: int
-    channel_user_id: str
+    channel_user_id: str  # the chat it goes to: the person's, or the staff group's
     lang: str
     session_id: int | None
     text_key: str
     values: dict[str, str]
     attempts: int
+    broadcast_id: int | None = None
+    to_person: bool = True  # False: about the person, sent elsewhere (the staff group)
 
 
 Render = Callable[[Due], Awaitable[object | None]]  # None: nothing to send any more
 Send = Callable[[Due, object], Awaitable[None]]
+Housekeeping = Callable[[datetime], Awaitable[None]]
+
+# A row goes to its own chat (outbox.channel/chat), or else to its person's.
+_DESTINATION = "coalesce(o.channel, p.channel)"
 
 
 class DeliveryWorker:
-    """Sends due outbox rows of one channel, one at a time (the channel limits the rate)."""
+    """Sends due outbox rows of one channel at ``rate`` messages per second.
+
+    Up to ``in_flight`` chats are sent to at once (a slow answer from the platform does not
+    stall the queue); one chat's rows go one after another, in order. Each row is marked sent
+    as soon as the platform accepted it, so a crash re-sends at most the rows in flight.
+    """
 
     def __init__(
         self,
@@ -121,16 +142,24 @@ class DeliveryWorker:
         channel: str,
         render: Render,
         send: Send,
+        *,
+        rate: float = 25,
+        in_flight: int = 8,
+        housekeeping: Housekeeping | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.db, self.channel = db, channel
         self.render, self.send, self.clock = render, send, clock
+        self.housekeeping = housekeeping
+        self.limiter = AsyncLimiter(rate, 1)
+        self.in_flight = asyncio.Semaphore(in_flight)
 
     async def recover(self) -> None:
         """Rows left "sending" by a crash go back to the queue (they may arrive twice)."""
         await self.db.write_one(
-            "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND person_id IN"
-            " (SELECT id FROM people WHERE channel = ?)",
+            "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND id IN"
+            f" (SELECT o.id FROM outbox o JOIN people p ON p.id = o.person_id"
+            f" WHERE o.status = 'sending' AND {_DESTINATION} = ?)",
             (self.channel,),
         )
 
@@ -148,41 +177,76 @@ class DeliveryWorker:
 
     async def drain_once(self) -> int:
         """Send what is due now; returns how many rows were handled."""
-        now = iso(self.clock())
+        now = self.clock()
+        if self.housekeeping is not None:
+            await self.housekeeping(now)
         rows = await self.db.fetchall(
-            "SELECT o.id, o.person_id, p.channel_user_id, p.lang, o.session_id, o.text_key,"
-            " o.values_json, o.attempts, o.expires_at FROM outbox o"
-            " JOIN people p ON p.id = o.person_id"
-            " WHERE o.status = 'pending' AND o.due_at <= ? AND p.channel = ?"
-            " ORDER BY o.due_at, o.id LIMIT ?",
-            (now, self.channel, BATCH),
+            "SELECT o.id, o.person_id, coalesce(o.chat, p.channel_user_id) AS chat, p.lang,"
+            " o.session_id, o.text_key, o.values_json, o.attempts, o.expires_at,"
+            " o.broadcast_id, o.chat IS NULL AS to_person, p.subscribed, p.active"
+            " FROM outbox o JOIN people p ON p.id = o.person_id"
+            f" WHERE o.status = 'pending' AND o.due_at <= ? AND {_DESTINATION} = ?"
+            " ORDER BY o.broadcast_id IS NOT NULL, o.due_at, o.id LIMIT ?",
+            (iso(now), self.channel, BATCH),
         )
-        for row in rows:
-            if row["expires_at"] and row["expires_at"] <= now:
-                await self._finish(row["id"], "dropped", "expired: its session had started")
-                log.info("event=outbox_dropped id=%s reason=expired", row["id"])
-                continue
-            due = Due(
-                row["id"],
-                row["person_id"],
-                row["channel_user_id"],
-                row["lang"],
-                row["session_id"],
-                row["text_key"],
-                json.loads(row["values_json"]),
-                row["attempts"],
-            )
-            await self._deliver(due)
+        if not rows:
+            return 0
+        due = await self._claim([r for r in rows if not await self._skipped(r, iso(now))])
+        by_chat: dict[str, list[Due]] = {}
+        for item in due:
+            by_chat.setdefault(item.channel_user_id, []).append(item)
+        await asyncio.gather(*(self._deliver_in_order(items) for items in by_chat.values()))
         return len(rows)
 
-    async def _deliver(self, due: Due) -> None:
+    async def _skipped(self, row, now: str) -> bool:
+        """Rows not to send: expired, or an announcement its person no longer wants."""
+        reason = None
+        if row["expires_at"] and row["expires_at"] <= now:
+            reason = "expired: its session had started"
+        elif row["broadcast_id"] is not None and not row["subscribed"]:
+            reason = "stopped announcements"
+        elif row["broadcast_id"] is not None and not row["active"]:
+            reason = "inactive: blocked the bot"
+        if reason:
+            await self._finish(row["id"], "dropped", reason)
+            log.info("event=outbox_dropped id=%s reason=%r", row["id"], reason)
+        return reason is not None
+
+    async def _claim(self, rows: list) -> list[Due]:
+        """pending → sending in one write; rows another worker took meanwhile are left out."""
+        if not rows:
+            return []
+        marks = ", ".join("?" for _ in rows)
         claimed = await self.db.write_one(
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1"
-            " WHERE id = ? AND status = 'pending' RETURNING id",
-            (due.id,),
+            f" WHERE status = 'pending' AND id IN ({marks}) RETURNING id",
+            [r["id"] for r in rows],
         )
-        if not claimed:
-            return  # someone else took it
+        ours = {r["id"] for r in claimed}
+        return [
+            Due(
+                id=r["id"],
+                person_id=r["person_id"],
+                channel_user_id=r["chat"],
+                lang=r["lang"],
+                session_id=r["session_id"],
+                text_key=r["text_key"],
+                values=json.loads(r["values_json"]),
+                attempts=r["attempts"],
+                broadcast_id=r["broadcast_id"],
+                to_person=bool(r["to_person"]),
+            )
+            for r in rows
+            if r["id"] in ours
+        ]
+
+    async def _deliver_in_order(self, items: list[Due]) -> None:
+        async with self.in_flight:
+            for item in items:
+                await self.limiter.acquire()
+                await self._deliver(item)
+
+    async def _deliver(self, due: Due) -> None:
         try:
             reply = await self.render(due)
             if reply is None:
@@ -202,6 +266,10 @@ class DeliveryWorker:
         log.warning("event=outbox_failed id=%s kind=%s error=%r", due.id, error.kind, str(error))
         if error.kind == "blocked":
             await self._finish(due.id, "failed", f"blocked: {error}")
+            if due.to_person:  # they blocked the bot: no announcements until they write again
+                await self.db.write_one(
+                    "UPDATE people SET active = 0 WHERE id = ?", (due.person_id,)
+                )
         elif error.kind == "rejected" or due.attempts + 1 >= MAX_ATTEMPTS:
             await self._finish(due.id, "parked", str(error))
         else:

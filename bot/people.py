@@ -22,6 +22,8 @@ class Person:
     phone: str | None = None
     consent_at: str | None = None
     flow: dict | None = None
+    subscribed: bool = True  # wants announcements (BERHENTI / MULAI)
+    new: bool = False  # created by this message: their first contact
 
     @property
     def has_profile(self) -> bool:
@@ -35,7 +37,8 @@ async def touch_person(
     """Find the person, or create them with ``lang``; keep their display name current.
 
     A known person costs one read: after the first message the remembered language wins, and
-    when they were last seen is in the message log, not here.
+    when they were last seen is in the message log, not here. Someone marked inactive (they
+    had blocked the bot) is active again as soon as they write.
     """
     name = display_name[:NAME_LIMIT]
     row = await db.fetchone(
@@ -49,9 +52,14 @@ async def touch_person(
             f" DO UPDATE SET display_name = display_name RETURNING {_COLUMNS}",
             (channel, channel_user_id, name, lang, utc_now()),
         )
-        row = rows[0]
-    elif name and name != row["display_name"]:
-        await db.write_one("UPDATE people SET display_name = ? WHERE id = ?", (name, row["id"]))
+        row, new = rows[0], True
+    else:
+        new = False
+        if (name and name != row["display_name"]) or not row["active"]:
+            await db.write_one(
+                "UPDATE people SET display_name = ?, active = 1 WHERE id = ?",
+                (name or row["display_name"], row["id"]),
+            )
     return Person(
         id=row["id"],
         channel=channel,
@@ -63,10 +71,12 @@ async def touch_person(
         phone=row["phone"],
         consent_at=row["consent_at"],
         flow=json.loads(row["flow"]) if row["flow"] else None,
+        subscribed=bool(row["subscribed"]),
+        new=new,
     )
 
 
-_COLUMNS = "id, display_name, lang, full_name, village, phone, consent_at, flow"
+_COLUMNS = "id, display_name, lang, full_name, village, phone, consent_at, flow, subscribed, active"
 PROFILE_FIELDS = ("full_name", "village", "phone", "consent_at")
 
 
@@ -84,6 +94,16 @@ async def set_flow(db: Database, person_id: int, flow: dict | None) -> None:
     """Where the person is in a multi-step chat; kept in the database so a restart resumes it."""
     value = json.dumps(flow) if flow else None
     await db.write_one("UPDATE people SET flow = ? WHERE id = ?", (value, person_id))
+
+
+async def set_subscribed(db: Database, person_id: int, subscribed: bool) -> None:
+    await db.write_one(
+        "UPDATE people SET subscribed = ? WHERE id = ?", (int(subscribed), person_id)
+    )
+
+
+async def set_village(db: Database, person_id: int, village: str) -> None:
+    await db.write_one("UPDATE people SET village = ? WHERE id = ?", (village, person_id))
 
 
 async def set_language(db: Database, person_id: int, lang: str) -> None:

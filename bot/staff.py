@@ -12,16 +12,20 @@ import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot import sessions
+from bot import sessions, stats
 from bot.dates import when
 from bot.message_log import Handled
 from bot.messages import Button, Incoming, Kind, Reply
 from bot.people import Person, set_flow
+from bot.staff_broadcast import BroadcastSteps
 
 if TYPE_CHECKING:
     from bot.conversation import Conversation, Outcome
 
-STAFF_COMMANDS = ("sesi", "sesi_baru", "peserta", "hadir", "ubah_sesi", "batal_sesi")
+STAFF_COMMANDS = (
+    "sesi", "sesi_baru", "peserta", "hadir", "ubah_sesi", "batal_sesi",
+    "umumkan", "pengumuman", "statistik", "belum_terjawab",
+)  # fmt: skip
 MAX_SEATS = 10_000
 NEW_STEPS = ("title", "village", "place", "start", "end", "capacity")
 
@@ -29,6 +33,7 @@ NEW_STEPS = ("title", "village", "place", "start", "end", "capacity")
 class StaffTools:
     def __init__(self, conversation: Conversation) -> None:
         self.c = conversation
+        self.broadcast = BroadcastSteps(self)
 
     def _t(self, person: Person, key: str, **values: str) -> str:
         return self.c._t(person, key, **values)
@@ -49,6 +54,16 @@ class StaffTools:
             return await self._list(person)
         if name == "sesi_baru":
             return await self._step(person, {"staff": "new", "step": "title", "draft": {}})
+        if name == "umumkan":
+            return await self.broadcast.start(person)
+        if name == "pengumuman":
+            return await self.broadcast.listing(person)
+        if name == "statistik":
+            report = await stats.report(self.c.db, self.c.texts, person.lang, self.c)
+            return self._out(report, "stats")
+        if name == "belum_terjawab":
+            report = await stats.unanswered_report(self.c.db, self.c.texts, person.lang, self.c)
+            return self._out(report, "unanswered")
         if not sessions.normalise_code(argument):
             return self._out(self._t(person, "staff_help"), "help")
         if name == "peserta":
@@ -186,6 +201,8 @@ class StaffTools:
         flow = person.flow or {}
         if not flow.get("staff") or message.kind is not Kind.TEXT:
             return None
+        if flow["staff"] == "announce":
+            return await self.broadcast.answer(person, flow, message)
         text = " ".join(message.text.split())
         step, draft = flow["step"], dict(flow["draft"])
         if step in ("title", "village_other", "place"):
@@ -217,6 +234,8 @@ class StaffTools:
 
     async def button(self, person: Person, action: str, argument: str) -> Outcome | None:
         flow = person.flow or {}
+        if action == "bc":
+            return await self.broadcast.button(person, flow, argument)
         if action in ("att", "ask", "cancel") and not sessions.normalise_code(argument):
             return self._out(self._t(person, "staff_help"), "help")
         if action == "att":

@@ -42,10 +42,10 @@ def test_language_option_and_user_id_are_remembered_in_the_database(tmp_path):
 
 def test_numbers_out_of_range_are_treated_as_text_and_get_a_reply(tmp_path):
     config = write_config(tmp_path)
-    result = chat(config, "99\n/menu\n5\n2\n")
+    result = chat(config, "99\n/menu\n6\n2\n")
     assert result.returncode == 0
     assert result.stdout.count("bot> ") == 5  # the greeting and one reply per line
-    assert "[2] English" in result.stdout  # 5 = language
+    assert "[2] English" in result.stdout  # 6 = language
     assert "I will use English" in result.stdout  # 2 = English
 
 

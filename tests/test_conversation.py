@@ -7,7 +7,7 @@ import pytest
 from bot.conversation import Conversation, clean_text, language_from_hint
 from bot.messages import Incoming, Kind, Reply
 
-MENU_ACTIONS = ["ask", "sessions", "registrations", "contact", "language"]
+MENU_ACTIONS = ["ask", "sessions", "registrations", "contact", "subs", "language"]
 
 
 def message(

@@ -24,7 +24,7 @@ from bot.logs import setup_logging
 from conftest import REPO
 
 TOKEN = "123456:SECRET-token-never-logged"
-MENU = ["ask", "sessions", "registrations", "contact", "language"]
+MENU = ["ask", "sessions", "registrations", "contact", "subs", "language"]
 
 
 @pytest.fixture

@@ -57,8 +57,14 @@ UNLIMITED = 1_000_000
 STARTUP_RETRY_MAX_SECONDS = 60
 
 
-def incoming_from_update(update: Update) -> Incoming | None:
-    """The neutral message for an update, or None for updates that need no reply."""
+def incoming_from_update(
+    update: Update, staff_group: int | None = None, bot_id: int | None = None
+) -> Incoming | None:
+    """The neutral message for an update, or None for updates that need no reply.
+
+    In the staff group, only replies to the bot's own messages (answers to forwarded
+    questions) count; the rest of the group's chatter is not the bot's business.
+    """
     query = update.callback_query
     if query is not None:
         return Incoming(
@@ -70,8 +76,10 @@ def incoming_from_update(update: Update) -> Incoming | None:
             language_hint=query.from_user.language_code,
         )
     message = update.message
-    if message is None or message.from_user is None or message.chat.type != "private":
-        return None  # edits, channel posts, group chatter, membership changes
+    if message is None or message.from_user is None:
+        return None  # edits, channel posts, ...
+    if message.chat.type != "private":
+        return _staff_group_reply(message, staff_group, bot_id)
     user = message.from_user
     common = {
         "channel": CHANNEL,
@@ -92,6 +100,28 @@ def incoming_from_update(update: Update) -> Incoming | None:
         return None  # a service message: pinned message, auto-delete timer, ...
     media = "photo" if isinstance(attachment, tuple | list) else type(attachment).__name__.lower()
     return Incoming(kind=Kind.OTHER, media=media, text=message.caption or "", **common)
+
+
+def _staff_group_reply(
+    message: Message, staff_group: int | None, bot_id: int | None
+) -> Incoming | None:
+    replied = message.reply_to_message
+    if staff_group is None or message.chat.id != staff_group or replied is None:
+        return None
+    if replied.from_user is None or replied.from_user.id != bot_id:
+        return None
+    user = message.from_user
+    assert user is not None
+    return Incoming(
+        channel=CHANNEL,
+        user_id=str(user.id),
+        kind=Kind.TEXT if message.text is not None else Kind.OTHER,
+        text=message.text or "",
+        display_name=user.full_name,
+        language_hint=user.language_code,
+        group=str(message.chat.id),
+        reply_to=replied.text or replied.caption or "",
+    )
 
 
 def _command_name(message: Message) -> str | None:
@@ -220,7 +250,7 @@ class TelegramChannel:
         return application
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = incoming_from_update(update)
+        message = incoming_from_update(update, self.config.staff_group_id, self.application.bot.id)
         if message is None:
             return
         if update.callback_query is not None:
@@ -303,7 +333,12 @@ class TelegramChannel:
         await self._connect()
         await self.application.start()
         worker = DeliveryWorker(
-            self.conversation.db, CHANNEL, self.conversation.render_due, self.deliver
+            self.conversation.db,
+            CHANNEL,
+            self.conversation.render_due,
+            self.deliver,
+            rate=self.config.delivery_per_second,
+            housekeeping=self.conversation.housekeeping,
         )
         self._worker_stop = asyncio.Event()
         self._worker = asyncio.create_task(worker.run(self._worker_stop), name="outbox")

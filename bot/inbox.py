@@ -1,0 +1,123 @@
+"""The officer inbox: questions the bot cannot answer go to a person.
+
+A villager's question ("Tanya petugas", or one the FAQ declined) is stored and forwarded to the
+staff group through the outbox, tagged "#T<id>". A staff member replies to that message in the
+group; the reply is stored and queued to the villager's own chat. Both directions go through
+the outbox, so a restart or a network failure loses neither the question nor the answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.outbox import enqueue
+from bot.store import Database, utc_now
+
+# A villager cannot flood the staff group: beyond this many questions an hour, they are
+# stored (and listed by `desabot faq unanswered`) but not forwarded.
+MAX_FORWARDS_PER_HOUR = 5
+QUESTION_LIMIT = 2000  # characters forwarded; the staff group message must stay readable
+_TAG = re.compile(r"#T([0-9]{1,9})\b")
+
+
+def tag(inbox_id: int) -> str:
+    return f"#T{inbox_id}"
+
+
+def tag_in(text: str) -> int | None:
+    """The question id a staff reply answers, from the forwarded message's "#T12" tag."""
+    found = _TAG.search(text or "")
+    return int(found.group(1)) if found else None
+
+
+@dataclass(frozen=True)
+class Asked:
+    inbox_id: int
+    forwarded: bool
+
+
+async def ask(
+    db: Database,
+    *,
+    person_id: int,
+    question: str,
+    source: str,
+    group: tuple[str, str] | None,
+    values: dict[str, str],
+) -> Asked:
+    """Store a villager's question and, unless they are over the hourly limit, forward it."""
+    now = datetime.now(UTC)
+    hour_ago = (now - timedelta(hours=1)).isoformat(timespec="milliseconds")
+    async with db.write() as conn:
+        [(recent,)] = await conn.execute_fetchall(
+            "SELECT count(*) FROM inbox WHERE person_id = ? AND forwarded = 1 AND asked_at > ?",
+            (person_id, hour_ago),
+        )
+        forward = group is not None and recent < MAX_FORWARDS_PER_HOUR
+        [(inbox_id,)] = await conn.execute_fetchall(
+            "INSERT INTO inbox (person_id, question, source, asked_at, forwarded)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (person_id, question[:QUESTION_LIMIT], source, utc_now(), int(forward)),
+        )
+        if forward and group is not None:
+            await enqueue(
+                conn,
+                person_id=person_id,
+                text_key="inbox_forward",
+                dedupe_key=f"inbox:{inbox_id}",
+                due=now,
+                values={**values, "tag": tag(inbox_id), "question": question[:QUESTION_LIMIT]},
+                destination=group,
+            )
+    return Asked(inbox_id, forward)
+
+
+@dataclass(frozen=True)
+class Answered:
+    person_id: int
+    name: str
+
+
+async def answer(db: Database, inbox_id: int, text: str, answered_by: str) -> Answered | None:
+    """Store a staff reply and queue it to the villager; None when there is no such question."""
+    async with db.write() as conn:
+        rows = list(
+            await conn.execute_fetchall(
+                "SELECT i.person_id, i.question, coalesce(p.full_name, p.display_name)"
+                " FROM inbox i JOIN people p ON p.id = i.person_id WHERE i.id = ?",
+                (inbox_id,),
+            )
+        )
+        if not rows:
+            return None
+        person_id, question, name = rows[0]
+        [(answer_id,)] = await conn.execute_fetchall(
+            "INSERT INTO inbox_answers (inbox_id, answer, answered_by, answered_at)"
+            " VALUES (?, ?, ?, ?) RETURNING id",
+            (inbox_id, text, answered_by[:100], utc_now()),
+        )
+        await enqueue(
+            conn,
+            person_id=person_id,
+            text_key="officer_answer",
+            dedupe_key=f"inbox-answer:{answer_id}",
+            due=datetime.now(UTC),
+            values={"question": _short(question), "answer": text},
+        )
+    return Answered(person_id, name)
+
+
+def _short(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+async def open_questions(db: Database) -> int:
+    """Questions stored in the inbox that no officer has answered yet."""
+    row = await db.fetchone(
+        "SELECT count(*) FROM inbox i WHERE NOT EXISTS"
+        " (SELECT 1 FROM inbox_answers a WHERE a.inbox_id = i.id)"
+    )
+    return int(row[0]) if row else 0
