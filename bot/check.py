@@ -79,6 +79,13 @@ def unset_value_warnings(config: Config) -> list[Problem]:
         warnings.append(
             Problem(config.path, line, f"{key} is not set; lines that need it are left out")
         )
+    if not config.telegram.staff_group_id:
+        line = _line_of(data, "telegram", "staff_group_id")
+        message = (
+            "telegram.staff_group_id is not set; questions for officers are not forwarded "
+            "(villagers see the contact details instead)"
+        )
+        warnings.append(Problem(config.path, line, message))
     return warnings
 
 

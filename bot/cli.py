@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot import session_commands
 
     session_commands.add_parsers(commands, common)
+    from bot import broadcast_commands
+
+    broadcast_commands.add_parsers(commands, common)
     return parser
 
 
@@ -78,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             return _faq(config, args)
         if args.command == "sessions":
             return _sessions(config, args)
+        if args.command in ("broadcast", "stats"):
+            return _broadcast(config, args)
         return _chat(config, args)
     except (Problem, StoreError) as exc:
         print(f"desabot: {exc}", file=sys.stderr)
@@ -113,6 +118,17 @@ def _sessions(config: Config, args: argparse.Namespace) -> int:
     try:
         return asyncio.run(session_commands.run(config, args, sys.stdout))
     except session_commands.SessionError as exc:
+        print(f"desabot: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+
+
+def _broadcast(config: Config, args: argparse.Namespace) -> int:
+    from bot import broadcast_commands
+    from bot.broadcasts import BroadcastError
+
+    try:
+        return asyncio.run(broadcast_commands.run(config, args, sys.stdout))
+    except BroadcastError as exc:
         print(f"desabot: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
 

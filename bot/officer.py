@@ -64,7 +64,7 @@ class Officer:
             "name": person.full_name or person.display_name,
             "village": person.village or "",
             "channel": person.channel,
-            "lang": person.lang,
+            "language": person.lang,
             "source": self.c.texts.get(self.c.default_language, f"inbox_source_{source}"),
         }
         return await inbox.ask(

@@ -22,6 +22,8 @@ def write_config(directory: Path, **overrides: object) -> Path:
         "faq_dir": str(REPO / "faq"),
         "texts_dir": str(REPO / "texts"),
         "villages": ["Langaleso", "Sibowi", "Pesaku", "Kaleke", "Baluase"],
+        # no quiet hours unless a test sets them: tests must not depend on the time of day
+        "broadcasts": {"quiet_start_hour": 0, "quiet_end_hour": 0},
         "offices": {
             "bp3mi": {"name": "BP3MI Sulawesi Tengah", "phone": "0451-000-TEST"},
             "imigrasi": {

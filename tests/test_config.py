@@ -74,6 +74,22 @@ def write(tmp_path: Path, text: str) -> Path:
         ("default_language: fr\n", 1, 'default_language: expected one of "id", "en"'),
         ("offices: [1, 2]\n", 1, "offices: expected a mapping of keys"),
         ("a: 1\na: 2\n", 2, "duplicate key 'a'"),
+        (
+            "telegram:\n  max_messages_per_second: 20\n  delivery_per_second: 25\n",
+            3,
+            "telegram.delivery_per_second: expected a whole number from 1 to 20, got 25",
+        ),
+        (
+            "telegram:\n  staff_group_id: 12345\n",
+            2,
+            "telegram.staff_group_id: expected the staff group's numeric chat id",
+        ),
+        ("broadcasts:\n  office: dinas\n", 2, 'broadcasts.office: expected one of "bp3mi"'),
+        (
+            "broadcasts:\n  quiet_start_hour: 24\n",
+            2,
+            "broadcasts.quiet_start_hour: expected a whole number from 0 to 23",
+        ),
         ("telegram: {mode: polling\n", 2, "not valid YAML"),
     ],
 )

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from auxil.fake_bot_api import FakeBotApi, html_visible_text
+from auxil.sessions import a_session
 from bot.app import open_conversation
 from bot.channels.telegram import TelegramChannel, TelegramSecrets
 from bot.logs import setup_logging
@@ -249,19 +250,6 @@ async def test_the_token_never_reaches_the_log(make_config, fake):
     assert TOKEN not in log  # ... with the token redacted
     assert TOKEN.split(":")[1] not in log
     assert fake.tokens_seen == {TOKEN}
-
-
-async def a_session(db, title: str = "Sosialisasi migrasi aman", title_en: str = "Safe migration"):
-    """A session three days ahead, two hours long, five seats."""
-    from datetime import UTC, datetime, timedelta
-
-    from bot.sessions import create_session
-
-    starts = datetime.now(UTC) + timedelta(days=3)
-    return await create_session(
-        db, title_id=title, title_en=title_en, village="Kaleke", place="Balai desa",
-        starts=starts, ends=starts + timedelta(hours=2), capacity=5,
-    )  # fmt: skip
 
 
 def free_port() -> int:

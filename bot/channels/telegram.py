@@ -106,7 +106,11 @@ def _staff_group_reply(
     message: Message, staff_group: int | None, bot_id: int | None
 ) -> Incoming | None:
     replied = message.reply_to_message
-    if staff_group is None or message.chat.id != staff_group or replied is None:
+    if message.chat.id != staff_group:
+        # how an admin finds the id for telegram.staff_group_id: write in the group, read here
+        log.info("event=group_message_ignored chat_id=%s", message.chat.id)
+        return None
+    if replied is None:
         return None
     if replied.from_user is None or replied.from_user.id != bot_id:
         return None

@@ -1184,6 +1184,40 @@ class FakeBotApi:
             self._open_callbacks[query_id] = query
             return self.push_update({"callback_query": query})
 
+    def push_group_message(
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        reply_to_message_id: int | None = None,
+        first_name: str = "Petugas",
+    ) -> JSON:
+        """A text message by ``user_id`` in the group ``chat_id`` (negative), optionally a
+        reply to a stored message of that group (as Telegram sends it: the replied message
+        nested in ``reply_to_message``)."""
+        if chat_id >= 0:
+            raise ValueError("group chat ids are negative")
+        with self._lock:
+            profile = self._profiles.setdefault(user_id, _Profile(first_name))
+            message: JSON = {
+                "message_id": next(self._message_ids),
+                "from": self._user_dict(user_id, profile),
+                "chat": self._chat_dict(chat_id),
+                "date": int(time.time()),
+                "text": text,
+            }
+            if reply_to_message_id is not None:
+                replied = self._messages.get((chat_id, reply_to_message_id))
+                if replied is None:
+                    raise ValueError(f"no message {reply_to_message_id} in chat {chat_id}")
+                nested = copy.deepcopy(replied.message)
+                nested.pop("reply_to_message", None)
+                message["reply_to_message"] = nested
+            self._messages[(chat_id, message["message_id"])] = _StoredMessage(
+                message, from_bot=False
+            )
+            return self.push_update({"message": copy.deepcopy(message)})
+
     # ---------------------------------------------------------------- inspection
 
     @property

@@ -1,0 +1,207 @@
+"""Announcements in the chat: villagers stop and restart them and set their village; staff
+write one in guided steps, see it exactly as villagers will, and follow its delivery."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from auxil.sessions import a_session
+from bot import broadcasts
+from bot.conversation import Conversation
+from bot.messages import Incoming, Kind, Reply
+from bot.outbox import Due
+
+STAFF = "555"
+
+
+@pytest.fixture
+def staffed(conversation: Conversation) -> Conversation:
+    conversation.staff_ids = frozenset({("telegram", STAFF)})
+    return conversation
+
+
+async def say(conversation, kind: Kind, text: str = "", user: str = "42", **kw) -> list[Reply]:
+    incoming = Incoming("telegram", user, kind, text, display_name="Budi", **kw)
+    replies = await conversation.handle(incoming)
+    assert replies and all(r.text.strip() and "{" not in r.text for r in replies)
+    return replies
+
+
+def actions(reply: Reply) -> list[str]:
+    return [b.action for b in reply.flat_buttons()]
+
+
+async def person(conversation, user: str = "42"):
+    return await conversation.db.fetchone(
+        "SELECT subscribed, village, active, flow FROM people WHERE channel_user_id = ?", (user,)
+    )
+
+
+async def test_first_contact_says_announcements_come_and_how_to_stop_them_once(conversation):
+    [first] = await say(conversation, Kind.TEXT, "berapa biaya paspor")
+    assert "Rp" in first.text  # the answer itself comes first
+    assert first.text.rstrip().endswith("Ketik BERHENTI kapan saja.")
+    [second] = await say(conversation, Kind.TEXT, "berapa biaya paspor")
+    assert "BERHENTI" not in second.text
+
+
+@pytest.mark.parametrize("word", ["BERHENTI", "stop", "Stop!", " berhenti. "])
+async def test_berhenti_stops_announcements_and_mulai_starts_them_again(conversation, word):
+    await say(conversation, Kind.COMMAND, "start")
+    [stopped] = await say(conversation, Kind.TEXT, word)
+    assert "tidak akan menerima pengumuman lagi" in stopped.text
+    assert "Pengingat untuk sesi" in stopped.text  # reminders are not announcements
+    assert (await person(conversation))["subscribed"] == 0
+    [started] = await say(conversation, Kind.TEXT, "mulai")
+    assert "akan menerima pengumuman lagi" in started.text
+    assert (await person(conversation))["subscribed"] == 1
+
+
+async def test_english_speakers_use_stop_and_start(conversation):
+    await say(conversation, Kind.COMMAND, "start", language_hint="en")
+    [stopped] = await say(conversation, Kind.TEXT, "STOP")
+    assert "will not receive announcements" in stopped.text
+    [started] = await say(conversation, Kind.TEXT, "start")
+    assert "receive announcements again" in started.text
+
+
+async def test_berhenti_in_the_middle_of_a_sign_up_also_leaves_it(conversation):
+    session = await a_session(conversation.db)
+    await say(conversation, Kind.BUTTON, f"reg:{session.code}")
+    assert (await person(conversation))["flow"]
+    await say(conversation, Kind.TEXT, "berhenti")
+    row = await person(conversation)
+    assert row["subscribed"] == 0 and row["flow"] is None
+
+
+async def test_the_announcements_screen_toggles_and_sets_the_village(conversation):
+    [screen] = await say(conversation, Kind.BUTTON, "subs")
+    assert "Desa Anda belum diatur" in screen.text
+    assert actions(screen) == ["sub:off", "sub:village", "menu"]
+    [off] = await say(conversation, Kind.BUTTON, "sub:off")
+    assert actions(off)[0] == "sub:on" and "Anda tidak menerima pengumuman" in off.text
+    [ask] = await say(conversation, Kind.BUTTON, "sub:village")
+    assert actions(ask)[:2] == ["sub:v:0", "sub:v:1"] and "sub:v:other" in actions(ask)
+    [chosen] = await say(conversation, Kind.BUTTON, "sub:v:1")
+    assert "Desa Anda sekarang: Sibowi" in chosen.text
+    await say(conversation, Kind.BUTTON, "sub:v:other")
+    [typed] = await say(conversation, Kind.TEXT, "  Desa   Tondo ")
+    assert "Desa Anda sekarang: Desa Tondo" in typed.text
+    assert (await person(conversation))["village"] == "Desa Tondo"
+    [stale] = await say(conversation, Kind.BUTTON, "sub:v:99")
+    assert "tombol" in stale.text.lower()  # an old or forged button: the stale-button notice
+
+
+async def test_the_village_set_in_the_menu_puts_them_in_that_villages_audience(conversation):
+    await say(conversation, Kind.BUTTON, "sub:v:2")  # Pesaku
+    audience = await broadcasts.parse_audience(conversation.db, "village:pesaku", ())
+    assert await broadcasts.count_recipients(conversation.db, audience) == 1
+
+
+async def test_an_announcement_names_its_office_and_falls_back_to_indonesian(conversation):
+    broadcast = await broadcasts.create_broadcast(
+        conversation.db, text_id="Hati-hati calo!", office="imigrasi",
+        audience=broadcasts.Audience("all"), send_at=datetime.now(UTC), created_by="t",
+    )  # fmt: skip
+    for lang, heading in (("id", "Pengumuman dari"), ("en", "Announcement from")):
+        due = Due(1, 1, "42", lang, None, "broadcast", {}, 0, broadcast_id=broadcast.id)
+        reply = await conversation.render_due(due)
+        assert reply.text.startswith(f"📢 {heading} Kantor Imigrasi Kelas I TPI Palu")
+        assert "Hati-hati calo!" in reply.text
+        assert actions(reply) == ["sub:off", "menu"]  # one tap to stop them
+
+
+# -- staff --------------------------------------------------------------------------------------
+
+
+async def test_staff_write_an_announcement_see_the_preview_and_send_it(staffed):
+    for n, village in enumerate(("Sibowi", "Sibowi", "Kaleke", "Pesaku")):
+        await say(staffed, Kind.BUTTON, f"sub:v:{staffed.villages.index(village)}", user=str(n))
+    [ask] = await say(staffed, Kind.COMMAND, "umumkan", user=STAFF)
+    assert "(1/4)" in ask.text
+    [english] = await say(staffed, Kind.TEXT, "Sesi paspor Sabtu jam 9 di balai desa.", user=STAFF)
+    assert actions(english)[0] == "st:bc:skip_en"
+    [audience] = await say(staffed, Kind.BUTTON, "st:bc:skip_en", user=STAFF)
+    assert actions(audience)[0] == "st:bc:all" and "st:bc:sessions" in actions(audience)
+    sibowi = f"st:bc:v:{staffed.villages.index('Sibowi')}"
+    kaleke = f"st:bc:v:{staffed.villages.index('Kaleke')}"
+    await say(staffed, Kind.BUTTON, sibowi, user=STAFF)
+    [both] = await say(staffed, Kind.BUTTON, kaleke, user=STAFF)
+    labels = [b.label for b in both.flat_buttons()]
+    assert "✅ Sibowi" in labels and "✅ Kaleke" in labels and "st:bc:next" in actions(both)
+    [office] = await say(staffed, Kind.BUTTON, "st:bc:next", user=STAFF)
+    assert actions(office)[:2] == ["st:bc:o:bp3mi", "st:bc:o:imigrasi"]
+    preview, confirm = await say(staffed, Kind.BUTTON, "st:bc:o:bp3mi", user=STAFF)
+    # the preview is the villagers' message itself
+    villager_view = staffed.broadcast_preview(
+        "Sesi paspor Sabtu jam 9 di balai desa.", "bp3mi", "id"
+    )
+    assert preview == villager_view
+    assert "Penerima: 3 orang (Desa Sibowi, Kaleke)" in confirm.text
+    assert actions(confirm) == ["st:bc:send", "st:bc:later", "st:discard"]
+    [queued] = await say(staffed, Kind.BUTTON, "st:bc:send", user=STAFF)
+    assert "Pengumuman #1 masuk antrean untuk 3 penerima" in queued.text
+    [made] = await broadcasts.recent_broadcasts(staffed.db)
+    assert made.audience.villages == ("Sibowi", "Kaleke") and made.office == "bp3mi"
+    assert made.text == {"id": "Sesi paspor Sabtu jam 9 di balai desa."} | {
+        "en": "Sesi paspor Sabtu jam 9 di balai desa."
+    }
+
+
+async def test_staff_can_schedule_for_later_and_cancel_from_the_list(staffed):
+    await say(staffed, Kind.COMMAND, "umumkan", user=STAFF)
+    await say(staffed, Kind.TEXT, "Hari layanan paspor.", user=STAFF)
+    await say(staffed, Kind.TEXT, "Passport service day.", user=STAFF)
+    await say(staffed, Kind.BUTTON, "st:bc:all", user=STAFF)
+    await say(staffed, Kind.BUTTON, "st:bc:o:imigrasi", user=STAFF)
+    [when] = await say(staffed, Kind.BUTTON, "st:bc:later", user=STAFF)
+    assert "YYYY" not in when.text and "misalnya" in when.text
+    [again] = await say(staffed, Kind.TEXT, "besok pagi", user=STAFF)
+    assert "tidak bisa dibaca" in again.text
+    tomorrow = (datetime.now(staffed.timezone) + timedelta(days=1)).strftime("%Y-%m-%d 10:00")
+    _, confirm = await say(staffed, Kind.TEXT, tomorrow, user=STAFF)
+    assert tomorrow in confirm.text and actions(confirm)[0] == "st:bc:send"
+    [queued] = await say(staffed, Kind.BUTTON, "st:bc:send", user=STAFF)
+    assert f"({tomorrow})" in queued.text
+    [listing] = await say(staffed, Kind.COMMAND, "pengumuman", user=STAFF)
+    assert "#1 · terjadwal" in listing.text and "Hari layanan paspor." in listing.text
+    assert actions(listing) == ["st:bc:x:1"]
+    [cancelled] = await say(staffed, Kind.BUTTON, "st:bc:x:1", user=STAFF)
+    assert "Pengumuman #1 dibatalkan" in cancelled.text
+    [refused] = await say(staffed, Kind.BUTTON, "st:bc:x:1", user=STAFF)
+    assert "tidak bisa dibatalkan: sudah dibatalkan" in refused.text
+
+
+async def test_a_too_long_announcement_is_refused_with_its_length(staffed):
+    await say(staffed, Kind.COMMAND, "umumkan", user=STAFF)
+    [reply] = await say(staffed, Kind.TEXT, "a" * 3050, user=STAFF)
+    assert "3050 karakter; paling banyak 3000" in reply.text and "(1/4)" in reply.text
+
+
+async def test_villagers_cannot_use_the_staff_announcement_commands(conversation):
+    for command in ("umumkan", "pengumuman", "statistik", "belum_terjawab"):
+        [reply] = await say(conversation, Kind.COMMAND, command)
+        assert "tidak saya kenal" in reply.text
+    [reply] = await say(conversation, Kind.BUTTON, "st:bc:x:1")
+    assert "tombol" in reply.text.lower()
+    assert await broadcasts.recent_broadcasts(conversation.db) == []
+
+
+async def test_staff_statistics_count_people_questions_sessions_and_announcements(staffed):
+    await say(staffed, Kind.BUTTON, "sub:v:1", user="1")
+    await say(staffed, Kind.BUTTON, "sub:v:1", user="2")
+    await say(staffed, Kind.TEXT, "berhenti", user="2")
+    await say(staffed, Kind.TEXT, "berapa biaya paspor", user="1")
+    await say(staffed, Kind.TEXT, "siapa juara piala dunia tahun lalu", user="1")
+    await staffed.db.write_one("UPDATE people SET active = 0 WHERE channel_user_id = '2'")
+    session = await a_session(staffed.db)
+    await say(staffed, Kind.COMMAND, "start", user=STAFF)
+    [report] = await say(staffed, Kind.COMMAND, "statistik", user=STAFF)
+    assert "Warga: 3 (2 aktif, 1 memblokir bot, 1 berhenti pengumuman)" in report.text
+    assert "• Sibowi: 2 (1 memblokir bot)" in report.text
+    assert "1 dijawab FAQ, 1 tidak terjawab" in report.text
+    assert f"• {session.code} " in report.text and "0/5 kursi (0%)" in report.text
+    [unanswered] = await say(staffed, Kind.COMMAND, "belum_terjawab", user=STAFF)
+    assert "1× siapa juara piala dunia tahun lalu" in unanswered.text

@@ -1,0 +1,151 @@
+"""The officer inbox in the core: questions go to the staff group through the outbox, a reply
+there comes back to the villager's own chat, and the exchange is stored."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.app import open_conversation
+from bot.conversation import Conversation
+from bot.inbox import MAX_FORWARDS_PER_HOUR
+from bot.messages import Incoming, Kind, Reply
+from bot.outbox import Due
+
+GROUP = -1001234567890
+
+
+@pytest.fixture
+async def with_group(make_config):
+    bp3mi = {"name": "BP3MI Sulawesi Tengah", "hours": "Senin–Jumat 08.00–16.00"}
+    config = make_config(telegram={"staff_group_id": GROUP}, offices={"bp3mi": bp3mi})
+    async with open_conversation(config) as conversation:
+        yield conversation
+
+
+async def say(conversation, kind: Kind, text: str = "", user: str = "42") -> list[Reply]:
+    incoming = Incoming("telegram", user, kind, text, display_name="Budi")
+    replies = await conversation.handle(incoming)
+    assert replies and all(r.text.strip() and "{" not in r.text for r in replies)
+    return replies
+
+
+async def in_group(conversation, text: str, reply_to: str, user: str = "777") -> list[Reply]:
+    incoming = Incoming(
+        "telegram", user, Kind.TEXT, text, display_name="Ibu Sari",
+        group=str(GROUP), reply_to=reply_to,
+    )  # fmt: skip
+    return await conversation.handle(incoming)
+
+
+async def queued(conversation: Conversation) -> list[dict]:
+    rows = await conversation.db.fetchall(
+        "SELECT o.id, o.person_id, o.text_key, o.values_json, o.channel, o.chat,"
+        " p.channel_user_id, p.lang FROM outbox o JOIN people p ON p.id = o.person_id"
+        " ORDER BY o.id"
+    )
+    return [dict(r) for r in rows]
+
+
+async def rendered(conversation: Conversation, row: dict) -> Reply:
+    due = Due(
+        id=row["id"], person_id=row["person_id"],
+        channel_user_id=row["chat"] or row["channel_user_id"], lang=row["lang"],
+        session_id=None, text_key=row["text_key"], values=json.loads(row["values_json"]),
+        attempts=0, to_person=row["chat"] is None,
+    )  # fmt: skip
+    reply = await conversation.render_due(due)
+    assert reply is not None
+    return reply
+
+
+def actions(reply: Reply) -> list[str]:
+    return [b.action for b in reply.flat_buttons()]
+
+
+async def test_tanya_petugas_forwards_the_question_with_who_asked(with_group):
+    c = with_group
+    await say(c, Kind.BUTTON, "sub:v:1")  # village Sibowi
+    [menu] = await say(c, Kind.COMMAND, "menu")
+    assert "officer" in actions(menu)
+    [prompt] = await say(c, Kind.BUTTON, "officer")
+    assert "Tulis pertanyaan Anda untuk petugas" in prompt.text
+    [told] = await say(c, Kind.TEXT, "Agen minta uang 5 juta untuk kerja di Taiwan, aman?")
+    assert "sudah diteruskan ke petugas" in told.text
+    assert "🕘 BP3MI Sulawesi Tengah: Senin–Jumat 08.00–16.00" in told.text  # office hours
+    [row] = await queued(c)
+    assert (row["channel"], row["chat"], row["text_key"]) == (
+        "telegram",
+        str(GROUP),
+        "inbox_forward",
+    )
+    forward = await rendered(c, row)
+    assert forward.text.startswith("📨 Pertanyaan #T1 dari warga (lewat tombol Tanya petugas)")
+    assert "👤 Budi" in forward.text and "🏡 Desa Sibowi" in forward.text
+    assert "Agen minta uang 5 juta untuk kerja di Taiwan, aman?" in forward.text
+    assert forward.buttons == ()  # nothing for staff to press in the group
+
+
+async def test_a_question_the_faq_declined_is_forwarded_but_chatter_is_not(with_group):
+    c = with_group
+    [reply] = await say(c, Kind.TEXT, "siapa juara piala dunia tahun lalu")
+    assert "sudah saya teruskan ke petugas" in reply.text
+    [row] = await queued(c)
+    assert "(FAQ tidak bisa menjawab)" in (await rendered(c, row)).text
+    [short] = await say(c, Kind.TEXT, "hmm")
+    assert "teruskan" not in short.text
+    assert len(await queued(c)) == 1
+
+
+async def test_without_a_staff_group_nothing_is_promised(conversation):
+    [menu] = await say(conversation, Kind.COMMAND, "menu")
+    assert "officer" not in actions(menu)
+    [reply] = await say(conversation, Kind.TEXT, "siapa juara piala dunia tahun lalu")
+    assert "teruskan" not in reply.text and "contact" in actions(reply)
+    assert await queued(conversation) == []
+
+
+async def test_the_staff_group_cannot_be_flooded_by_one_villager(with_group):
+    c = with_group
+    for n in range(MAX_FORWARDS_PER_HOUR):
+        await say(c, Kind.BUTTON, "officer")
+        await say(c, Kind.TEXT, f"pertanyaan nomor {n} untuk petugas")
+    await say(c, Kind.BUTTON, "officer")
+    [limited] = await say(c, Kind.TEXT, "satu lagi pertanyaan")
+    assert "banyak pertanyaan dalam satu jam" in limited.text
+    assert len(await queued(c)) == MAX_FORWARDS_PER_HOUR
+    stored = await c.db.fetchall("SELECT forwarded FROM inbox ORDER BY id")
+    assert [r[0] for r in stored] == [1] * MAX_FORWARDS_PER_HOUR + [0]  # kept, not forwarded
+
+
+async def test_a_reply_in_the_staff_group_reaches_the_villager_and_is_stored(with_group):
+    c = with_group
+    await say(c, Kind.BUTTON, "officer")
+    await say(c, Kind.TEXT, "Apakah LPK di Palu ini resmi?")
+    forward = await rendered(c, (await queued(c))[0])
+    [ack] = await in_group(c, "Cek di siskop2mi, atau datang ke kantor kami.", forward.text)
+    assert ack.text == "✅ Jawaban #T1 dikirim ke Budi."
+    answer_row = (await queued(c))[1]
+    assert answer_row["chat"] is None and answer_row["channel_user_id"] == "42"
+    answer = await rendered(c, answer_row)
+    assert answer.text.startswith("💬 Jawaban petugas untuk pertanyaan Anda:")
+    assert "“Apakah LPK di Palu ini resmi?”" in answer.text
+    assert answer.text.endswith("Cek di siskop2mi, atau datang ke kantor kami.")
+    assert actions(answer) == ["officer", "menu"]
+    stored = await c.db.fetchone("SELECT answer, answered_by FROM inbox_answers")
+    assert stored[0] == "Cek di siskop2mi, atau datang ke kantor kami."
+    assert stored[1] == "Ibu Sari (telegram:777)"
+
+
+async def test_replies_that_answer_no_question_are_explained_and_other_groups_ignored(with_group):
+    c = with_group
+    [unknown] = await in_group(c, "ok siap", reply_to="✅ Sesi dibuat")
+    assert "bertanda #T" in unknown.text
+    [missing] = await in_group(c, "jawaban", reply_to="📨 Pertanyaan #T99 dari warga")
+    assert "bertanda #T" in missing.text
+    other = Incoming(
+        "telegram", "777", Kind.TEXT, "halo", group="-100999", reply_to="📨 Pertanyaan #T1"
+    )
+    assert await c.handle(other) == []
+    assert await queued(c) == []
