@@ -47,6 +47,11 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
         help="the office it is sent in the name of (default: broadcasts.office in config)",
     )
     send.add_argument(
+        "--notify",
+        metavar="TELEGRAM_ID",
+        help="numeric Telegram id of a staff member who gets the summary when it is done",
+    )
+    send.add_argument(
         "--dry-run", action="store_true", help="show the message and recipients; queue nothing"
     )
     actions.add_parser("list", parents=[common], help="recent announcements, newest first")
@@ -111,6 +116,7 @@ async def _send(config: Config, c: Conversation, args: argparse.Namespace, out: 
         if send_at < now - timedelta(minutes=1):
             raise BroadcastError("in_past", f"--at {args.at} is in the past")
     office = args.office or config.broadcasts.office
+    sender_id = await _staff_member(c, args.notify) if args.notify else None
     count = await broadcasts.count_recipients(c.db, audience)
     preview = c.broadcast_preview(text_id, office, "id")
     print("--- what villagers see " + "-" * 40, file=out)
@@ -135,10 +141,26 @@ async def _send(config: Config, c: Conversation, args: argparse.Namespace, out: 
         audience=audience,
         send_at=send_at,
         created_by="cli",
+        sender_id=sender_id,
     )
     when = broadcasts.local_time(send_at, config.timezone)
     print(f"announcement {broadcast.id} queued for {when}", file=out)
     return 0
+
+
+async def _staff_member(c: Conversation, telegram_id: str) -> int:
+    """The person a summary goes to: they must have written to the bot once."""
+    row = await c.db.fetchone(
+        "SELECT id FROM people WHERE channel = 'telegram' AND channel_user_id = ?",
+        (telegram_id.strip(),),
+    )
+    if row is None:
+        raise BroadcastError(
+            "unknown_staff",
+            f"--notify {telegram_id}: nobody with that Telegram id has written to the bot yet; "
+            "they must send it /start once",
+        )
+    return row["id"]
 
 
 async def _list(config: Config, c: Conversation, out: TextIO) -> int:
@@ -180,6 +202,13 @@ async def _status(
     print(f"  send at:    {broadcasts.local_time(b.send_at, config.timezone)}", file=out)
     print(f"  audience:   {b.audience.describe()}", file=out)
     print(f"  from:       {b.office}, written by {b.created_by}", file=out)
+    sender = await c.db.fetchone(
+        "SELECT p.channel, p.channel_user_id FROM broadcasts b JOIN people p"
+        " ON p.id = b.sender_id WHERE b.id = ?",
+        (b.id,),
+    )
+    if sender:
+        print(f"  summary to: {sender[0]}:{sender[1]}", file=out)
     total = "not yet known" if b.recipients is None else str(b.recipients)
     print(f"  recipients: {total}", file=out)
     print(f"  delivery:   {_counts(counts)}", file=out)

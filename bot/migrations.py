@@ -136,6 +136,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN channel TEXT;
     ALTER TABLE outbox ADD COLUMN chat TEXT;
     CREATE INDEX outbox_by_broadcast ON outbox (broadcast_id, status);
+    CREATE INDEX outbox_due_direct ON outbox (due_at)
+        WHERE status = 'pending' AND broadcast_id IS NULL;
+    CREATE INDEX outbox_due_broadcast ON outbox (due_at)
+        WHERE status = 'pending' AND broadcast_id IS NOT NULL;
     CREATE TABLE inbox (
         id INTEGER PRIMARY KEY,
         person_id INTEGER NOT NULL REFERENCES people (id) ON DELETE CASCADE,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 100
 POLL_SECONDS = 2.0
+HOUSEKEEPING_SECONDS = 1.0  # while sending: how often due announcements are looked for
 MAX_ATTEMPTS = 8
 BACKOFF_LIMIT = timedelta(minutes=10)
 
@@ -164,39 +166,80 @@ class DeliveryWorker:
         )
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set. The next batch is claimed while the last one is
+        still going out, so the queue never stands still between batches; a chat that still
+        has messages in flight is left for a later batch, so its messages stay in order."""
         await self.recover()
+        sending: dict[asyncio.Task, int] = {}  # task → rows it delivers
+        busy: set[str] = set()  # chats with a task in flight
+        last_housekeeping = -HOUSEKEEPING_SECONDS
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
+            claimed = 0
             try:
-                sent = await self.drain_once()
+                now = self.clock()
+                if loop.time() - last_housekeeping >= HOUSEKEEPING_SECONDS or not sending:
+                    last_housekeeping = loop.time()
+                    if self.housekeeping is not None:
+                        await self.housekeeping(now)
+                if sum(sending.values()) < BATCH:  # rows claimed and not yet finished
+                    groups = await self._next_batch(now, busy)
+                    for chat, items in groups.items():
+                        claimed += len(items)
+                        busy.add(chat)
+                        task = asyncio.create_task(self._deliver_in_order(items))
+                        sending[task] = len(items)
+                        task.add_done_callback(functools.partial(_finished, sending, busy, chat))
             except Exception:  # the worker must outlive one bad row or a busy database
                 log.exception("event=outbox_drain_failed")
-                sent = 0
-            if not sent:
+            if sending:
+                await asyncio.wait(
+                    list(sending), timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
+            elif not claimed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), POLL_SECONDS)
+        if sending:  # let what is in flight finish, so it is marked sent
+            await asyncio.wait(list(sending))
 
     async def drain_once(self) -> int:
-        """Send what is due now; returns how many rows were handled."""
+        """Housekeeping, then send one batch of what is due and wait for it; returns how many
+        rows were handled (tests and one-off runs; ``run`` overlaps batches)."""
         now = self.clock()
         if self.housekeeping is not None:
             await self.housekeeping(now)
-        rows = await self.db.fetchall(
+        groups = await self._next_batch(now, set())
+        await asyncio.gather(*(self._deliver_in_order(items) for items in groups.values()))
+        return sum(len(items) for items in groups.values())
+
+    async def _next_batch(self, now: datetime, busy: set[str]) -> dict[str, list[Due]]:
+        """Claim due rows, grouped by chat in order: direct messages (reminders, notices,
+        answers) first, then announcements, so a big broadcast never delays a reminder."""
+        rows = await self._due_rows(now, "IS NULL", BATCH)
+        if len(rows) < BATCH:
+            rows += await self._due_rows(now, "IS NOT NULL", BATCH - len(rows))
+        wanted = []
+        for row in rows:
+            if row["chat"] in busy:
+                continue  # its earlier messages are still in flight; next time
+            if not await self._skipped(row, iso(now)):
+                wanted.append(row)
+        groups: dict[str, list[Due]] = {}
+        for item in await self._claim(wanted):
+            groups.setdefault(item.channel_user_id, []).append(item)
+        return groups
+
+    async def _due_rows(self, now: datetime, broadcast: str, limit: int) -> list:
+        # the two partial indexes outbox_due_direct / outbox_due_broadcast serve these
+        return await self.db.fetchall(
             "SELECT o.id, o.person_id, coalesce(o.chat, p.channel_user_id) AS chat, p.lang,"
             " o.session_id, o.text_key, o.values_json, o.attempts, o.expires_at,"
             " o.broadcast_id, o.chat IS NULL AS to_person, p.subscribed, p.active"
             " FROM outbox o JOIN people p ON p.id = o.person_id"
-            f" WHERE o.status = 'pending' AND o.due_at <= ? AND {_DESTINATION} = ?"
-            " ORDER BY o.broadcast_id IS NOT NULL, o.due_at, o.id LIMIT ?",
-            (iso(now), self.channel, BATCH),
+            f" WHERE o.status = 'pending' AND o.broadcast_id {broadcast} AND o.due_at <= ?"
+            f" AND {_DESTINATION} = ? ORDER BY o.due_at, o.id LIMIT ?",
+            (iso(now), self.channel, limit),
         )
-        if not rows:
-            return 0
-        due = await self._claim([r for r in rows if not await self._skipped(r, iso(now))])
-        by_chat: dict[str, list[Due]] = {}
-        for item in due:
-            by_chat.setdefault(item.channel_user_id, []).append(item)
-        await asyncio.gather(*(self._deliver_in_order(items) for items in by_chat.values()))
-        return len(rows)
 
     async def _skipped(self, row, now: str) -> bool:
         """Rows not to send: expired, or an announcement its person no longer wants."""
@@ -240,11 +283,12 @@ class DeliveryWorker:
             if r["id"] in ours
         ]
 
-    async def _deliver_in_order(self, items: list[Due]) -> None:
+    async def _deliver_in_order(self, items: list[Due]) -> int:
         async with self.in_flight:
             for item in items:
                 await self.limiter.acquire()
                 await self._deliver(item)
+        return len(items)
 
     async def _deliver(self, due: Due) -> None:
         try:
@@ -285,3 +329,11 @@ class DeliveryWorker:
             "UPDATE outbox SET status = ?, last_error = ?, sent_at = ? WHERE id = ?",
             (status, error, utc_now() if status == "sent" else None, outbox_id),
         )
+
+
+def _finished(sending: dict[asyncio.Task, int], busy: set[str], chat: str, task: asyncio.Task):
+    """A chat's delivery task ended: free the chat; a crash in it is logged, not lost."""
+    sending.pop(task, None)
+    busy.discard(chat)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("event=outbox_delivery_failed error=%r", task.exception())

@@ -64,7 +64,7 @@ def test_send_list_status_and_cancel(config, tmp_path):
     tomorrow = (datetime.now(WITA) + timedelta(days=1)).strftime("%Y-%m-%d 09:30")
     sent = desabot(
         config, "broadcast", "send", "--file", str(text_file), "--text-en", "Beware of brokers.",
-        "--to", "all", "--at", tomorrow,
+        "--to", "all", "--at", tomorrow, "--notify", "100",
     )  # fmt: skip
     assert sent.returncode == 0, sent.stderr
     assert "recipients now: 3 (all)" in sent.stdout  # the one who typed BERHENTI is left out
@@ -73,6 +73,7 @@ def test_send_list_status_and_cancel(config, tmp_path):
     assert f"    1  {tomorrow}  scheduled" in listing and "Hati-hati calo." in listing
     status = desabot(config, "broadcast", "status", "#1").stdout
     assert "announcement 1: scheduled" in status and "recipients: not yet known" in status
+    assert "summary to: telegram:100" in status
     cancelled = desabot(config, "broadcast", "cancel", "1")
     assert cancelled.returncode == 0 and "announcement 1 cancelled" in cancelled.stdout
     again = desabot(config, "broadcast", "cancel", "1")
@@ -90,6 +91,7 @@ def test_send_list_status_and_cancel(config, tmp_path):
         (["--text", "  ", "--to", "all"], "the announcement text is empty"),
         (["--file", "/nonexistent/teks.txt", "--to", "all"], "cannot read the text"),
         (["--text", "x", "--to", "session:ZZZZ"], "no scheduled session 'ZZZZ'"),
+        (["--text", "x", "--to", "all", "--notify", "999"], "--notify 999: nobody with that"),
     ],
 )
 def test_mistakes_are_explained_in_one_line_and_nothing_is_queued(config, args, message):
