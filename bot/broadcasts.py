@@ -134,9 +134,10 @@ async def parse_audience(db: Database, spec: str, known_villages: tuple[str, ...
         from bot.sessions import get_session, get_session_by_id
 
         value = value.strip()
-        session = await (
-            get_session_by_id(db, int(value)) if value.isdigit() else get_session(db, value)
-        )
+        # a code first: codes can be all digits ("3479"); a row number only when no code fits
+        session = await get_session(db, value)
+        if session is None and value.isdigit():
+            session = await get_session_by_id(db, int(value))
         if session is None or session.status == "cancelled":
             raise BroadcastError("unknown_session", f"no scheduled session {value!r}")
         return Audience("session", session_id=session.id, session_code=session.code)
@@ -283,7 +284,13 @@ async def cancel_broadcast(db: Database, broadcast_id: int) -> int:
             " WHERE broadcast_id = ? AND status = 'pending'",
             (broadcast_id,),
         )
-        return cursor.rowcount
+        [(taken,)] = await conn.execute_fetchall(
+            "SELECT count(*) FROM outbox WHERE broadcast_id = ? AND status = 'sending'",
+            (broadcast_id,),
+        )
+        # rows the worker already took are dropped when their turn comes (within a second or
+        # so; the one being sent at this moment may still go out)
+        return cursor.rowcount + taken
 
 
 async def summary(db: Database, broadcast_id: int) -> dict[str, int]:

@@ -86,6 +86,13 @@ def unset_value_warnings(config: Config) -> list[Problem]:
             "(villagers see the contact details instead)"
         )
         warnings.append(Problem(config.path, line, message))
+    elif not any(office.hours.strip() for office in config.offices.values()):
+        line = _line_of(data, "offices", "bp3mi", "hours")
+        message = (
+            "no office hours are set (offices.*.hours); villagers who ask an officer are not "
+            "told when to expect the answer"
+        )
+        warnings.append(Problem(config.path, line, message))
     return warnings
 
 

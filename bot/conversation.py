@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-from bot import broadcasts
+from bot import broadcasts, inbox
 from bot.broadcasts import QuietHours, get_broadcast
 from bot.config import LANGUAGES
 from bot.dates import when
@@ -25,7 +25,7 @@ from bot.messages import Button, Incoming, Kind, Reply
 from bot.normalise import MAX_CHARS as MAX_QUESTION_CHARS
 from bot.officer import Officer
 from bot.outbox import Due, ReminderPolicy
-from bot.people import Person, set_flow, set_language, touch_person
+from bot.people import Person, mark_told, set_flow, set_language, touch_person
 from bot.sessions import get_session_by_id
 from bot.signup import SignUp, parse_command
 from bot.staff import STAFF_COMMANDS, StaffTools
@@ -75,7 +75,10 @@ TEXT_KEYS = (
     "button_announcements", "button_stop_announcements", "button_start_announcements",
     "button_set_village", "ask_set_village", "village_set", "broadcast_message", "broadcast_done",
     "button_officer", "button_officer_again", "officer_prompt", "inbox_sent", "inbox_limited",
-    "faq_declined_forwarded", "inbox_forward", "inbox_source_asked", "inbox_source_declined",
+    "faq_declined_offer", "button_forward_question", "inbox_forward", "inbox_source_asked",
+    "inbox_source_declined", "staff_open_questions_header", "staff_open_question_line",
+    "staff_bc_in_past", "staff_bc_preview_button", "staff_bc_cancel_confirm",
+    "button_bc_yes_cancel",
     "officer_answer", "officer_reply_sent", "officer_reply_unknown", "officer_reply_not_text",
     "staff_bc_ask_text", "staff_bc_ask_text_en", "staff_bc_ask_audience", "staff_bc_ask_session",
     "staff_bc_ask_office", "staff_bc_ask_time", "staff_bc_now", "staff_bc_confirm",
@@ -155,7 +158,8 @@ class Conversation:
         self.quiet = quiet or QuietHours(timezone)
         self.default_office = default_office
         self._answers: dict[tuple[str, str], Reply] = {}
-        self._broadcast_replies: dict[tuple[int, str], Reply] = {}
+        # announcements as sent, per (broadcast, language); None once it was cancelled
+        self._broadcast_replies: dict[tuple[int, str], Reply | None] = {}
         actions: dict[str, Handler] = {
             "welcome": self._welcome,
             "menu": self._menu,
@@ -171,6 +175,7 @@ class Conversation:
             "contact": self._contact,
             "language": self._language_prompt,
             "officer": self.officer.prompt,
+            "fwd": self.officer.forward_declined,
             "subs": self.announcements.screen,
         }
 
@@ -180,17 +185,14 @@ class Conversation:
             text=valid_unicode(message.text),
             display_name=valid_unicode(message.display_name),
         )
-        if message.group is not None and not self.officer.in_staff_group(message):
-            return []  # other groups: the bot only listens to villagers in private chats
+        if message.group is not None:
+            return await self._in_group(message)
         lang = language_from_hint(message.language_hint, self.default_language)
         person = await touch_person(
             self.db, message.channel, message.user_id, message.display_name, lang
         )
         try:
-            if message.group is not None:
-                outcome = await self.officer.group_message(person, message)
-            else:
-                outcome = await self._dispatch(person, message)
+            outcome = await self._dispatch(person, message)
         except Exception:  # a bug must not leave the villager without an answer
             log.exception("event=handling_failed kind=%s", message.kind.value)
             outcome = self._notice(person, "error_sorry")
@@ -200,16 +202,36 @@ class Conversation:
             outcome = Outcome(self._notice(person, "error_sorry").replies, Handled("error"))
         kind = message.media or message.kind.value
         await log_message(self.db, person.id, kind, message.text, person.lang, outcome.handled)
-        if (
-            person.new
-            and message.channel in broadcasts.DELIVERY_CHANNELS
-            and not (message.group or self._is_staff(message))
-        ):
+        if await self._tell_about_announcements(person, message, outcome):
             # first contact: say that announcements come, and how to stop them (in the same
             # message: one message less on a slow phone)
             first, *rest = outcome.replies
             notice = self._t(person, "announcements_first_contact")
             return [replace(first, text=f"{first.text}\n\n{notice}"), *rest]
+        return outcome.replies
+
+    async def _tell_about_announcements(
+        self, person: Person, message: Incoming, outcome: Outcome
+    ) -> bool:
+        """Whether this reply is the moment to say announcements will come (once a person)."""
+        if person.told or message.channel not in broadcasts.DELIVERY_CHANNELS:
+            return False
+        if self._is_staff(message):
+            return False
+        await mark_told(self.db, person.id)
+        # who just typed BERHENTI or MULAI has been told already, in other words
+        return outcome.handled.action not in ("subscribed", "unsubscribed")
+
+    async def _in_group(self, message: Incoming) -> list[Reply]:
+        """The staff group: only replies to forwarded questions matter. Group members are
+        officers, not villagers: no person is made for them and nothing goes to the log."""
+        if not self.officer.in_staff_group(message):
+            return []  # other groups: the bot only listens to villagers in private chats
+        try:
+            outcome = await self.officer.group_message(message)
+        except Exception:
+            log.exception("event=group_message_failed")
+            return [Reply(self.texts.get(self.default_language, "error_sorry"))]
         return outcome.replies
 
     async def render_due(self, due: Due) -> Reply | None:
@@ -235,6 +257,23 @@ class Conversation:
         await broadcasts.release_due(self.db, now, self.quiet)
         await broadcasts.hold_for_quiet_hours(self.db, now, self.quiet)
         await broadcasts.finish_done(self.db, now)
+        await self._forget_cancelled_broadcasts()
+        await inbox.forward_held(self.db, self.officer.group)
+
+    async def _forget_cancelled_broadcasts(self) -> None:
+        """A broadcast cancelled (maybe from the command line) while its messages are being
+        sent: the ones already taken from the queue are not sent either."""
+        cached = {broadcast_id for broadcast_id, _ in self._broadcast_replies}
+        if not cached:
+            return
+        marks = ", ".join("?" for _ in cached)
+        rows = await self.db.fetchall(
+            f"SELECT id FROM broadcasts WHERE status = 'cancelled' AND id IN ({marks})",
+            tuple(cached),
+        )
+        cancelled = {row["id"] for row in rows}
+        for key in [k for k in self._broadcast_replies if k[0] in cancelled]:
+            self._broadcast_replies[key] = None
 
     async def _broadcast_reply(self, broadcast_id: int, lang: str) -> Reply | None:
         """An announcement as villagers see it, naming the office it comes from."""
@@ -244,19 +283,24 @@ class Conversation:
             if broadcast is None or broadcast.status == "cancelled":
                 return None
             if len(self._broadcast_replies) > 64:  # only the few broadcasts being sent matter
-                self._broadcast_replies.clear()
+                self._broadcast_replies = {
+                    k: v for k, v in self._broadcast_replies.items() if v is None
+                }
             self._broadcast_replies[key] = self.broadcast_preview(
                 broadcast.text.get(lang) or broadcast.text["id"], broadcast.office, lang
             )
         return self._broadcast_replies[key]
 
-    def broadcast_preview(self, text: str, office: str, lang: str) -> Reply:
+    def broadcast_preview(self, text: str, office: str, lang: str, sample: bool = False) -> Reply:
+        """An announcement as villagers get it. ``sample``: the same buttons, which only say
+        what they are (staff previewing must not unsubscribe themselves or lose the draft)."""
         office_name = self.texts.office_values.get(f"{office}.name", office)
         body = self.texts.get(lang, "broadcast_message", office=office_name, text=text)
         person = Person(0, "", "", "", lang)
+        stop, menu = ("st:bc:pv", "st:bc:pv") if sample else ("sub:off", "menu")
         buttons = (
-            self._button_for(person, "button_stop_announcements", "sub:off"),
-            self._back_to_menu(person),
+            self._button_for(person, "button_stop_announcements", stop),
+            self._button_for(person, "button_menu", menu),
         )
         return Reply(body, buttons)
 
@@ -435,8 +479,16 @@ class Conversation:
             return self._notice(person, "empty_text")
         match = self.matcher.match(text)
         if match.topic_id is None:
-            key = await self.officer.forward_declined(person, text) or "faq_declined"
+            # an officer only when the villager asks (one tap): greetings and thanks that the
+            # FAQ cannot answer are not questions for the staff group
+            key = "faq_declined_offer" if self.officer.available else "faq_declined"
+            offer = (
+                (self._button_for(person, "button_forward_question", "fwd"),)
+                if self.officer.available
+                else ()
+            )
             buttons = (
+                *offer,
                 self._button_for(person, "button_contact", "contact"),
                 self._back_to_menu(person),
             )

@@ -11,6 +11,7 @@ from bot.app import build_matcher, office_placeholders
 from bot.config import Config
 from bot.faq import Faq, read_faq
 from bot.feedback import disliked_answers, unanswered_questions
+from bot.inbox import open_question_list
 from bot.normalise import read_lexicon
 from bot.store import Database
 from bot.yamlfile import Problem
@@ -74,6 +75,7 @@ async def faq_unanswered(config: Config, limit: int, out: TextIO) -> int:
     try:
         unanswered = await unanswered_questions(db, limit)
         disliked = await disliked_answers(db, limit)
+        waiting = await open_question_list(db, limit)
     finally:
         await db.close()
     print(f"Questions the FAQ could not answer ({len(unanswered)}), most frequent first:", file=out)
@@ -82,4 +84,7 @@ async def faq_unanswered(config: Config, limit: int, out: TextIO) -> int:
     print(f"\nAnswers marked not helpful ({len(disliked)}):", file=out)
     for item in disliked:
         print(f"  {item.times:4d}x  {item.text}   → {item.faq_id}", file=out)
+    print(f"\nQuestions to officers not answered yet ({len(waiting)}), oldest first:", file=out)
+    for q in waiting:
+        print(f"  {q.tag:6s} {q.asked_at[:16]} UTC  {q.name} ({q.village}): {q.question}", file=out)
     return 0

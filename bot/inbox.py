@@ -8,6 +8,7 @@ the outbox, so a restart or a network failure loses neither the question nor the
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,8 +17,9 @@ from bot.outbox import enqueue
 from bot.store import Database, utc_now
 
 # A villager cannot flood the staff group: beyond this many questions an hour, they are
-# stored (and listed by `desabot faq unanswered`) but not forwarded.
+# stored and held back, then forwarded as the hour allows (and listed by /belum_terjawab).
 MAX_FORWARDS_PER_HOUR = 5
+HELD_FOR = timedelta(days=7)  # a held question older than this is left to the lists
 QUESTION_LIMIT = 2000  # characters forwarded; the staff group message must stay readable
 _TAG = re.compile(r"#T([0-9]{1,9})\b")
 
@@ -47,31 +49,59 @@ async def ask(
     group: tuple[str, str] | None,
     values: dict[str, str],
 ) -> Asked:
-    """Store a villager's question and, unless they are over the hourly limit, forward it."""
-    now = datetime.now(UTC)
-    hour_ago = (now - timedelta(hours=1)).isoformat(timespec="milliseconds")
+    """Store a villager's question and forward it, unless they are over the hourly limit:
+    then it is held, and ``forward_held`` sends it on once the hour allows."""
+    question = question[:QUESTION_LIMIT]
+    details = json.dumps(values, ensure_ascii=False)
     async with db.write() as conn:
-        [(recent,)] = await conn.execute_fetchall(
-            "SELECT count(*) FROM inbox WHERE person_id = ? AND forwarded = 1 AND asked_at > ?",
-            (person_id, hour_ago),
-        )
-        forward = group is not None and recent < MAX_FORWARDS_PER_HOUR
         [(inbox_id,)] = await conn.execute_fetchall(
-            "INSERT INTO inbox (person_id, question, source, asked_at, forwarded)"
+            "INSERT INTO inbox (person_id, question, source, asked_at, details)"
             " VALUES (?, ?, ?, ?, ?) RETURNING id",
-            (person_id, question[:QUESTION_LIMIT], source, utc_now(), int(forward)),
+            (person_id, question, source, utc_now(), details),
         )
-        if forward and group is not None:
-            await enqueue(
-                conn,
-                person_id=person_id,
-                text_key="inbox_forward",
-                dedupe_key=f"inbox:{inbox_id}",
-                due=now,
-                values={**values, "tag": tag(inbox_id), "question": question[:QUESTION_LIMIT]},
-                destination=group,
-            )
-    return Asked(inbox_id, forward)
+        forwarded = group is not None and await _forward(conn, inbox_id, group)
+    return Asked(inbox_id, forwarded)
+
+
+async def _forward(conn, inbox_id: int, group: tuple[str, str]) -> bool:
+    """Queue one stored question to the staff group if its asker is under the hourly limit."""
+    now = datetime.now(UTC)
+    [(person_id, question, details)] = await conn.execute_fetchall(
+        "SELECT person_id, question, details FROM inbox WHERE id = ?", (inbox_id,)
+    )
+    hour_ago = (now - timedelta(hours=1)).isoformat(timespec="milliseconds")
+    [(recent,)] = await conn.execute_fetchall(
+        "SELECT count(*) FROM inbox WHERE person_id = ? AND forwarded_at > ?",
+        (person_id, hour_ago),
+    )
+    if recent >= MAX_FORWARDS_PER_HOUR:
+        return False
+    await conn.execute("UPDATE inbox SET forwarded_at = ? WHERE id = ?", (utc_now(), inbox_id))
+    await enqueue(
+        conn,
+        person_id=person_id,
+        text_key="inbox_forward",
+        dedupe_key=f"inbox:{inbox_id}",
+        due=now,
+        values={**json.loads(details), "tag": tag(inbox_id), "question": question},
+        destination=group,
+    )
+    return True
+
+
+async def forward_held(db: Database, group: tuple[str, str] | None) -> int:
+    """Send on questions held back by the hourly limit, as far as the limit now allows."""
+    if group is None:
+        return 0
+    held = await db.fetchall(
+        "SELECT id FROM inbox WHERE forwarded_at IS NULL AND asked_at > ? ORDER BY id LIMIT 50",
+        ((datetime.now(UTC) - HELD_FOR).isoformat(timespec="milliseconds"),),
+    )
+    sent = 0
+    for row in held:
+        async with db.write() as conn:
+            sent += await _forward(conn, row["id"], group)
+    return sent
 
 
 @dataclass(frozen=True)
@@ -121,3 +151,28 @@ async def open_questions(db: Database) -> int:
         " (SELECT 1 FROM inbox_answers a WHERE a.inbox_id = i.id)"
     )
     return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class OpenQuestion:
+    tag: str
+    name: str
+    village: str
+    question: str
+    asked_at: str
+
+
+async def open_question_list(db: Database, limit: int = 20) -> list[OpenQuestion]:
+    """Questions to officers with no answer yet, oldest first."""
+    rows = await db.fetchall(
+        "SELECT i.id, coalesce(p.full_name, p.display_name) AS name,"
+        " coalesce(p.village, '') AS village, i.question, i.asked_at FROM inbox i"
+        " JOIN people p ON p.id = i.person_id WHERE NOT EXISTS"
+        " (SELECT 1 FROM inbox_answers a WHERE a.inbox_id = i.id) AND i.question != ''"
+        " ORDER BY i.id LIMIT ?",
+        (limit,),
+    )
+    return [
+        OpenQuestion(tag(r["id"]), r["name"], r["village"], r["question"], r["asked_at"])
+        for r in rows
+    ]

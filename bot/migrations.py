@@ -116,6 +116,7 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE people ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE people ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE people ADD COLUMN announcements_told INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE broadcasts (
         id INTEGER PRIMARY KEY,
         text_id TEXT NOT NULL,
@@ -146,7 +147,8 @@ MIGRATIONS: tuple[str, ...] = (
         question TEXT NOT NULL,
         source TEXT NOT NULL CHECK (source IN ('asked', 'declined')),
         asked_at TEXT NOT NULL,
-        forwarded INTEGER NOT NULL DEFAULT 0
+        forwarded_at TEXT,  -- NULL: held back (hourly limit) or no staff group
+        details TEXT NOT NULL DEFAULT '{}'  -- who asked, as shown to the staff group
     );
     CREATE INDEX inbox_by_person ON inbox (person_id, asked_at);
     CREATE TABLE inbox_answers (
@@ -157,5 +159,26 @@ MIGRATIONS: tuple[str, ...] = (
         answered_at TEXT NOT NULL
     );
     CREATE INDEX inbox_answers_by_question ON inbox_answers (inbox_id);
+    """,
+    # 7: privacy and robustness. Who did what among staff (audit_log); the platform's id of
+    # each incoming message, so one delivered twice is acted on once (messages.update_key);
+    # when each periodic job last ran (jobs); when a person's data was erased on request.
+    """
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_by_time ON audit_log (at);
+    ALTER TABLE messages ADD COLUMN update_key TEXT;
+    CREATE UNIQUE INDEX messages_by_update ON messages (update_key) WHERE update_key IS NOT NULL;
+    CREATE INDEX messages_by_time ON messages (received_at);
+    CREATE TABLE jobs (
+        name TEXT PRIMARY KEY,
+        last_run TEXT NOT NULL
+    );
+    ALTER TABLE people ADD COLUMN erased_at TEXT;
     """,
 )

@@ -4,9 +4,10 @@ forwarded to the staff group, and officers' replies in that group (see bot/inbox
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot import inbox
+from bot import audit, inbox
 from bot.message_log import Handled
 from bot.messages import Incoming, Kind, Reply
 from bot.people import Person, set_flow
@@ -14,8 +15,8 @@ from bot.people import Person, set_flow
 if TYPE_CHECKING:
     from bot.conversation import Conversation, Outcome
 
-# A declined message this short ("ok", "hmm") is chatter, not a question for an officer.
-MIN_FORWARD_WORDS = 2
+# "Kirim ke petugas" under a declined question forwards it if it was asked this recently.
+DECLINED_FRESH = timedelta(days=1)
 
 
 class Officer:
@@ -52,12 +53,20 @@ class Officer:
         key = "inbox_sent" if asked.forwarded else "inbox_limited"
         return self._outcome([self._after(person, key)], f"officer_{key}")
 
-    async def forward_declined(self, person: Person, question: str) -> str | None:
-        """Forward a question the FAQ declined; the text key to tell the villager, or None."""
-        if not self.available or len(question.split()) < MIN_FORWARD_WORDS:
-            return None
-        asked = await self.forward(person, question, "declined")
-        return "faq_declined_forwarded" if asked.forwarded else None
+    async def forward_declined(self, person: Person) -> Outcome:
+        """ "Kirim ke petugas" under a declined question: that question goes to an officer."""
+        if not self.available:
+            return await self.c._contact(person)
+        row = await self.c.db.fetchone(
+            "SELECT text FROM messages WHERE person_id = ? AND action = 'faq_declined'"
+            " AND text IS NOT NULL AND received_at > ? ORDER BY id DESC LIMIT 1",
+            (person.id, (datetime.now(UTC) - DECLINED_FRESH).isoformat()),
+        )
+        if row is None or not row["text"].strip():
+            return await self.prompt(person)  # too old, or erased: ask them to type it
+        asked = await self.forward(person, row["text"].strip(), "declined")
+        key = "inbox_sent" if asked.forwarded else "inbox_limited"
+        return self._outcome([self._after(person, key)], f"officer_{key}")
 
     async def forward(self, person: Person, question: str, source: str) -> inbox.Asked:
         values = {
@@ -88,7 +97,7 @@ class Officer:
     def in_staff_group(self, message: Incoming) -> bool:
         return self.group is not None and (message.channel, message.group) == self.group
 
-    async def group_message(self, person: Person, message: Incoming) -> Outcome:
+    async def group_message(self, message: Incoming) -> Outcome:
         """A reply in the staff group to a forwarded question: the answer for the villager."""
         lang = self.c.default_language
         inbox_id = inbox.tag_in(message.reply_to)
@@ -96,10 +105,11 @@ class Officer:
             return self._group_note(lang, "officer_reply_unknown", "officer_reply_unknown")
         if message.kind is not Kind.TEXT or not message.text.strip():
             return self._group_note(lang, "officer_reply_not_text", "officer_reply_not_text")
-        by = f"{person.display_name} ({message.channel}:{message.user_id})"
+        by = f"{message.display_name} ({message.channel}:{message.user_id})"
         answered = await inbox.answer(self.c.db, inbox_id, message.text.strip(), by)
         if answered is None:
             return self._group_note(lang, "officer_reply_unknown", "officer_reply_unknown")
+        await audit.record(self.c.db, by, "officer_reply", inbox.tag(inbox_id))
         text = self.c.texts.get(
             lang, "officer_reply_sent", tag=inbox.tag(inbox_id), name=answered.name
         )

@@ -100,7 +100,9 @@ async def drop_pending(conn, dedupe_prefix: str) -> None:
 
 class DeliveryError(Exception):
     """A channel could not deliver. ``kind``: "blocked" (never retry), "rejected" (park the
-    message with the error), or "retry" (network trouble, flood limit: try again later)."""
+    message with the error), "retry" (network trouble, flood limit: try again later, for as
+    long as it takes) or "error" (something unforeseen: retried MAX_ATTEMPTS times, then
+    parked)."""
 
     def __init__(self, kind: str, detail: str, retry_after: float | None = None) -> None:
         super().__init__(detail)
@@ -214,31 +216,29 @@ class DeliveryWorker:
 
     async def _next_batch(self, now: datetime, busy: set[str]) -> dict[str, list[Due]]:
         """Claim due rows, grouped by chat in order: direct messages (reminders, notices,
-        answers) first, then announcements, so a big broadcast never delays a reminder."""
-        rows = await self._due_rows(now, "IS NULL", BATCH)
+        answers) first, then announcements, so a big broadcast never delays a reminder. Chats
+        with messages still in flight are left for a later batch, so their order holds."""
+        rows = await self._due_rows(now, "IS NULL", BATCH, busy)
         if len(rows) < BATCH:
-            rows += await self._due_rows(now, "IS NOT NULL", BATCH - len(rows))
-        wanted = []
-        for row in rows:
-            if row["chat"] in busy:
-                continue  # its earlier messages are still in flight; next time
-            if not await self._skipped(row, iso(now)):
-                wanted.append(row)
+            rows += await self._due_rows(now, "IS NOT NULL", BATCH - len(rows), busy)
+        wanted = [row for row in rows if not await self._skipped(row, iso(now))]
         groups: dict[str, list[Due]] = {}
         for item in await self._claim(wanted):
             groups.setdefault(item.channel_user_id, []).append(item)
         return groups
 
-    async def _due_rows(self, now: datetime, broadcast: str, limit: int) -> list:
+    async def _due_rows(self, now: datetime, broadcast: str, limit: int, busy: set[str]) -> list:
         # the two partial indexes outbox_due_direct / outbox_due_broadcast serve these
+        chat = "coalesce(o.chat, p.channel_user_id)"
+        skip = f" AND {chat} NOT IN ({', '.join('?' for _ in busy)})" if busy else ""
         return await self.db.fetchall(
-            "SELECT o.id, o.person_id, coalesce(o.chat, p.channel_user_id) AS chat, p.lang,"
+            f"SELECT o.id, o.person_id, {chat} AS chat, p.lang,"
             " o.session_id, o.text_key, o.values_json, o.attempts, o.expires_at,"
             " o.broadcast_id, o.chat IS NULL AS to_person, p.subscribed, p.active"
             " FROM outbox o JOIN people p ON p.id = o.person_id"
             f" WHERE o.status = 'pending' AND o.broadcast_id {broadcast} AND o.due_at <= ?"
-            f" AND {_DESTINATION} = ? ORDER BY o.due_at, o.id LIMIT ?",
-            (iso(now), self.channel, limit),
+            f" AND {_DESTINATION} = ?{skip} ORDER BY o.due_at, o.id LIMIT ?",
+            (iso(now), self.channel, *busy, limit),
         )
 
     async def _skipped(self, row, now: str) -> bool:
@@ -284,29 +284,49 @@ class DeliveryWorker:
         ]
 
     async def _deliver_in_order(self, items: list[Due]) -> int:
+        """One chat's rows, one after another. When one must wait for a retry, the rest wait
+        with it, so a later message never overtakes an earlier one."""
         async with self.in_flight:
-            for item in items:
+            for index, item in enumerate(items):
                 await self.limiter.acquire()
-                await self._deliver(item)
+                retry_at = await self._deliver(item)
+                if retry_at is not None:
+                    await self._postpone(item, items[index + 1 :], retry_at)
+                    break
         return len(items)
 
-    async def _deliver(self, due: Due) -> None:
+    async def _postpone(self, failed: Due, rest: list[Due], retry_at: str) -> None:
+        if rest:  # claimed but not tried: back to the queue, the attempt not counted
+            marks = ", ".join("?" for _ in rest)
+            await self.db.write_one(
+                "UPDATE outbox SET status = 'pending', due_at = ?, attempts = attempts - 1"
+                f" WHERE id IN ({marks}) AND status = 'sending'",
+                (retry_at, *(item.id for item in rest)),
+            )
+        if failed.to_person:  # queued later for the same person: not before this one either
+            await self.db.write_one(
+                "UPDATE outbox SET due_at = ? WHERE person_id = ? AND status = 'pending'"
+                " AND chat IS NULL AND due_at < ? AND id != ?",
+                (retry_at, failed.person_id, retry_at, failed.id),
+            )
+
+    async def _deliver(self, due: Due) -> str | None:
+        """Send one row; returns the time it will be retried at, or None when it is done."""
         try:
             reply = await self.render(due)
             if reply is None:
                 await self._finish(due.id, "dropped", "nothing to send any more")
-                return
+                return None
             await self.send(due, reply)
         except DeliveryError as error:
-            await self._failed(due, error)
-            return
+            return await self._failed(due, error)
         except Exception as exc:  # anything unforeseen: back to the queue, never left "sending"
             log.exception("event=outbox_unexpected id=%s", due.id)
-            await self._failed(due, DeliveryError("retry", repr(exc)))
-            return
+            return await self._failed(due, DeliveryError("error", repr(exc)))
         await self._finish(due.id, "sent", None)
+        return None
 
-    async def _failed(self, due: Due, error: DeliveryError) -> None:
+    async def _failed(self, due: Due, error: DeliveryError) -> str | None:
         log.warning("event=outbox_failed id=%s kind=%s error=%r", due.id, error.kind, str(error))
         if error.kind == "blocked":
             await self._finish(due.id, "failed", f"blocked: {error}")
@@ -314,15 +334,18 @@ class DeliveryWorker:
                 await self.db.write_one(
                     "UPDATE people SET active = 0 WHERE id = ?", (due.person_id,)
                 )
-        elif error.kind == "rejected" or due.attempts + 1 >= MAX_ATTEMPTS:
+            return None
+        if error.kind == "rejected" or (error.kind == "error" and due.attempts + 1 >= MAX_ATTEMPTS):
             await self._finish(due.id, "parked", str(error))
-        else:
-            wait = timedelta(seconds=error.retry_after or 2 ** (due.attempts + 1))
-            retry_at = iso(self.clock() + min(wait, BACKOFF_LIMIT))
-            await self.db.write_one(
-                "UPDATE outbox SET status = 'pending', due_at = ?, last_error = ? WHERE id = ?",
-                (retry_at, str(error), due.id),
-            )
+            return None
+        # network trouble or a flood limit: wait and try again, however long the outage lasts
+        wait = timedelta(seconds=error.retry_after or 2 ** min(due.attempts + 1, 10))
+        retry_at = iso(self.clock() + min(wait, BACKOFF_LIMIT))
+        await self.db.write_one(
+            "UPDATE outbox SET status = 'pending', due_at = ?, last_error = ? WHERE id = ?",
+            (retry_at, str(error), due.id),
+        )
+        return retry_at
 
     async def _finish(self, outbox_id: int, status: str, error: str | None) -> None:
         await self.db.write_one(

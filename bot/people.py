@@ -23,7 +23,7 @@ class Person:
     consent_at: str | None = None
     flow: dict | None = None
     subscribed: bool = True  # wants announcements (BERHENTI / MULAI)
-    new: bool = False  # created by this message: their first contact
+    told: bool = True  # has been told that announcements come and how to stop them
 
     @property
     def has_profile(self) -> bool:
@@ -52,9 +52,8 @@ async def touch_person(
             f" DO UPDATE SET display_name = display_name RETURNING {_COLUMNS}",
             (channel, channel_user_id, name, lang, utc_now()),
         )
-        row, new = rows[0], True
+        row = rows[0]
     else:
-        new = False
         if (name and name != row["display_name"]) or not row["active"]:
             await db.write_one(
                 "UPDATE people SET display_name = ?, active = 1 WHERE id = ?",
@@ -72,11 +71,14 @@ async def touch_person(
         consent_at=row["consent_at"],
         flow=json.loads(row["flow"]) if row["flow"] else None,
         subscribed=bool(row["subscribed"]),
-        new=new,
+        told=bool(row["announcements_told"]),
     )
 
 
-_COLUMNS = "id, display_name, lang, full_name, village, phone, consent_at, flow, subscribed, active"
+_COLUMNS = (
+    "id, display_name, lang, full_name, village, phone, consent_at, flow, subscribed, active,"
+    " announcements_told"
+)
 PROFILE_FIELDS = ("full_name", "village", "phone", "consent_at")
 
 
@@ -94,6 +96,10 @@ async def set_flow(db: Database, person_id: int, flow: dict | None) -> None:
     """Where the person is in a multi-step chat; kept in the database so a restart resumes it."""
     value = json.dumps(flow) if flow else None
     await db.write_one("UPDATE people SET flow = ? WHERE id = ?", (value, person_id))
+
+
+async def mark_told(db: Database, person_id: int) -> None:
+    await db.write_one("UPDATE people SET announcements_told = 1 WHERE id = ?", (person_id,))
 
 
 async def set_subscribed(db: Database, person_id: int, subscribed: bool) -> None:

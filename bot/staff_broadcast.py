@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from bot.staff import StaffTools
 
 LISTED = 8  # announcements in /pengumuman
+MAX_VILLAGE_BUTTONS = 60  # Telegram allows 100 buttons in one message
 PREVIEW_CHARS = 80
 
 
@@ -78,7 +79,7 @@ class BroadcastSteps:
         chosen = set(draft.get("villages", []))
         rows = [(self._button(person, "button_bc_all", "st:bc:all"),)]
         villages = await broadcasts.villages_in_use(self.c.db, self.c.villages)
-        for index, village in enumerate(villages[:20]):
+        for index, village in enumerate(villages[:MAX_VILLAGE_BUTTONS]):
             mark = "✅ " if village in chosen else ""
             rows.append((Button(f"{mark}{village}"[:60], f"st:bc:v:{index}"),))
         rows.append((self._button(person, "button_bc_session", "st:bc:sessions"),))
@@ -106,7 +107,6 @@ class BroadcastSteps:
         count = await broadcasts.count_recipients(self.c.db, audience)
         send_at = datetime.fromisoformat(draft["at"]) if draft.get("at") else None
         moment = send_at or datetime.now(UTC)
-        morning = self.c.quiet.until(moment)
         when = (
             broadcasts.local_time(send_at, self.c.timezone)
             if send_at
@@ -118,16 +118,7 @@ class BroadcastSteps:
             count=str(count),
             audience=self.describe(person, audience),
             when=when,
-            quiet=(
-                self._t(
-                    person,
-                    "staff_bc_quiet_note",
-                    hours=self.c.quiet.describe(),
-                    morning=broadcasts.local_time(morning, self.c.timezone),
-                )
-                if morning
-                else ""
-            ),
+            quiet=self._quiet_note(person, moment),
         )
         if not count:
             confirm += "\n\n" + self._t(person, "staff_bc_no_recipients")
@@ -138,9 +129,11 @@ class BroadcastSteps:
         ]
         if send_at:
             buttons[0] = (self._button(person, "button_send_scheduled", "st:bc:send"),)
-        preview = self.c.broadcast_preview(draft["text_id"], draft["office"], person.lang)
+        previews = [self.c.broadcast_preview(draft["text_id"], draft["office"], "id", True)]
+        if draft.get("text_en"):  # what villagers who use English get
+            previews.append(self.c.broadcast_preview(draft["text_en"], draft["office"], "en", True))
         reply = Reply(note + confirm, tuple(buttons))
-        return Outcome([preview, reply], Handled("staff_bc_preview"))
+        return Outcome([*previews, reply], Handled("staff_bc_preview"))
 
     async def answer(self, person: Person, flow: dict, message: Incoming) -> Outcome | None:
         """Typed input: the texts, or the time to send."""
@@ -168,15 +161,19 @@ class BroadcastSteps:
                 problem = self._t(person, "staff_bad_date", example=self.staff._example())
                 return await self._step(person, flow, problem)
             if moment < datetime.now(UTC) - timedelta(minutes=1):
-                return await self._step(person, flow, self._t(person, "staff_in_past"))
+                return await self._step(person, flow, self._t(person, "staff_bc_in_past"))
             draft["at"] = moment.isoformat()
             return await self._step(person, {**flow, "draft": draft, "step": "confirm"})
         return None
 
     async def button(self, person: Person, flow: dict, argument: str) -> Outcome | None:
         """st:bc:<argument> while writing an announcement (cancel buttons need no flow)."""
+        if argument == "pv":  # a button of the preview: a sample only
+            return self.staff._out(self._t(person, "staff_bc_preview_button"), "bc_sample")
         if argument.startswith("x:"):
-            return await self.cancel(person, argument[2:])
+            return self._confirm_cancel(person, argument[2:])
+        if argument.startswith("xx:"):
+            return await self.cancel(person, argument[3:])
         if flow.get("staff") != "announce":
             return None
         step, draft = flow["step"], dict(flow["draft"])
@@ -243,8 +240,31 @@ class BroadcastSteps:
             id=str(broadcast.id),
             count=str(count),
             when=broadcasts.local_time(send_at, self.c.timezone),
+            quiet=self._quiet_note(person, send_at),
         )
         return self.staff._out(text, "bc_queued")
+
+    def _quiet_note(self, person: Person, moment: datetime) -> str:
+        morning = self.c.quiet.until(moment)
+        if morning is None:
+            return ""
+        return self._t(
+            person,
+            "staff_bc_quiet_note",
+            hours=self.c.quiet.describe(),
+            morning=broadcasts.local_time(morning, self.c.timezone),
+        )
+
+    def _confirm_cancel(self, person: Person, value: str) -> Outcome:
+        broadcast_id = broadcasts.parse_id(value)
+        if broadcast_id is None:
+            return self.staff._out(self._t(person, "staff_help"), "help")
+        buttons = [
+            (self._button(person, "button_bc_yes_cancel", f"st:bc:xx:{broadcast_id}"),),
+            (self._button(person, "button_no", "st:discard"),),
+        ]
+        text = self._t(person, "staff_bc_cancel_confirm", id=str(broadcast_id))
+        return self.staff._out(text, "bc_cancel_ask", buttons)
 
     async def listing(self, person: Person) -> Outcome:
         recent = await broadcasts.recent_broadcasts(self.c.db, LISTED)

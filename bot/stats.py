@@ -183,4 +183,20 @@ async def unanswered_report(db: Database, texts: Texts, lang: str, c: Conversati
         )
     if not disliked:
         lines.append(texts.get(lang, "staff_unanswered_none"))
+    waiting = await inbox.open_question_list(db, TOP_QUESTIONS)
+    lines += ["", texts.get(lang, "staff_open_questions_header")]
+    for q in waiting:
+        lines.append(
+            texts.get(
+                lang,
+                "staff_open_question_line",
+                tag=q.tag,
+                name=q.name,
+                village=q.village or "–",
+                asked=broadcasts.local_time(datetime.fromisoformat(q.asked_at), c.timezone),
+                text=q.question[:200],
+            )
+        )
+    if not waiting:
+        lines.append(texts.get(lang, "staff_unanswered_none"))
     return "\n".join(lines)

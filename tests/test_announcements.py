@@ -47,6 +47,21 @@ async def test_first_contact_says_announcements_come_and_how_to_stop_them_once(c
     assert "BERHENTI" not in second.text
 
 
+async def test_who_starts_with_berhenti_is_not_told_to_type_berhenti(conversation):
+    [first] = await say(conversation, Kind.TEXT, "BERHENTI")
+    assert "tidak akan menerima pengumuman lagi" in first.text
+    assert "Ketik BERHENTI kapan saja" not in first.text
+    [later] = await say(conversation, Kind.TEXT, "berapa biaya paspor")
+    assert "Ketik BERHENTI kapan saja" not in later.text  # told once, in other words
+
+
+async def test_people_from_before_announcements_existed_are_told_once(conversation):
+    await say(conversation, Kind.TEXT, "halo")
+    await conversation.db.write_one("UPDATE people SET announcements_told = 0")  # as migrated
+    [reply] = await say(conversation, Kind.TEXT, "berapa biaya paspor")
+    assert "Ketik BERHENTI kapan saja" in reply.text
+
+
 @pytest.mark.parametrize("word", ["BERHENTI", "stop", "Stop!", " berhenti. "])
 async def test_berhenti_stops_announcements_and_mulai_starts_them_again(conversation, word):
     await say(conversation, Kind.COMMAND, "start")
@@ -134,11 +149,18 @@ async def test_staff_write_an_announcement_see_the_preview_and_send_it(staffed):
     [office] = await say(staffed, Kind.BUTTON, "st:bc:next", user=STAFF)
     assert actions(office)[:2] == ["st:bc:o:bp3mi", "st:bc:o:imigrasi"]
     preview, confirm = await say(staffed, Kind.BUTTON, "st:bc:o:bp3mi", user=STAFF)
-    # the preview is the villagers' message itself
+    # the preview is the villagers' message itself, its buttons only samples
     villager_view = staffed.broadcast_preview(
         "Sesi paspor Sabtu jam 9 di balai desa.", "bp3mi", "id"
     )
-    assert preview == villager_view
+    assert preview.text == villager_view.text
+    assert [b.label for b in preview.flat_buttons()] == [
+        b.label for b in villager_view.flat_buttons()
+    ]
+    assert actions(preview) == ["st:bc:pv", "st:bc:pv"]
+    [sample] = await say(staffed, Kind.BUTTON, "st:bc:pv", user=STAFF)
+    assert "hanya contoh" in sample.text
+    assert (await person(staffed, STAFF))["subscribed"] == 1  # the sample did not unsubscribe
     assert "Penerima: 3 orang (Desa Sibowi, Kaleke)" in confirm.text
     assert actions(confirm) == ["st:bc:send", "st:bc:later", "st:discard"]
     [queued] = await say(staffed, Kind.BUTTON, "st:bc:send", user=STAFF)
@@ -160,17 +182,25 @@ async def test_staff_can_schedule_for_later_and_cancel_from_the_list(staffed):
     assert "YYYY" not in when.text and "misalnya" in when.text
     [again] = await say(staffed, Kind.TEXT, "besok pagi", user=STAFF)
     assert "tidak bisa dibaca" in again.text
+    [past] = await say(staffed, Kind.TEXT, "2020-01-01 10:00", user=STAFF)
+    assert "Waktu itu sudah lewat" in past.text
     tomorrow = (datetime.now(staffed.timezone) + timedelta(days=1)).strftime("%Y-%m-%d 10:00")
-    _, confirm = await say(staffed, Kind.TEXT, tomorrow, user=STAFF)
+    indonesian, english, confirm = await say(staffed, Kind.TEXT, tomorrow, user=STAFF)
+    assert "Hari layanan paspor." in indonesian.text
+    assert english.text.startswith("📢 Announcement from Kantor Imigrasi")
+    assert "Passport service day." in english.text
     assert tomorrow in confirm.text and actions(confirm)[0] == "st:bc:send"
     [queued] = await say(staffed, Kind.BUTTON, "st:bc:send", user=STAFF)
     assert f"({tomorrow})" in queued.text
     [listing] = await say(staffed, Kind.COMMAND, "pengumuman", user=STAFF)
     assert "#1 · terjadwal" in listing.text and "Hari layanan paspor." in listing.text
     assert actions(listing) == ["st:bc:x:1"]
-    [cancelled] = await say(staffed, Kind.BUTTON, "st:bc:x:1", user=STAFF)
+    [sure] = await say(staffed, Kind.BUTTON, "st:bc:x:1", user=STAFF)
+    assert "Batalkan pengumuman #1?" in sure.text
+    assert actions(sure) == ["st:bc:xx:1", "st:discard"]
+    [cancelled] = await say(staffed, Kind.BUTTON, "st:bc:xx:1", user=STAFF)
     assert "Pengumuman #1 dibatalkan" in cancelled.text
-    [refused] = await say(staffed, Kind.BUTTON, "st:bc:x:1", user=STAFF)
+    [refused] = await say(staffed, Kind.BUTTON, "st:bc:xx:1", user=STAFF)
     assert "tidak bisa dibatalkan: sudah dibatalkan" in refused.text
 
 

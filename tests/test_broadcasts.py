@@ -307,3 +307,120 @@ async def test_one_persons_messages_go_out_in_order_while_chats_run_concurrently
     await worker.drain_once()
     for n in ("1", "2", "3"):
         assert [o for o in order if o.startswith(f"{n}:")] == [f"{n}:a", f"{n}:b", f"{n}:c"]
+
+
+async def run_worker_until(worker: DeliveryWorker, done, seconds: float = 10) -> None:
+    """Run the real worker loop until ``done()`` holds (or fail after ``seconds``)."""
+    import asyncio
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        for _ in range(int(seconds / 0.02)):
+            if await done():
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("the worker did not finish in time")
+    finally:
+        stop.set()
+        await task
+
+
+async def test_a_message_waiting_for_a_retry_is_not_overtaken_by_the_next_one(db):
+    from bot.outbox import enqueue
+
+    someone = await villager(db, 1)
+    async with db.write() as conn:
+        for key in ("first", "second", "third"):
+            await enqueue(
+                conn, person_id=someone, text_key=key, dedupe_key=key,
+                due=datetime.now(UTC) - timedelta(seconds=1),
+            )  # fmt: skip
+    order: list[str] = []
+    failures = {"first": 1}
+
+    async def send(due, reply) -> None:
+        if failures.get(due.text_key):
+            failures[due.text_key] -= 1
+            raise DeliveryError("retry", "Timed out", retry_after=0.3)
+        order.append(due.text_key)
+
+    worker = DeliveryWorker(db, "telegram", Recorder().render, send, rate=1000)
+
+    async def all_sent() -> bool:
+        return len(order) == 3
+
+    await run_worker_until(worker, all_sent)
+    assert order == ["first", "second", "third"]
+
+
+async def test_network_trouble_is_retried_however_long_it_lasts(db):
+    from bot.outbox import MAX_ATTEMPTS, enqueue
+
+    someone = await villager(db, 1)
+    async with db.write() as conn:
+        await enqueue(
+            conn, person_id=someone, text_key="notice_promoted", dedupe_key="n",
+            due=datetime.now(UTC) - timedelta(seconds=1),
+        )  # fmt: skip
+    clock = [datetime.now(UTC)]
+
+    async def offline(due, reply) -> None:
+        raise DeliveryError("retry", "Network is unreachable")
+
+    worker = DeliveryWorker(
+        db, "telegram", Recorder().render, offline, rate=1000, clock=lambda: clock[0]
+    )
+    for _ in range(MAX_ATTEMPTS + 4):
+        await worker.drain_once()
+        clock[0] += timedelta(minutes=11)  # past the longest wait
+    row = await db.fetchone("SELECT status, attempts FROM outbox WHERE dedupe_key = 'n'")
+    assert tuple(row) == ("pending", MAX_ATTEMPTS + 4)  # still queued, never given up
+
+    async def broken(due, reply) -> None:
+        raise RuntimeError("a bug")
+
+    worker = DeliveryWorker(
+        db, "telegram", Recorder().render, broken, rate=1000, clock=lambda: clock[0]
+    )
+    await worker.drain_once()
+    row = await db.fetchone("SELECT status FROM outbox WHERE dedupe_key = 'n'")
+    assert row[0] == "parked"  # a bug, not an outage: parked after MAX_ATTEMPTS
+
+
+async def test_cancelling_while_sending_stops_within_a_moment(db, conversation):
+    del db
+    c = conversation
+    for n in range(300):
+        await touch_person(c.db, "telegram", str(1000 + n), "Warga", "id")
+    sent: list[str] = []
+
+    async def slow_send(due, reply) -> None:
+        import asyncio
+
+        await asyncio.sleep(0.005)
+        sent.append(due.channel_user_id)
+
+    worker = DeliveryWorker(
+        c.db, "telegram", c.render_due, slow_send, rate=50, housekeeping=c.housekeeping
+    )
+    broadcast = await announce(c.db, Audience("all"))
+    withdrawn = []
+
+    async def cancelled_after_50() -> bool:
+        if len(sent) >= 50 and not withdrawn:
+            withdrawn.append(await broadcasts.cancel_broadcast(c.db, broadcast.id))
+            withdrawn.append(len(sent))
+        if not withdrawn:
+            return False
+        counts = await broadcasts.summary(c.db, broadcast.id)
+        return counts["queued"] == 0
+
+    await run_worker_until(worker, cancelled_after_50)
+    after_cancel = len(sent) - withdrawn[1]
+    # the rows already taken from the queue stop within about a second (50 at this rate),
+    # not after the whole claimed batch (well over 100)
+    assert after_cancel <= 90, f"{after_cancel} sent after the cancel"
+    counts = await broadcasts.summary(c.db, broadcast.id)
+    assert counts["sent"] == len(sent) and counts["sent"] + counts["skipped"] == 300
+    assert withdrawn[0] >= 300 - len(sent)  # what the cancel reported covers what was not sent

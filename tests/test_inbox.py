@@ -4,6 +4,7 @@ there comes back to the villager's own chat, and the exchange is stored."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -87,22 +88,30 @@ async def test_tanya_petugas_forwards_the_question_with_who_asked(with_group):
     assert forward.buttons == ()  # nothing for staff to press in the group
 
 
-async def test_a_question_the_faq_declined_is_forwarded_but_chatter_is_not(with_group):
+async def test_a_declined_question_goes_to_an_officer_with_one_tap_and_chatter_stays(
+    with_group,
+):
     c = with_group
-    [reply] = await say(c, Kind.TEXT, "siapa juara piala dunia tahun lalu")
-    assert "sudah saya teruskan ke petugas" in reply.text
+    [thanks] = await say(c, Kind.TEXT, "terima kasih banyak kak")
+    assert actions(thanks)[0] == "fwd" and "Kirim ke petugas" in thanks.text
+    [declined] = await say(c, Kind.TEXT, "siapa juara piala dunia tahun lalu")
+    assert actions(declined)[0] == "fwd"
+    assert await queued(c) == []  # nothing goes to officers unless the villager asks
+    [told] = await say(c, Kind.BUTTON, "fwd")
+    assert "sudah diteruskan ke petugas" in told.text
     [row] = await queued(c)
-    assert "(FAQ tidak bisa menjawab)" in (await rendered(c, row)).text
-    [short] = await say(c, Kind.TEXT, "hmm")
-    assert "teruskan" not in short.text
-    assert len(await queued(c)) == 1
+    forward = (await rendered(c, row)).text
+    assert "(FAQ tidak bisa menjawab)" in forward
+    assert "siapa juara piala dunia tahun lalu" in forward  # the last declined question
+    assert "terima kasih" not in forward
 
 
 async def test_without_a_staff_group_nothing_is_promised(conversation):
     [menu] = await say(conversation, Kind.COMMAND, "menu")
     assert "officer" not in actions(menu)
     [reply] = await say(conversation, Kind.TEXT, "siapa juara piala dunia tahun lalu")
-    assert "teruskan" not in reply.text and "contact" in actions(reply)
+    assert "petugas akan menjawab" not in reply.text and "fwd" not in actions(reply)
+    assert "contact" in actions(reply)
     assert await queued(conversation) == []
 
 
@@ -115,8 +124,19 @@ async def test_the_staff_group_cannot_be_flooded_by_one_villager(with_group):
     [limited] = await say(c, Kind.TEXT, "satu lagi pertanyaan")
     assert "banyak pertanyaan dalam satu jam" in limited.text
     assert len(await queued(c)) == MAX_FORWARDS_PER_HOUR
-    stored = await c.db.fetchall("SELECT forwarded FROM inbox ORDER BY id")
-    assert [r[0] for r in stored] == [1] * MAX_FORWARDS_PER_HOUR + [0]  # kept, not forwarded
+    stored = await c.db.fetchall("SELECT forwarded_at IS NOT NULL FROM inbox ORDER BY id")
+    assert [r[0] for r in stored] == [1] * MAX_FORWARDS_PER_HOUR + [0]  # kept, held back
+    await c.housekeeping(datetime.now(UTC))
+    assert len(await queued(c)) == MAX_FORWARDS_PER_HOUR  # still within the hour
+    await c.db.write_one(
+        "UPDATE inbox SET forwarded_at = '2000-01-01T00:00:00' WHERE forwarded_at IS NOT NULL"
+    )  # an hour later
+    await c.housekeeping(datetime.now(UTC))
+    rows = await queued(c)
+    assert len(rows) == MAX_FORWARDS_PER_HOUR + 1
+    assert "satu lagi pertanyaan" in (await rendered(c, rows[-1])).text
+    [listing] = await say(c, Kind.COMMAND, "belum_terjawab", user="555")
+    assert "tidak saya kenal" in listing.text  # not staff: no such command
 
 
 async def test_a_reply_in_the_staff_group_reaches_the_villager_and_is_stored(with_group):
@@ -125,7 +145,7 @@ async def test_a_reply_in_the_staff_group_reaches_the_villager_and_is_stored(wit
     await say(c, Kind.TEXT, "Apakah LPK di Palu ini resmi?")
     forward = await rendered(c, (await queued(c))[0])
     [ack] = await in_group(c, "Cek di siskop2mi, atau datang ke kantor kami.", forward.text)
-    assert ack.text == "✅ Jawaban #T1 dikirim ke Budi."
+    assert ack.text == "✅ Jawaban #T1 akan dikirim ke Budi."
     answer_row = (await queued(c))[1]
     assert answer_row["chat"] is None and answer_row["channel_user_id"] == "42"
     answer = await rendered(c, answer_row)
@@ -136,6 +156,10 @@ async def test_a_reply_in_the_staff_group_reaches_the_villager_and_is_stored(wit
     stored = await c.db.fetchone("SELECT answer, answered_by FROM inbox_answers")
     assert stored[0] == "Cek di siskop2mi, atau datang ke kantor kami."
     assert stored[1] == "Ibu Sari (telegram:777)"
+    people = await c.db.fetchall("SELECT channel_user_id FROM people")
+    assert [p[0] for p in people] == ["42"]  # the officer is no villager
+    audit = await c.db.fetchone("SELECT actor, action, detail FROM audit_log")
+    assert tuple(audit) == ("Ibu Sari (telegram:777)", "officer_reply", "#T1")
 
 
 async def test_replies_that_answer_no_question_are_explained_and_other_groups_ignored(with_group):
@@ -149,3 +173,17 @@ async def test_replies_that_answer_no_question_are_explained_and_other_groups_ig
     )
     assert await c.handle(other) == []
     assert await queued(c) == []
+
+
+async def test_staff_see_questions_still_waiting_for_an_officer(make_config):
+    bp3mi = {"name": "BP3MI Sulawesi Tengah"}
+    config = make_config(
+        telegram={"staff_group_id": GROUP, "staff_ids": [555]}, offices={"bp3mi": bp3mi}
+    )
+    async with open_conversation(config) as c:
+        await say(c, Kind.BUTTON, "sub:v:0")
+        await say(c, Kind.BUTTON, "officer")
+        await say(c, Kind.TEXT, "Berapa gaji di Malaysia sekarang?")
+        [listing] = await say(c, Kind.COMMAND, "belum_terjawab", user="555")
+        assert "#T1 · Budi (Langaleso)" in listing.text
+        assert "Berapa gaji di Malaysia sekarang?" in listing.text

@@ -87,6 +87,7 @@ async def test_staff_announce_in_telegram_and_every_subscribed_villager_gets_it_
     confirm = await step(fake, STAFF, sent + 2)
     preview = fake.sent(STAFF)[sent]
     assert "Penerima: 2 orang (Desa Sibowi)" in confirm["visible_text"]
+    assert buttons(preview) == ["st:bc:pv", "st:bc:pv"]
     fake.fail_next_with_429(1)  # Telegram's flood limit on the way: waited out, not lost
     fake.push_callback(STAFF, "st:bc:send", message_id=confirm["message_id"])
 
@@ -96,7 +97,7 @@ async def test_staff_announce_in_telegram_and_every_subscribed_villager_gets_it_
     assert got["visible_text"] == preview["visible_text"]
     assert got["visible_text"].startswith("📢 Pengumuman dari Kantor Imigrasi Kelas I TPI Palu")
     assert "Waspada calo <paspor> & visa palsu!" in got["visible_text"]
-    assert "sub:off" in buttons(got)
+    assert buttons(got) == ["sub:off", "menu"]
 
     await fake.wait_for(
         lambda f: any(m["visible_text"].startswith("📊") for m in f.sent(STAFF)), timeout=15
@@ -142,14 +143,19 @@ async def test_a_question_goes_to_the_staff_group_and_the_reply_comes_back(chann
     assert "#T1" in forward["visible_text"] and "👤 Wati" in forward["visible_text"]
     assert "Apakah PT Maju Jaya di Palu resmi?" in forward["visible_text"]
 
-    fake.push_group_message(GROUP, 777, "Belum terdaftar, jangan bayar apa pun.")  # chatter
+    chatter = fake.push_group_message(GROUP, 777, "Sudah ada yang cek #T1?")  # chatter
+    fake.push_group_message(  # a reply to an officer, not to the bot: #T1 or not, ignored
+        GROUP, 778, "Belum, nanti saya cek.", reply_to_message_id=chatter["message"]["message_id"]
+    )
     fake.push_group_message(
         GROUP, 777, "Cek di siskop2mi dulu & jangan bayar di muka.",
         reply_to_message_id=forward["message_id"],
     )  # fmt: skip
     ack = await step(fake, GROUP, 2)
-    assert ack["visible_text"] == "✅ Jawaban #T1 dikirim ke Wati."
+    assert ack["visible_text"] == "✅ Jawaban #T1 akan dikirim ke Wati."
     answer = await step(fake, villager, 4)
     assert answer["visible_text"].endswith("Cek di siskop2mi dulu & jangan bayar di muka.")
     assert buttons(answer) == ["officer", "menu"]
     assert len(fake.sent(GROUP)) == 2  # the chatter got no reply
+    answers = await channel.conversation.db.fetchall("SELECT answer FROM inbox_answers")
+    assert [a[0] for a in answers] == ["Cek di siskop2mi dulu & jangan bayar di muka."]

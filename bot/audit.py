@@ -1,0 +1,34 @@
+"""The audit log: who among staff did what, and when. Written for every staff action in the
+chat, every officer reply in the staff group and every change made from the command line."""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+from bot.store import Database, utc_now
+
+DETAIL_LIMIT = 500
+
+
+async def record(db: Database, actor: str, action: str, detail: str = "") -> None:
+    await db.write_one(
+        "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+        (utc_now(), actor[:200], action, " ".join(detail.split())[:DETAIL_LIMIT]),
+    )
+
+
+def cli_actor() -> str:
+    """Who ran a command line tool: the operating-system user (sudo's caller when present)."""
+    try:
+        user = os.environ.get("SUDO_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"cli:{user}"
+
+
+async def recent(db: Database, limit: int = 50) -> list[tuple[str, str, str, str]]:
+    rows = await db.fetchall(
+        "SELECT at, actor, action, detail FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
+    )
+    return [tuple(r) for r in rows]
