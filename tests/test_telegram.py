@@ -6,6 +6,7 @@ really makes, which the stand-in checks against Telegram's rules.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import shutil
@@ -413,7 +414,11 @@ async def test_a_due_reminder_is_delivered_by_the_running_bot(channel, fake):
     assert texts[1].startswith("🔔 Starting soon: Passport service day")
     assert all(f"Booking code: {booking.booking_code}" in t for t in texts)
     assert "WITA" in texts[0]
-    sent = await db.fetchall("SELECT status FROM outbox")
+    for _ in range(100):  # deliveries are recorded a few at a time, within 20 ms
+        sent = await db.fetchall("SELECT status FROM outbox")
+        if all(r["status"] == "sent" for r in sent):
+            break
+        await asyncio.sleep(0.01)
     assert [r["status"] for r in sent] == ["sent", "sent"]
 
 
