@@ -195,6 +195,7 @@ async def test_staff_can_schedule_for_later_and_cancel_from_the_list(staffed):
     [listing] = await say(staffed, Kind.COMMAND, "pengumuman", user=STAFF)
     assert "#1 · terjadwal" in listing.text and "Hari layanan paspor." in listing.text
     assert actions(listing) == ["st:bc:x:1"]
+    assert [b.label for b in listing.flat_buttons()] == ["🛑 Batalkan #1"]
     [sure] = await say(staffed, Kind.BUTTON, "st:bc:x:1", user=STAFF)
     assert "Batalkan pengumuman #1?" in sure.text
     assert actions(sure) == ["st:bc:xx:1", "st:discard"]
