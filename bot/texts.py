@@ -88,10 +88,30 @@ def check_texts(directory: Path) -> list[Problem]:
             problems.append(Problem(path, 1, "expected a mapping of text keys to texts"))
             continue
         problems.extend(_check_table(path, table))
+        problems.extend(_cut_by_comments(path))
         tables[lang] = table
     if len(tables) == len(LANGUAGES):
         problems.extend(_compare(directory, tables))
     return problems
+
+
+# a top-level key with a plain one-line text (block texts, "|-", keep "#" as it is)
+_CUT_BY_COMMENT = re.compile(r"^[\w-]+:\s+[^\s\"'|>].*?\s#")
+
+
+def _cut_by_comments(path: Path) -> list[Problem]:
+    """An unquoted one-line text with " #" in it: YAML drops the rest as a comment."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [
+        Problem(
+            path,
+            number,
+            "the text after ' #' is a YAML comment and is left out; "
+            'put the whole text in double quotes, e.g. key: "Batalkan #{id}"',
+        )
+        for number, line in enumerate(lines, start=1)
+        if _CUT_BY_COMMENT.match(line)
+    ]
 
 
 def _check_table(path: Path, table: LineDict) -> list[Problem]:

@@ -62,3 +62,14 @@ def test_broken_yaml_is_reported_with_its_line(tmp_path):
     (tmp_path / "id.yaml").write_text("menu: ok\nhelp: [unclosed\n")
     problems = [str(p) for p in check_texts(tmp_path)]
     assert any(re.search(r"id\.yaml:\d+: not valid YAML", p) for p in problems)
+
+
+def test_a_text_cut_short_by_a_yaml_comment_is_reported(tmp_path):
+    for name in ("id.yaml", "en.yaml"):
+        shutil.copy(REPO / "texts" / name, tmp_path / name)
+    path = tmp_path / "id.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8") + "\nbutton_extra: 🛑 Batalkan #{id}\n", encoding="utf-8"
+    )
+    problems = [str(p) for p in check_texts(tmp_path)]
+    assert any("YAML comment" in p and f"{path}:" in p for p in problems), problems
