@@ -81,6 +81,8 @@ async def open_conversation(config: Config) -> AsyncIterator[Conversation]:
                 config.broadcasts.quiet_end_hour,
             ),
             default_office=config.broadcasts.office,
+            retention_days=config.retention_days,
+            messages_per_minute=config.messages_per_minute,
         )
     finally:
         await db.close()

@@ -87,6 +87,8 @@ class Config:
     offices: dict[str, Office]
     telegram: TelegramConfig
     broadcasts: BroadcastConfig = field(default_factory=BroadcastConfig)
+    retention_days: int = 180  # message texts older than this are erased every day
+    messages_per_minute: int = 20  # more from one person: one notice, then silence
 
     def office_values(self) -> dict[str, str]:
         """Placeholder values such as ``bp3mi.phone``; unset values are left out."""
@@ -230,6 +232,8 @@ def load_config(path: Path | str) -> Config:
         **_reminders(top.section("reminders")),
         telegram=_telegram(top.section("telegram")),
         broadcasts=_broadcasts(top.section("broadcasts")),
+        retention_days=_one_integer(top, "privacy", "retention_days", 180, 1, 3650),
+        messages_per_minute=_one_integer(top, "flood", "messages_per_minute", 20, 1, 1000),
     )
     top.finish()
     return config
@@ -324,6 +328,15 @@ def _group_id(section: _Section) -> int | None:
             "staff_group_id", "the staff group's numeric chat id, such as -1001234567890", value
         )
     return value or None
+
+
+def _one_integer(
+    top: _Section, name: str, key: str, default: int, minimum: int, maximum: int
+) -> int:
+    section = top.section(name)
+    value = section.integer(key, default, minimum=minimum, maximum=maximum)
+    section.finish()
+    return value
 
 
 def _broadcasts(section: _Section) -> BroadcastConfig:

@@ -13,19 +13,21 @@ from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-from bot import broadcasts, inbox
+from bot import audit, broadcasts, inbox
 from bot.broadcasts import QuietHours, get_broadcast
 from bot.config import LANGUAGES
 from bot.dates import when
 from bot.faq import Faq, Topic
 from bot.feedback import record_feedback
+from bot.flood import FloodGuard, Verdict
 from bot.matcher import Matcher
-from bot.message_log import Handled, log_message
+from bot.message_log import Handled, log_message, seen_before
 from bot.messages import Button, Incoming, Kind, Reply
 from bot.normalise import MAX_CHARS as MAX_QUESTION_CHARS
 from bot.officer import Officer
 from bot.outbox import Due, ReminderPolicy
 from bot.people import Person, mark_told, set_flow, set_language, touch_person
+from bot.privacy import PrivacyTools, run_retention_if_due
 from bot.sessions import get_session_by_id
 from bot.signup import SignUp, parse_command
 from bot.staff import STAFF_COMMANDS, StaffTools
@@ -43,6 +45,10 @@ COMMANDS = {
     "language": "language",
     "bantuan": "help",
     "help": "help",
+    "datasaya": "my_data",
+    "mydata": "my_data",
+    "hapusdata": "erase",
+    "deletedata": "erase",
 }
 # Every text the core says (keys of texts/*.yaml); `desabot check` makes sure both files
 # have them, so a deleted text is reported before the bot runs instead of failing a villager.
@@ -78,7 +84,8 @@ TEXT_KEYS = (
     "faq_declined_offer", "button_forward_question", "inbox_forward", "inbox_source_asked",
     "inbox_source_declined", "staff_open_questions_header", "staff_open_question_line",
     "staff_bc_in_past", "staff_bc_preview_button", "staff_bc_cancel_confirm",
-    "button_bc_yes_cancel",
+    "button_bc_yes_cancel", "flood_notice", "mydata", "mydata_booking", "mydata_on", "mydata_off",
+    "status_cancelled", "button_erase", "erase_confirm", "button_erase_yes", "erased",
     "officer_answer", "officer_reply_sent", "officer_reply_unknown", "officer_reply_not_text",
     "staff_bc_ask_text", "staff_bc_ask_text_en", "staff_bc_ask_audience", "staff_bc_ask_session",
     "staff_bc_ask_office", "staff_bc_ask_time", "staff_bc_now", "staff_bc_confirm",
@@ -140,6 +147,8 @@ class Conversation:
         staff_group: tuple[str, str] | None = None,
         quiet: QuietHours | None = None,
         default_office: str = "bp3mi",
+        retention_days: int = 180,
+        messages_per_minute: int = 20,
     ) -> None:
         self.db = db
         self.texts = texts
@@ -157,6 +166,8 @@ class Conversation:
         self.announcements = Announcements(self)
         self.quiet = quiet or QuietHours(timezone)
         self.default_office = default_office
+        self.privacy = PrivacyTools(self, retention_days)
+        self.flood = FloodGuard(messages_per_minute)
         self._answers: dict[tuple[str, str], Reply] = {}
         # announcements as sent, per (broadcast, language); None once it was cancelled
         self._broadcast_replies: dict[tuple[int, str], Reply | None] = {}
@@ -165,6 +176,8 @@ class Conversation:
             "menu": self._menu,
             "language": self._language_prompt,
             "help": self._help,
+            "my_data": self.privacy.my_data,
+            "erase": self.privacy.ask_erase,
         }
         self._commands = {name: actions[action] for name, action in COMMANDS.items()}
         self._buttons: dict[str, Handler] = {
@@ -187,12 +200,27 @@ class Conversation:
         )
         if message.group is not None:
             return await self._in_group(message)
+        update_key = f"{message.channel}:{message.update_id}" if message.update_id else None
+        if update_key and await seen_before(self.db, update_key):
+            log.info("event=duplicate_update_ignored channel=%s", message.channel)
+            return []
+        verdict = (
+            Verdict.OK
+            if self._is_staff(message)
+            else self.flood.check((message.channel, message.user_id))
+        )
+        if verdict is Verdict.DROP:
+            log.info("event=flood_dropped channel=%s", message.channel)
+            return []
         lang = language_from_hint(message.language_hint, self.default_language)
         person = await touch_person(
             self.db, message.channel, message.user_id, message.display_name, lang
         )
         try:
-            outcome = await self._dispatch(person, message)
+            if verdict is Verdict.NOTICE:
+                outcome = Outcome([Reply(self._t(person, "flood_notice"))], Handled("flood"))
+            else:
+                outcome = await self._dispatch(person, message)
         except Exception:  # a bug must not leave the villager without an answer
             log.exception("event=handling_failed kind=%s", message.kind.value)
             outcome = self._notice(person, "error_sorry")
@@ -201,7 +229,9 @@ class Conversation:
             log.error("event=empty_reply action=%s", outcome.handled.action)
             outcome = Outcome(self._notice(person, "error_sorry").replies, Handled("error"))
         kind = message.media or message.kind.value
-        await log_message(self.db, person.id, kind, message.text, person.lang, outcome.handled)
+        await log_message(
+            self.db, person.id, kind, message.text, person.lang, outcome.handled, update_key
+        )
         if await self._tell_about_announcements(person, message, outcome):
             # first contact: say that announcements come, and how to stop them (in the same
             # message: one message less on a slow phone)
@@ -259,6 +289,7 @@ class Conversation:
         await broadcasts.finish_done(self.db, now)
         await self._forget_cancelled_broadcasts()
         await inbox.forward_held(self.db, self.officer.group)
+        await run_retention_if_due(self.db, now, self.privacy.retention_days)
 
     async def _forget_cancelled_broadcasts(self) -> None:
         """A broadcast cancelled (maybe from the command line) while its messages are being
@@ -342,6 +373,8 @@ class Conversation:
         if self._is_staff(message):
             outcome = await self._staff(person, message)
             if outcome is not None:
+                actor = f"{message.channel}:{message.user_id} {message.display_name}".strip()
+                await audit.record(self.db, actor, outcome.handled.action, message.text)
                 return outcome
         if message.kind is Kind.TEXT and (wanted := subscription_word(message.text)) is not None:
             return await self.announcements.by_word(person, wanted)
@@ -390,6 +423,9 @@ class Conversation:
         await self._leave_flow(person)
         if name in self._buttons and not argument:
             return await self._buttons[name](person)
+        if name == "erase" and argument in ("ask", "yes"):
+            erase = self.privacy.erase if argument == "yes" else self.privacy.ask_erase
+            return await erase(person)
         if name == "sub" and (chosen := await self.announcements.button(person, argument)):
             return chosen
         if name == "lang" and argument in LANGUAGES:

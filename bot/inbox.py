@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.message_log import without_nik
 from bot.outbox import enqueue
 from bot.store import Database, utc_now
 
@@ -51,7 +52,7 @@ async def ask(
 ) -> Asked:
     """Store a villager's question and forward it, unless they are over the hourly limit:
     then it is held, and ``forward_held`` sends it on once the hour allows."""
-    question = question[:QUESTION_LIMIT]
+    question = without_nik(question[:QUESTION_LIMIT])
     details = json.dumps(values, ensure_ascii=False)
     async with db.write() as conn:
         [(inbox_id,)] = await conn.execute_fetchall(

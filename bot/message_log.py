@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.store import Database, utc_now
+
+NIK = re.compile(r"(?<!\d)\d{16}(?!\d)")  # an Indonesian identity number: never kept
+
+
+def without_nik(text: str) -> str:
+    return NIK.sub("[NIK]", text)
+
 
 STORED_TEXT_LIMIT = 4096  # a 20,000-character paste is cut before it is stored
 
@@ -19,19 +27,34 @@ class Handled:
 
 
 async def log_message(
-    db: Database, person_id: int, kind: str, text: str, lang: str, handled: Handled
+    db: Database,
+    person_id: int,
+    kind: str,
+    text: str,
+    lang: str,
+    handled: Handled,
+    update_key: str | None = None,
 ) -> None:
+    """Log one message. An identity number (NIK) in it is never stored."""
     await db.write_one(
-        "INSERT INTO messages (person_id, received_at, kind, text, lang, action, faq_id, score)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO messages (person_id, received_at, kind, text, lang, action, faq_id, score,"
+        " update_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (
             person_id,
             utc_now(),
             kind,
-            text[:STORED_TEXT_LIMIT],
+            without_nik(text[:STORED_TEXT_LIMIT]),
             lang,
             handled.action,
             handled.faq_id,
             handled.score,
+            update_key,
         ),
+    )
+
+
+async def seen_before(db: Database, update_key: str) -> bool:
+    """Whether a message with this platform id was already handled (a repeated delivery)."""
+    return (
+        await db.fetchone("SELECT 1 FROM messages WHERE update_key = ?", (update_key,)) is not None
     )

@@ -35,6 +35,8 @@ class Incoming:
     # and the text of the bot's message it replies to (a forwarded question)
     group: str | None = None
     reply_to: str = ""
+    # the platform's id of this update or message: one delivered twice is acted on once
+    update_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,8 @@ class SignUp:
             self.c._button_for(person, "button_agree", "consent:yes"),
             self.c._button_for(person, "button_disagree", "consent:no"),
         )
-        return self._outcome([Reply(self._t(person, "consent"), buttons)], "signup_ask_consent")
+        text = self._t(person, "consent", days=str(self.c.privacy.retention_days))
+        return self._outcome([Reply(text, buttons)], "signup_ask_consent")
 
     async def answer(self, person: Person, message: Incoming) -> Outcome | None:
         """A message while a sign-up is in progress; None when it is not part of the flow."""

@@ -69,8 +69,8 @@ async def test_start_welcomes_with_menu_and_registers_commands_in_both_languages
     assert buttons(welcome) == MENU
     id_commands = [c["command"] for c in fake.my_commands("id")]
     en_commands = [c["command"] for c in fake.my_commands("en")]
-    assert id_commands == ["start", "menu", "bahasa", "bantuan"]
-    assert en_commands == ["start", "menu", "language", "help"]
+    assert id_commands == ["start", "menu", "bahasa", "bantuan", "datasaya", "hapusdata"]
+    assert en_commands == ["start", "menu", "language", "help", "mydata", "deletedata"]
     assert [c["command"] for c in fake.my_commands("")] == id_commands
     assert not fake.errors
 

@@ -74,6 +74,7 @@ def incoming_from_update(
             text=query.data or "",
             display_name=query.from_user.full_name,
             language_hint=query.from_user.language_code,
+            update_id=str(update.update_id),
         )
     message = update.message
     if message is None or message.from_user is None:
@@ -86,6 +87,7 @@ def incoming_from_update(
         "user_id": str(user.id),
         "display_name": user.full_name,
         "language_hint": user.language_code,
+        "update_id": str(update.update_id),
     }
     if message.text is not None:
         command = _command_name(message)
