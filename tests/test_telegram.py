@@ -229,28 +229,60 @@ async def test_group_chatter_is_ignored(channel, fake):
     assert fake.sent(-100) == []
 
 
-async def test_the_token_never_reaches_the_log(make_config, fake):
+async def test_neither_the_token_nor_phone_numbers_reach_the_log(make_config, fake):
+    """A full run at DEBUG, the worst case (request URLs, update bodies and SQL parameters
+    are all logged): sign-up with a shared and a typed phone number, questions, staff."""
     stream = io.StringIO()
     handler = setup_logging("DEBUG", secrets=[TOKEN], stream=stream)
     try:
-        logging.getLogger("httpx").setLevel(logging.DEBUG)  # the worst case: request URLs logged
-        config = make_config(telegram={"api_base_url": fake.base_url, "poll_timeout": 1})
+        logging.getLogger("httpx").setLevel(logging.DEBUG)
+        config = make_config(
+            telegram={"api_base_url": fake.base_url, "poll_timeout": 1, "staff_ids": [6099]}
+        )
         async with open_conversation(config) as conversation:
             bot = TelegramChannel(
                 conversation, config.telegram, TelegramSecrets(TOKEN), conversation.texts.commands
             )
             await bot.start()
-            fake.push_text(6001, "/start")
-            fake.push_text(6001, "biaya paspor")
-            await replies_to(fake, 6001, 2)
+            session = await a_session(conversation.db)
+            for user, step in ((6001, "contact"), (6002, "typed")):
+                fake.push_text(user, "/start")
+                await replies_to(fake, user, 1)
+                fake.push_callback(user, f"reg:{session.code}")
+                await replies_to(fake, user, 2)
+                fake.push_text(user, "Siti Aminah")
+                await replies_to(fake, user, 3)
+                fake.push_callback(user, "vil:0")
+                await replies_to(fake, user, 4)
+                if step == "contact":
+                    fake.push_contact(user, "+6281234567890")
+                else:
+                    fake.push_text(user, "0813-9876-5432")
+                await replies_to(fake, user, 6)
+                fake.push_callback(user, "consent:yes")
+                await replies_to(fake, user, 7)
+                fake.push_text(user, "biaya paspor, HP saya 081298765432")
+                await replies_to(fake, user, 8)
+            fake.push_text(6099, f"/peserta {session.code}")
+            await replies_to(fake, 6099, 1)
             await bot.stop()
     finally:
         logging.getLogger().removeHandler(handler)
     log = stream.getvalue()
-    assert "sendMessage" in log  # httpx really logged the request URLs ...
-    assert TOKEN not in log  # ... with the token redacted
-    assert TOKEN.split(":")[1] not in log
+    assert "sendMessage" in log and "Siti Aminah" in log  # DEBUG really logged everything ...
+    assert TOKEN not in log and TOKEN.split(":")[1] not in log  # ... but the token
+    for digits in ("81234567890", "8139876543", "81298765432"):
+        assert digits not in log.replace("-", "").replace(" ", "")  # ... and phone numbers
+    phones = await_phones(config)
+    assert phones == {"+6281234567890", "+6281398765432"}  # they were kept where they belong
     assert fake.tokens_seen == {TOKEN}
+
+
+def await_phones(config) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(config.database) as conn:
+        return {r[0] for r in conn.execute("SELECT phone FROM people WHERE phone IS NOT NULL")}
 
 
 def free_port() -> int:
@@ -279,6 +311,8 @@ async def test_webhook_mode_checks_the_secret_token_header(make_config, fake):
             "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
         },
     }
+    stream = io.StringIO()
+    handler = setup_logging("INFO", secrets=[TOKEN, "s3cret-Header"], stream=stream)
     async with open_conversation(config) as conversation:
         bot = TelegramChannel(
             conversation,
@@ -305,6 +339,12 @@ async def test_webhook_mode_checks_the_secret_token_header(make_config, fake):
             assert "Halo Rina!" in welcome["visible_text"]
         finally:
             await bot.stop()
+            logging.getLogger().removeHandler(handler)
+    log = stream.getvalue()
+    rejected = [line for line in log.splitlines() if "event=webhook_rejected" in line]
+    assert len(rejected) == 2 and all("level=WARNING" in line for line in rejected)
+    assert "reason=no_secret_token" in rejected[0] and "reason=wrong_secret_token" in rejected[1]
+    assert "Rina" not in log and "guess" not in log  # neither the body nor the offered token
 
 
 def test_only_the_telegram_channel_imports_python_telegram_bot():
