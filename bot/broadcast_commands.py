@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from bot import broadcasts, stats
+from bot import audit, broadcasts, stats
 from bot.app import open_conversation
 from bot.broadcasts import BroadcastError
 from bot.config import DEFAULT_OFFICE_NAMES, LANGUAGES, Config
@@ -90,6 +90,9 @@ async def run(config: Config, args: argparse.Namespace, out: TextIO) -> int:
         if action == "status":
             return await _status(config, conversation, broadcast_id, args, out)
         withdrawn = await broadcasts.cancel_broadcast(conversation.db, broadcast_id)
+        await audit.record(
+            conversation.db, audit.cli_actor(), "broadcast_cancel", f"#{broadcast_id}"
+        )
         print(f"announcement {broadcast_id} cancelled; {withdrawn} message(s) withdrawn", file=out)
         return 0
 
@@ -144,6 +147,8 @@ async def _send(config: Config, c: Conversation, args: argparse.Namespace, out: 
         sender_id=sender_id,
     )
     when = broadcasts.local_time(send_at, config.timezone)
+    detail = f"#{broadcast.id} to={audience.describe()} at={when} text={text_id[:200]}"
+    await audit.record(c.db, audit.cli_actor(), "broadcast_send", detail)
     print(f"announcement {broadcast.id} queued for {when}", file=out)
     return 0
 

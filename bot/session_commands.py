@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
+from bot import audit
 from bot.app import reminder_policy
 from bot.config import Config
 from bot.sessions import (
@@ -59,9 +60,22 @@ def _session_options(parser: argparse.ArgumentParser, required: bool) -> None:
 async def run(config: Config, args: argparse.Namespace, out: TextIO) -> int:
     db = await Database.open(config.database)
     try:
-        return await _run(config, db, args, out)
+        status = await _run(config, db, args, out)
+        if args.sessions_command in CHANGES:
+            await audit.record(
+                db, audit.cli_actor(), f"sessions_{args.sessions_command}", _what(args)
+            )
+        return status
     finally:
         await db.close()
+
+
+CHANGES = ("add", "edit", "cancel", "checkin")
+
+
+def _what(args: argparse.Namespace) -> str:
+    """The command's arguments, for the audit log."""
+    return " ".join(f"{k}={v}" for k, v in sorted(vars(args).items()) if v and k != "config")
 
 
 async def _run(config: Config, db: Database, args: argparse.Namespace, out: TextIO) -> int:

@@ -78,6 +78,15 @@ def test_send_list_status_and_cancel(config, tmp_path):
     assert cancelled.returncode == 0 and "announcement 1 cancelled" in cancelled.stdout
     again = desabot(config, "broadcast", "cancel", "1")
     assert again.returncode == 1 and "already cancelled" in again.stderr
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "desabot.sqlite3") as conn:
+        logged = conn.execute("SELECT actor, action, detail FROM audit_log ORDER BY id").fetchall()
+    assert [(a.startswith("cli:"), b) for a, b, _ in logged] == [
+        (True, "broadcast_send"),
+        (True, "broadcast_cancel"),
+    ]
+    assert "to=all" in logged[0][2] and "Hati-hati calo." in logged[0][2]
 
 
 @pytest.mark.parametrize(
@@ -115,3 +124,22 @@ def test_stats_in_either_language(config):
     assert "• Sibowi: 2" in result.stdout and "(desa belum diisi): 1" in result.stdout
     english = desabot(config, "stats", "--lang", "en").stdout
     assert "Villagers: 4 (4 active, 0 blocked the bot, 1 stopped announcements)" in english
+
+
+def test_session_changes_from_the_command_line_are_audited(config, tmp_path):
+    start = (datetime.now(WITA) + timedelta(days=3)).strftime("%Y-%m-%d 09:00")
+    end = (datetime.now(WITA) + timedelta(days=3)).strftime("%Y-%m-%d 12:00")
+    added = desabot(
+        config, "sessions", "add", "--title", "Sosialisasi", "--village", "Sibowi",
+        "--place", "Balai desa", "--start", start, "--end", end, "--capacity", "20",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    code = added.stdout.strip()
+    assert desabot(config, "sessions", "list").returncode == 0  # reading is not audited
+    assert desabot(config, "sessions", "cancel", code).returncode == 0
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "desabot.sqlite3") as conn:
+        logged = conn.execute("SELECT action, detail FROM audit_log ORDER BY id").fetchall()
+    assert [a for a, _ in logged] == ["sessions_add", "sessions_cancel"]
+    assert "title=Sosialisasi" in logged[0][1] and f"code={code}" in logged[1][1]
