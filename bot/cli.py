@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--lang", choices=LANGUAGES, help="language (default: remembered, or id)")
     chat.add_argument("--staff", action="store_true", help="try the staff commands (/sesi, ...)")
     commands.add_parser("check", parents=[common], help="check config, texts and FAQ for problems")
+    backup = commands.add_parser(
+        "backup", parents=[common], help="copy the database safely, also while the bot runs"
+    )
+    backup.add_argument("path", type=Path, help="file to write, or a folder for a dated file")
 
     faq = commands.add_parser("faq", parents=[common], help="FAQ tools: match, check, unanswered")
     faq_commands = faq.add_subparsers(dest="faq_command", required=True, metavar="FAQ_COMMAND")
@@ -83,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             return _sessions(config, args)
         if args.command in ("broadcast", "stats"):
             return _broadcast(config, args)
+        if args.command == "backup":
+            return _backup(config, args.path)
         return _chat(config, args)
     except (Problem, StoreError) as exc:
         print(f"desabot: {exc}", file=sys.stderr)
@@ -120,6 +126,18 @@ def _sessions(config: Config, args: argparse.Namespace) -> int:
     except session_commands.SessionError as exc:
         print(f"desabot: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS
+
+
+def _backup(config: Config, path: Path) -> int:
+    from bot.backup import BackupError, backup
+
+    try:
+        written = backup(config.database, path)
+    except BackupError as exc:
+        print(f"desabot: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"backup written: {written} (integrity check: ok)")
+    return EXIT_OK
 
 
 def _broadcast(config: Config, args: argparse.Namespace) -> int:
@@ -177,6 +195,7 @@ def _run(config: Config) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         async with open_conversation(config) as conversation:
+            await conversation.db.check_writable()
             channel = TelegramChannel(
                 conversation,
                 config.telegram,
@@ -187,7 +206,10 @@ def _run(config: Config) -> int:
 
     try:
         asyncio.run(serve())
-    except Exception as exc:  # a rejected token, a port in use, a full disk: one clear line
+    except StoreError as exc:  # a full disk, a read-only file: restarting will not help
+        print(f"desabot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # a rejected token, a port in use: one clear line
         message = str(exc) or type(exc).__name__
         for value in (token, webhook_secret):
             if value:

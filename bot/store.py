@@ -24,6 +24,7 @@ import aiosqlite
 from bot.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 5000
+DISK_HINT = "is the disk full, or the file or its folder read-only?"
 log = logging.getLogger(__name__)
 
 
@@ -57,7 +58,7 @@ class Database:
             await database._prepare()
         except sqlite3.Error as exc:
             await connection.close()
-            raise StoreError(f"{path}: cannot prepare the database: {exc}") from None
+            raise StoreError(f"{path}: cannot prepare the database ({exc}); {DISK_HINT}") from None
         except BaseException:
             await connection.close()
             raise
@@ -86,6 +87,21 @@ class Database:
                 for statement in _statements(script):
                     await db.execute(statement)
                 await db.execute(f"PRAGMA user_version = {number}")
+
+    async def check_writable(self) -> None:
+        """Write once for real before serving anyone: a full disk or a read-only file is one
+        clear error at start, not a failure on every villager's message."""
+        try:
+            async with self.write() as conn:
+                await conn.execute(
+                    "INSERT INTO jobs (name, last_run) VALUES ('started', ?)"
+                    " ON CONFLICT (name) DO UPDATE SET last_run = excluded.last_run",
+                    (utc_now(),),
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"{self.path}: cannot write the database ({exc}); {DISK_HINT}"
+            ) from None
 
     async def schema_version(self) -> int:
         row = await self.fetchone("PRAGMA user_version")
