@@ -7,6 +7,7 @@ see which questions went unanswered.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -213,9 +214,13 @@ class Conversation:
             log.info("event=flood_dropped channel=%s", message.channel)
             return []
         lang = language_from_hint(message.language_hint, self.default_language)
-        person = await touch_person(
-            self.db, message.channel, message.user_id, message.display_name, lang
-        )
+        try:
+            person = await touch_person(
+                self.db, message.channel, message.user_id, message.display_name, lang
+            )
+        except sqlite3.Error as exc:  # a full disk: an apology, not silence
+            log.error("event=database_failed step=person error=%r", str(exc))
+            return [Reply(self.texts.get(lang, "error_sorry"))]
         try:
             if verdict is Verdict.NOTICE:
                 outcome = Outcome([Reply(self._t(person, "flood_notice"))], Handled("flood"))
@@ -229,10 +234,15 @@ class Conversation:
             log.error("event=empty_reply action=%s", outcome.handled.action)
             outcome = Outcome(self._notice(person, "error_sorry").replies, Handled("error"))
         kind = message.media or message.kind.value
-        await log_message(
-            self.db, person.id, kind, message.text, person.lang, outcome.handled, update_key
-        )
-        if await self._tell_about_announcements(person, message, outcome):
+        try:
+            await log_message(
+                self.db, person.id, kind, message.text, person.lang, outcome.handled, update_key
+            )
+            tell = await self._tell_about_announcements(person, message, outcome)
+        except sqlite3.Error as exc:  # the reply still goes out; the log line says what is wrong
+            log.error("event=database_failed step=log error=%r", str(exc))
+            return outcome.replies
+        if tell:
             # first contact: say that announcements come, and how to stop them (in the same
             # message: one message less on a slow phone)
             first, *rest = outcome.replies

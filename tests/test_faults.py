@@ -174,3 +174,16 @@ async def test_a_database_that_turns_read_only_is_reported_before_serving(tmp_pa
             await db.check_writable()
     finally:
         await db.close()
+
+
+async def test_when_writes_start_failing_villagers_still_get_a_reply(conversation):
+    from bot.messages import Incoming, Kind
+
+    known = Incoming("telegram", "42", Kind.TEXT, "berapa biaya paspor", display_name="Budi")
+    assert await conversation.handle(known)
+    await conversation.db.fetchall("PRAGMA query_only = ON")  # the disk has filled up
+    [answer] = await conversation.handle(known)
+    assert "Rp" in answer.text  # answered, though it cannot be logged
+    stranger = Incoming("telegram", "43", Kind.TEXT, "halo", display_name="Rina")
+    [sorry] = await conversation.handle(stranger)
+    assert "Maaf" in sorry.text

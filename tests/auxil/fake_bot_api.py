@@ -976,11 +976,13 @@ class FakeBotApi:
 
     # ---------------------------------------------------------------- lifecycle
 
-    def start(self) -> FakeBotApi:
+    def start(self, port: int = 0) -> FakeBotApi:
+        """Serve on ``port`` (0: any free one). stop() then start(old port) simulates an
+        outage: everything recorded so far is kept."""
         if self._server is not None:
             raise RuntimeError("FakeBotApi is already running")
         self._stopping = False
-        self._server = _FakeHttpServer(self)
+        self._server = _FakeHttpServer(self, port)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.01},  # also how long stop() waits
@@ -1885,8 +1887,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class _FakeHttpServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, fake: FakeBotApi) -> None:
-        super().__init__(("127.0.0.1", 0), _RequestHandler)
+    def __init__(self, fake: FakeBotApi, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _RequestHandler)
         self.fake = fake
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()

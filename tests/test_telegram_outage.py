@@ -1,0 +1,58 @@
+"""The Bot API unreachable while the bot runs: it keeps retrying with growing waits (at most
+30 s between polls) and carries on by itself when the API is back; nothing queued is lost."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from auxil.fake_bot_api import FakeBotApi
+from auxil.sessions import a_session
+from bot.app import open_conversation
+from bot.channels.telegram import TelegramChannel, TelegramSecrets
+from bot.outbox import enqueue
+from bot.people import touch_person
+
+TOKEN = "123456:outage"
+OUTAGE_SECONDS = 4  # long enough for several failed polls and sends; the waits cap at 30 s
+
+
+async def test_the_bot_recovers_by_itself_after_the_api_was_unreachable(make_config):
+    fake = FakeBotApi().start()
+    try:
+        config = make_config(telegram={"api_base_url": fake.base_url, "poll_timeout": 1})
+        async with open_conversation(config) as conversation:
+            bot = TelegramChannel(
+                conversation, config.telegram, TelegramSecrets(TOKEN), conversation.texts.commands
+            )
+            await bot.start()
+            try:
+                fake.push_text(5001, "/start")
+                await fake.wait_for(lambda f: f.sent(5001), timeout=10)
+                port = fake.port
+                fake.stop()  # the API goes away
+                db = conversation.db
+                session = await a_session(db)
+                person = await touch_person(db, "telegram", "5001", "Budi", "id")
+                async with db.write() as conn:  # a notice falls due during the outage
+                    await enqueue(
+                        conn, person_id=person.id, session_id=session.id,
+                        text_key="notice_session_changed", dedupe_key="outage",
+                        due=datetime.now(UTC),
+                    )  # fmt: skip
+                await asyncio.sleep(OUTAGE_SECONDS)
+                failed = await db.fetchone("SELECT attempts, status FROM outbox")
+                assert failed["attempts"] >= 1 and failed["status"] == "pending"
+                fake.start(port)  # back
+                fake.push_text(5001, "berapa biaya paspor")
+                await fake.wait_for(
+                    lambda f: any("Rp" in m["visible_text"] for m in f.sent(5001)), timeout=45
+                )
+                await fake.wait_for(
+                    lambda f: any("berubah" in m["visible_text"] for m in f.sent(5001)),
+                    timeout=45,
+                )
+            finally:
+                await bot.stop()
+    finally:
+        fake.stop()
