@@ -56,3 +56,24 @@ async def test_the_bot_recovers_by_itself_after_the_api_was_unreachable(make_con
                 await bot.stop()
     finally:
         fake.stop()
+
+
+async def test_an_update_delivered_twice_is_answered_once(make_config):
+    with FakeBotApi() as fake:
+        config = make_config(telegram={"api_base_url": fake.base_url, "poll_timeout": 1})
+        async with open_conversation(config) as conversation:
+            bot = TelegramChannel(
+                conversation, config.telegram, TelegramSecrets(TOKEN), conversation.texts.commands
+            )
+            await bot.start()
+            try:
+                update = fake.push_text(5002, "berapa biaya paspor")
+                await fake.wait_for(lambda f: f.sent(5002), timeout=10)
+                fake.push_update(update)  # Telegram delivers it again (same update_id)
+                fake.push_text(5002, "/menu")
+                await fake.wait_for(lambda f: len(f.sent(5002)) >= 2, timeout=10)
+                await asyncio.sleep(0.3)
+            finally:
+                await bot.stop()
+        texts = [m["visible_text"] for m in fake.sent(5002)]
+        assert len(texts) == 2 and "Rp" in texts[0] and texts[1].startswith("Menu utama")
