@@ -26,6 +26,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 WEBHOOK_SECRET_ENV = "TELEGRAM_WEBHOOK_SECRET"
+WHATSAPP_TOKEN_ENV = "WHATSAPP_ACCESS_TOKEN"
+WHATSAPP_APP_SECRET_ENV = "WHATSAPP_APP_SECRET"
+WHATSAPP_VERIFY_TOKEN_ENV = "WHATSAPP_VERIFY_TOKEN"
 
 _MISSING: Any = object()
 
@@ -64,6 +67,27 @@ class TelegramConfig:
 
 
 @dataclass(frozen=True)
+class Template:
+    """An approved WhatsApp message template, for messages outside the 24-hour window."""
+
+    name: str
+    language: str
+    parameters: tuple[str, ...] = ()  # the values filling {{1}}, {{2}}, ... in order
+
+
+@dataclass(frozen=True)
+class WhatsAppConfig:
+    enabled: bool = False
+    api_base_url: str = "https://graph.facebook.com/v21.0"
+    phone_number_id: str = ""
+    messages_per_second: int = 60
+    listen: str = "127.0.0.1"
+    port: int = 8444
+    path: str = "whatsapp"
+    templates: dict[str, Template] = field(default_factory=dict)  # text key → template
+
+
+@dataclass(frozen=True)
 class BroadcastConfig:
     office: str = "bp3mi"  # who announcements are from unless staff choose
     quiet_start_hour: int = 21  # local time; nothing announced from here...
@@ -87,6 +111,7 @@ class Config:
     offices: dict[str, Office]
     telegram: TelegramConfig
     broadcasts: BroadcastConfig = field(default_factory=BroadcastConfig)
+    whatsapp: WhatsAppConfig = field(default_factory=WhatsAppConfig)
     retention_days: int = 180  # message texts older than this are erased every day
     messages_per_minute: int = 20  # more from one person: one notice, then silence
 
@@ -232,6 +257,7 @@ def load_config(path: Path | str) -> Config:
         **_reminders(top.section("reminders")),
         telegram=_telegram(top.section("telegram")),
         broadcasts=_broadcasts(top.section("broadcasts")),
+        whatsapp=_whatsapp(top.section("whatsapp")),
         retention_days=_one_integer(top, "privacy", "retention_days", 180, 1, 3650),
         messages_per_minute=_one_integer(top, "flood", "messages_per_minute", 20, 1, 1000),
     )
@@ -328,6 +354,57 @@ def _group_id(section: _Section) -> int | None:
             "staff_group_id", "the staff group's numeric chat id, such as -1001234567890", value
         )
     return value or None
+
+
+TEMPLATE_PARAMETERS = ("name", "title", "when", "place", "village", "booking", "text", "office")
+
+
+def _whatsapp(section: _Section) -> WhatsAppConfig:
+    enabled = section._get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise section.error("enabled", "true or false", enabled)
+    base_url = section.string("api_base_url", WhatsAppConfig.api_base_url, required=True)
+    if not base_url.startswith(("http://", "https://")):
+        raise section.error("api_base_url", "a URL starting with http:// or https://", base_url)
+    phone_number_id = section.string("phone_number_id", "")
+    if enabled and not phone_number_id.isdigit():
+        raise section.error(
+            "phone_number_id", "the numeric phone number id from Meta's WhatsApp Manager"
+        )
+    config = WhatsAppConfig(
+        enabled=enabled,
+        api_base_url=base_url.rstrip("/"),
+        phone_number_id=phone_number_id,
+        messages_per_second=section.integer("messages_per_second", 60, minimum=1, maximum=1000),
+        listen=section.string("listen", WhatsAppConfig.listen, required=True),
+        port=section.integer("port", WhatsAppConfig.port, minimum=1, maximum=65535),
+        path=section.string("path", WhatsAppConfig.path, required=True).strip("/"),
+        templates=_templates(section.section("templates")),
+    )
+    section.finish()
+    return config
+
+
+def _templates(section: _Section) -> dict[str, Template]:
+    """text key → approved template, e.g. reminder_day_before: {name: pengingat_sesi,
+    language: id, parameters: [title, when, place]}."""
+    templates = {}
+    for key in list(section.data):
+        entry = section.section(str(key))
+        name = entry.string("name", required=True)
+        language = entry.string("language", "id", required=True)
+        parameters = entry.word_list(
+            "parameters", (), "a list of values, each one of " + ", ".join(TEMPLATE_PARAMETERS)
+        )
+        unknown = [p for p in parameters if p not in TEMPLATE_PARAMETERS]
+        if unknown:
+            raise entry.error(
+                "parameters", "values among " + ", ".join(TEMPLATE_PARAMETERS), unknown[0]
+            )
+        entry.finish()
+        templates[str(key)] = Template(name, language, tuple(parameters))
+    section.finish()
+    return templates
 
 
 def _one_integer(

@@ -87,6 +87,7 @@ TEXT_KEYS = (
     "staff_bc_in_past", "staff_bc_preview_button", "staff_bc_cancel_confirm",
     "button_bc_yes_cancel", "flood_notice", "mydata", "mydata_booking", "mydata_on", "mydata_off",
     "status_cancelled", "button_erase", "erase_confirm", "button_erase_yes", "erased",
+    "whatsapp_choose", "whatsapp_list_button",
     "officer_answer", "officer_reply_sent", "officer_reply_unknown", "officer_reply_not_text",
     "staff_bc_ask_text", "staff_bc_ask_text_en", "staff_bc_ask_audience", "staff_bc_ask_session",
     "staff_bc_ask_office", "staff_bc_ask_time", "staff_bc_now", "staff_bc_confirm",
@@ -344,6 +345,39 @@ class Conversation:
             self._button_for(person, "button_menu", menu),
         )
         return Reply(body, buttons)
+
+    async def due_values(self, due: Due) -> dict[str, str]:
+        """The values a template's parameters are taken from (WhatsApp, outside the 24-hour
+        window): the session's title, time and place, the announcement's text and office."""
+        values = {"name": "", **due.values}
+        if due.session_id is not None:
+            session = await get_session_by_id(self.db, due.session_id)
+            if session is not None:
+                values.update(
+                    title=session.title.get(due.lang, session.title["id"]),
+                    when=when(session.starts_at, session.ends_at, self.timezone, due.lang),
+                    place=session.place,
+                    village=session.village,
+                )
+                booking = await self.db.fetchone(
+                    "SELECT booking_code FROM registrations WHERE session_id = ? AND person_id = ?"
+                    " ORDER BY id DESC LIMIT 1",
+                    (session.id, due.person_id),
+                )
+                values["booking"] = booking["booking_code"] if booking else ""
+        if due.broadcast_id is not None:
+            broadcast = await get_broadcast(self.db, due.broadcast_id)
+            if broadcast is not None:
+                values["text"] = broadcast.text.get(due.lang) or broadcast.text["id"]
+                office = self.texts.office_values.get(f"{broadcast.office}.name", "")
+                values["office"] = office
+        person = await self.db.fetchone(
+            "SELECT coalesce(full_name, display_name) AS name FROM people WHERE id = ?",
+            (due.person_id,),
+        )
+        if person is not None:
+            values["name"] = person["name"]
+        return values
 
     async def _session_notice(self, due: Due) -> Reply | None:
         """A reminder or notice about a session, with the session as it is now."""

@@ -162,7 +162,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 7: privacy and robustness. Who did what among staff (audit_log); the platform's id of
     # each incoming message, so one delivered twice is acted on once (messages.update_key);
-    # when each periodic job last ran (jobs); when a person's data was erased on request.
+    # when each periodic job last ran (jobs); when a person's data was erased on request;
+    # the platform's id of a sent message and what the platform later said of it (WhatsApp
+    # reports delivered, read or failed after accepting a message).
     """
     CREATE TABLE audit_log (
         id INTEGER PRIMARY KEY,
@@ -180,5 +182,8 @@ MIGRATIONS: tuple[str, ...] = (
         last_run TEXT NOT NULL
     );
     ALTER TABLE people ADD COLUMN erased_at TEXT;
+    ALTER TABLE outbox ADD COLUMN platform_id TEXT;
+    ALTER TABLE outbox ADD COLUMN receipt TEXT;
+    CREATE INDEX outbox_by_platform_id ON outbox (platform_id) WHERE platform_id IS NOT NULL;
     """,
 )

@@ -127,7 +127,8 @@ class Due:
 
 
 Render = Callable[[Due], Awaitable[object | None]]  # None: nothing to send any more
-Send = Callable[[Due, object], Awaitable[None]]
+# sends a rendered row; may return the platform's id of the message (for status callbacks)
+Send = Callable[[Due, object], Awaitable[str | None]]
 Housekeeping = Callable[[datetime], Awaitable[None]]
 
 # A row goes to its own chat (outbox.channel/chat), or else to its person's.
@@ -159,7 +160,8 @@ class DeliveryWorker:
         self.housekeeping = housekeeping
         self.limiter = AsyncLimiter(rate, 1)
         self.in_flight = asyncio.Semaphore(in_flight)
-        self._sent: list[int] = []  # accepted by the platform, not yet marked sent
+        # accepted by the platform, not yet marked sent: (row id, platform message id)
+        self._sent: list[tuple[int, str | None]] = []
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flushing: set[asyncio.Task] = set()
 
@@ -324,13 +326,13 @@ class DeliveryWorker:
             if reply is None:
                 await self._finish(due.id, "dropped", "nothing to send any more")
                 return None
-            await self.send(due, reply)
+            platform_id = await self.send(due, reply)
         except DeliveryError as error:
             return await self._failed(due, error)
         except Exception as exc:  # anything unforeseen: back to the queue, never left "sending"
             log.exception("event=outbox_unexpected id=%s", due.id)
             return await self._failed(due, DeliveryError("error", repr(exc)))
-        await self._mark_sent(due.id)
+        await self._mark_sent(due.id, platform_id)
         return None
 
     async def _failed(self, due: Due, error: DeliveryError) -> str | None:
@@ -354,11 +356,11 @@ class DeliveryWorker:
         )
         return retry_at
 
-    async def _mark_sent(self, outbox_id: int) -> None:
+    async def _mark_sent(self, outbox_id: int, platform_id: str | None = None) -> None:
         """Record a delivery. Marks are written a few at a time (SENT_FLUSH_ROWS, or after
         SENT_FLUSH_SECONDS), which halves the database work per message; a crash before the
         write re-sends at most those few, like the ones in flight."""
-        self._sent.append(outbox_id)
+        self._sent.append((outbox_id, platform_id))
         if len(self._sent) >= SENT_FLUSH_ROWS:
             await self._flush_sent()
         elif self._flush_timer is None:
@@ -381,14 +383,19 @@ class DeliveryWorker:
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None
-        ids, self._sent = self._sent, []
-        if ids:
-            marks = ", ".join("?" for _ in ids)
-            await self.db.write_one(
-                "UPDATE outbox SET status = 'sent', last_error = NULL, sent_at = ?"
-                f" WHERE id IN ({marks})",
-                (utc_now(), *ids),
-            )
+        sent, self._sent = self._sent, []
+        if not sent:
+            return
+        ids = [row_id for row_id, _ in sent]
+        marks = ", ".join("?" for _ in ids)
+        named = [(row_id, platform_id) for row_id, platform_id in sent if platform_id]
+        cases = " ".join("WHEN ? THEN ?" for _ in named)
+        platform = f"CASE id {cases} ELSE platform_id END" if named else "platform_id"
+        await self.db.write_one(
+            f"UPDATE outbox SET status = 'sent', last_error = NULL, sent_at = ?,"
+            f" platform_id = {platform} WHERE id IN ({marks})",
+            (utc_now(), *(v for pair in named for v in pair), *ids),
+        )
 
     async def _finish(self, outbox_id: int, status: str, error: str | None) -> None:
         await self.db.write_one(

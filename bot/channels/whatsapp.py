@@ -1,0 +1,477 @@
+"""WhatsApp channel (WhatsApp Cloud API): a webhook server in, a thin Graph API client out.
+
+A thin client over httpx rather than a library such as pywa: the bot needs four calls' worth
+of the API (send text, interactive, template; read the webhook), wants every error code sorted
+its own way (the 24-hour window, the pair rate limit) and must run against a local stand-in in
+tests, which a base URL from config gives for free.
+
+In: the webhook answers Meta's GET verification, checks every POST's X-Hub-Signature-256
+(HMAC-SHA256 of the raw body with the app secret, compared in constant time; 403 otherwise),
+answers 200 at once and handles the messages in the background, each chat in order. A message
+delivered twice (same id) is acted on once (the core keeps each message's id).
+
+Out: text split at 4096; the core's buttons as reply buttons (at most 3, titles at most 20)
+or, when there are more or longer ones, a list (at most 10 rows a message). Messages queued in
+the outbox go out free-form within 24 hours of the person's last message, and as the approved
+template named in config outside it; without one they are parked with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import tornado.web
+from aiolimiter import AsyncLimiter
+from tornado.httpserver import HTTPServer
+
+from bot.config import Template, WhatsAppConfig
+from bot.conversation import Conversation
+from bot.messages import MAX_TEXT, Button, Incoming, Kind, Reply, split_text
+from bot.outbox import DeliveryError, DeliveryWorker, Due
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "whatsapp"
+MAX_BODY = 1024  # an interactive message's body text
+MAX_BUTTONS = 3
+MAX_BUTTON_TITLE = 20
+MAX_ROWS = 10
+MAX_ROW_TITLE = 24
+MAX_ROW_DESCRIPTION = 72
+WINDOW = timedelta(hours=24)  # free-form messages only this long after the person's last one
+SHARE_CONTACT = "wa:contact"  # the "use this number" button of the phone question
+MAX_CONCURRENT = 4
+SLOW_DOWN_SECONDS = 60  # after a rate-limit error, half the rate for this long
+# Graph API error codes
+OUTSIDE_WINDOW = 131047
+RATE_LIMITED = 130429
+PAIR_RATE_LIMITED = 131056
+RETRY_LATER = {RATE_LIMITED: 5.0, PAIR_RATE_LIMITED: 60.0}
+
+
+# -- signatures and webhook payloads -------------------------------------------------------
+
+
+def signature_ok(body: bytes, header: str | None, app_secret: str) -> bool:
+    """X-Hub-Signature-256: "sha256=" + HMAC-SHA256(app secret, raw body), in constant time."""
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header.removeprefix("sha256="))
+
+
+@dataclass(frozen=True)
+class Status:
+    """What WhatsApp later says of a message it accepted: sent, delivered, read or failed."""
+
+    message_id: str
+    status: str
+    error: str = ""
+    code: int | None = None
+
+
+@dataclass
+class Inbound:
+    messages: list[Incoming] = field(default_factory=list)
+    statuses: list[Status] = field(default_factory=list)
+
+
+def parse_webhook(payload: object) -> Inbound:
+    """The messages and statuses of one webhook POST; ValueError if it is not one."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
+        raise ValueError("not a WhatsApp webhook payload: no entry list")
+    inbound = Inbound()
+    for entry in payload["entry"]:
+        for change in _dicts(entry.get("changes") if isinstance(entry, dict) else None):
+            value = change.get("value")
+            if change.get("field") != "messages" or not isinstance(value, dict):
+                continue
+            names = {
+                c.get("wa_id"): (c.get("profile") or {}).get("name", "")
+                for c in _dicts(value.get("contacts"))
+            }
+            for message in _dicts(value.get("messages")):
+                incoming = _incoming(message, names)
+                if incoming is not None:
+                    inbound.messages.append(incoming)
+            for status in _dicts(value.get("statuses")):
+                inbound.statuses.append(_status(status))
+    return inbound
+
+
+def _dicts(value: object) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _incoming(message: dict, names: dict) -> Incoming | None:
+    sender, message_id, kind = message.get("from"), message.get("id"), message.get("type")
+    if not isinstance(sender, str) or not sender.isdigit() or not isinstance(message_id, str):
+        return None
+    common = {
+        "channel": CHANNEL,
+        "user_id": sender,
+        "display_name": str(names.get(sender) or ""),
+        "update_id": message_id,
+    }
+    if kind == "text":
+        body = str((message.get("text") or {}).get("body", ""))
+        word = body.strip()
+        if word.startswith("/") and len(word) > 1:  # typed like a Telegram command
+            return Incoming(kind=Kind.COMMAND, text=word[1:].lower(), **common)
+        if word.lower() == "menu":  # no command menu on WhatsApp: the word does it
+            return Incoming(kind=Kind.COMMAND, text="menu", **common)
+        return Incoming(kind=Kind.TEXT, text=body, **common)
+    if kind == "interactive":
+        interactive = message.get("interactive") or {}
+        reply = interactive.get("button_reply") or interactive.get("list_reply") or {}
+        action = str(reply.get("id", ""))
+        if action == SHARE_CONTACT:  # "use this number": WhatsApp already knows it
+            return Incoming(kind=Kind.CONTACT, text=f"+{sender}", **common)
+        return Incoming(kind=Kind.BUTTON, text=action, **common)
+    if kind == "button":  # a template's quick-reply button
+        payload = str((message.get("button") or {}).get("payload", ""))
+        return Incoming(kind=Kind.BUTTON, text=payload, **common)
+    return Incoming(kind=Kind.OTHER, media=str(kind or "unknown"), **common)
+
+
+def _status(status: dict) -> Status:
+    errors = _dicts(status.get("errors"))
+    code = errors[0].get("code") if errors else None
+    error = f"{code}: {errors[0].get('title', '')}" if errors else ""
+    return Status(str(status.get("id", "")), str(status.get("status", "")), error, code)
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def _short(label: str, limit: int) -> str:
+    return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
+
+
+def render(reply: Reply, choose: str, list_button: str) -> list[dict]:
+    """A reply as Graph API message bodies (without "to"). ``choose``: a body for buttons
+    whose text went out before; ``list_button``: the label that opens a list."""
+    buttons = _unique(reply.flat_buttons())
+    if reply.share_contact:
+        share, skip = reply.share_contact
+        buttons = [Button(share, SHARE_CONTACT), Button(skip, skip[:64] or "skip")]
+    parts = split_text(reply.text)
+    if not buttons:
+        return [_text(part) for part in parts]
+    body = parts[-1] if len(parts[-1]) <= MAX_BODY else None
+    messages = [_text(part) for part in (parts[:-1] if body else parts)]
+    body = body or choose
+    if len(buttons) <= MAX_BUTTONS and all(len(b.label) <= MAX_BUTTON_TITLE for b in buttons):
+        action = {
+            "buttons": [
+                {"type": "reply", "reply": {"id": b.action, "title": b.label}} for b in buttons
+            ]
+        }
+        messages.append(_interactive("button", body, action))
+        return messages
+    for start in range(0, len(buttons), MAX_ROWS):
+        rows = [_row(b) for b in buttons[start : start + MAX_ROWS]]
+        action = {
+            "button": _short(list_button, MAX_BUTTON_TITLE),
+            "sections": [{"rows": rows}],
+        }
+        messages.append(_interactive("list", body if start == 0 else choose, action))
+    return messages
+
+
+def _unique(buttons: list[Button]) -> list[Button]:
+    """WhatsApp refuses two buttons with one id in a message: keep the first."""
+    seen: set[str] = set()
+    return [b for b in buttons if not (b.action in seen or seen.add(b.action))]
+
+
+def _row(button: Button) -> dict:
+    row = {"id": button.action, "title": _short(button.label, MAX_ROW_TITLE)}
+    if len(button.label) > MAX_ROW_TITLE:
+        row["description"] = _short(button.label, MAX_ROW_DESCRIPTION)
+    return row
+
+
+def _text(body: str) -> dict:
+    return {"type": "text", "text": {"body": body[:MAX_TEXT], "preview_url": False}}
+
+
+def _interactive(kind: str, body: str, action: dict) -> dict:
+    return {
+        "type": "interactive",
+        "interactive": {"type": kind, "body": {"text": body[:MAX_BODY]}, "action": action},
+    }
+
+
+def template_message(template: Template, values: dict[str, str]) -> dict:
+    parameters = [
+        {"type": "text", "text": (values.get(name) or "-")[:1024]} for name in template.parameters
+    ]
+    components = [{"type": "body", "parameters": parameters}] if parameters else []
+    return {
+        "type": "template",
+        "template": {
+            "name": template.name,
+            "language": {"code": template.language},
+            "components": components,
+        },
+    }
+
+
+# -- the Graph API client ---------------------------------------------------------------------
+
+
+class GraphError(Exception):
+    def __init__(self, status: int, code: int | None, message: str) -> None:
+        super().__init__(f"{code or status}: {message}")
+        self.status, self.code = status, code
+
+
+@dataclass(frozen=True)
+class WhatsAppSecrets:
+    access_token: str
+    app_secret: str
+    verify_token: str
+
+
+class GraphClient:
+    def __init__(self, config: WhatsAppConfig, token: str) -> None:
+        self.url = f"{config.api_base_url}/{config.phone_number_id}/messages"
+        self.http = httpx.AsyncClient(
+            headers={"Authorization": f"Bearer {token}"}, timeout=httpx.Timeout(20.0)
+        )
+
+    async def send(self, to: str, message: dict) -> str:
+        """Send one message; returns WhatsApp's message id. Raises GraphError or httpx's."""
+        body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to}
+        response = await self.http.post(self.url, json={**body, **message})
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        if response.status_code != 200 or "error" in data:
+            error = data.get("error") or {}
+            raise GraphError(response.status_code, error.get("code"), error.get("message", ""))
+        return str(data["messages"][0]["id"])
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+# -- the channel --------------------------------------------------------------------------------
+
+
+class WebhookHandler(tornado.web.RequestHandler):
+    def initialize(self, channel: WhatsAppChannel) -> None:
+        self.channel = channel
+
+    def get(self) -> None:
+        """Meta's verification: echo hub.challenge when hub.verify_token is ours."""
+        mode = self.get_query_argument("hub.mode", "")
+        token = self.get_query_argument("hub.verify_token", "")
+        verify = self.channel.secrets.verify_token
+        if mode == "subscribe" and hmac.compare_digest(token.encode(), verify.encode()):
+            self.write(self.get_query_argument("hub.challenge", ""))
+            return
+        log.warning("event=whatsapp_verification_refused")
+        self.set_status(403)
+
+    def post(self) -> None:
+        body = self.request.body
+        header = self.request.headers.get("X-Hub-Signature-256")
+        if not signature_ok(body, header, self.channel.secrets.app_secret):
+            log.warning("event=webhook_rejected channel=whatsapp status=403 reason=signature")
+            self.set_status(403)
+            return
+        try:
+            inbound = parse_webhook(json.loads(body))
+        except ValueError as exc:  # signed but not a payload we know: say so, do not retry
+            log.warning("event=whatsapp_bad_payload error=%r", str(exc))
+            self.set_status(400)
+            return
+        self.channel.accept(inbound)  # handled in the background; Meta gets its 200 at once
+
+    def log_exception(self, *args) -> None:  # never log a request body
+        log.error("event=whatsapp_webhook_failed")
+
+
+class WhatsAppChannel:
+    def __init__(
+        self, conversation: Conversation, config: WhatsAppConfig, secrets: WhatsAppSecrets
+    ) -> None:
+        self.conversation = conversation
+        self.config = config
+        self.secrets = secrets
+        self.client = GraphClient(config, secrets.access_token)
+        self.limiter = AsyncLimiter(config.messages_per_second, 1)
+        self._slow_until = 0.0
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT)
+        self._tasks: set[asyncio.Task] = set()
+        self._server: HTTPServer | None = None
+        self._worker: asyncio.Task | None = None
+        self._worker_stop = asyncio.Event()
+
+    # -- in ------------------------------------------------------------------------------------
+
+    def accept(self, inbound: Inbound) -> None:
+        for message in inbound.messages:
+            self._spawn(self._handle(message))
+        if inbound.statuses:
+            self._spawn(self._record_statuses(inbound.statuses))
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, message: Incoming) -> None:
+        lock = self._locks.setdefault(message.user_id, asyncio.Lock())
+        try:
+            async with lock, self._slots:
+                replies = await self.conversation.handle(message)
+                for reply in replies:
+                    await self._send_reply(message.user_id, reply, message.language_hint)
+        except Exception:
+            log.exception("event=whatsapp_handling_failed")
+        finally:
+            if not lock.locked() and self._locks.get(message.user_id) is lock:
+                del self._locks[message.user_id]
+
+    async def _send_reply(self, to: str, reply: Reply, lang: str | None) -> None:
+        """A reply to someone who just wrote (inside the window): refusals are logged."""
+        person_lang = await self._lang_of(to)
+        for body in self._render(reply, person_lang or lang or "id"):
+            try:
+                await self._post(to, body)
+            except (GraphError, httpx.HTTPError) as exc:
+                log.error("event=whatsapp_send_failed error=%r", str(exc))
+                return
+
+    async def _lang_of(self, user_id: str) -> str | None:
+        row = await self.conversation.db.fetchone(
+            "SELECT lang FROM people WHERE channel = ? AND channel_user_id = ?",
+            (CHANNEL, user_id),
+        )
+        return row["lang"] if row else None
+
+    def _render(self, reply: Reply, lang: str) -> list[dict]:
+        texts = self.conversation.texts
+        return render(
+            reply, texts.get(lang, "whatsapp_choose"), texts.get(lang, "whatsapp_list_button")
+        )
+
+    async def _record_statuses(self, statuses: list[Status]) -> None:
+        """delivered/read are noted on the outbox row; failed marks it failed, with the code."""
+        for status in statuses:
+            if status.status == "failed":
+                await self.conversation.db.write_one(
+                    "UPDATE outbox SET status = 'failed', receipt = 'failed', last_error = ?"
+                    " WHERE platform_id = ?",
+                    (f"whatsapp: {status.error}", status.message_id),
+                )
+            elif status.status in ("delivered", "read"):
+                await self.conversation.db.write_one(
+                    "UPDATE outbox SET receipt = ? WHERE platform_id = ?"
+                    " AND coalesce(receipt, '') != 'read'",
+                    (status.status, status.message_id),
+                )
+
+    # -- out -----------------------------------------------------------------------------------
+
+    async def _post(self, to: str, body: dict) -> str:
+        await self.limiter.acquire()
+        if time.monotonic() < self._slow_until:  # told to slow down: half the rate a while
+            await asyncio.sleep(1 / self.config.messages_per_second)
+        return await self.client.send(to, body)
+
+    async def deliver(self, due: Due, reply: Reply) -> str | None:
+        """An outbox row: free-form inside the 24-hour window, else the configured template."""
+        template = self.config.templates.get(due.text_key)
+        try:
+            if await self._window_open(due.person_id):
+                try:
+                    return await self._send_all(due.channel_user_id, self._render(reply, due.lang))
+                except GraphError as exc:
+                    if exc.code != OUTSIDE_WINDOW:
+                        raise
+            if template is None:
+                raise DeliveryError(
+                    "rejected",
+                    f"outside WhatsApp's 24-hour window and no template for {due.text_key!r} "
+                    "in whatsapp.templates",
+                )
+            values = await self.conversation.due_values(due)
+            return await self._post(due.channel_user_id, template_message(template, values))
+        except GraphError as exc:
+            raise self._delivery_error(exc) from None
+        except httpx.HTTPError as exc:
+            raise DeliveryError("retry", f"network: {exc!r}") from None
+
+    async def _send_all(self, to: str, bodies: list[dict]) -> str | None:
+        platform_id = None
+        for body in bodies:
+            platform_id = await self._post(to, body)
+        return platform_id
+
+    def _delivery_error(self, exc: GraphError) -> DeliveryError:
+        if exc.code in RETRY_LATER:
+            self._slow_until = time.monotonic() + SLOW_DOWN_SECONDS
+            return DeliveryError("retry", str(exc), RETRY_LATER[exc.code])
+        if exc.status >= 500 or exc.status in (401, 403, 429):
+            return DeliveryError("retry", str(exc))
+        return DeliveryError("rejected", str(exc))
+
+    async def _window_open(self, person_id: int) -> bool:
+        row = await self.conversation.db.fetchone(
+            "SELECT max(received_at) FROM messages WHERE person_id = ?", (person_id,)
+        )
+        if row is None or row[0] is None:
+            return False
+        return datetime.fromisoformat(row[0]) > datetime.now(UTC) - WINDOW
+
+    # -- running -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = tornado.web.Application([(f"/{self.config.path}", WebhookHandler, {"channel": self})])
+        self._server = HTTPServer(app, xheaders=True)
+        self._server.listen(self.config.port, address=self.config.listen)
+        worker = DeliveryWorker(
+            self.conversation.db,
+            CHANNEL,
+            self.conversation.render_due,
+            self.deliver,
+            rate=self.config.messages_per_second,
+            housekeeping=self.conversation.housekeeping,
+        )
+        self._worker_stop = asyncio.Event()
+        self._worker = asyncio.create_task(worker.run(self._worker_stop), name="whatsapp-outbox")
+        log.info("event=whatsapp_started port=%s", self.config.port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._worker is not None:
+            self._worker_stop.set()
+            await self._worker
+            self._worker = None
+        await self.client.close()
+        log.info("event=whatsapp_stopped")
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
