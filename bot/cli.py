@@ -12,7 +12,17 @@ from pathlib import Path
 
 from bot import __version__
 from bot.app import open_conversation
-from bot.config import LANGUAGES, TOKEN_ENV, WEBHOOK_SECRET_ENV, Config, load_config, secret
+from bot.config import (
+    LANGUAGES,
+    TOKEN_ENV,
+    WEBHOOK_SECRET_ENV,
+    WHATSAPP_APP_SECRET_ENV,
+    WHATSAPP_TOKEN_ENV,
+    WHATSAPP_VERIFY_TOKEN_ENV,
+    Config,
+    load_config,
+    secret,
+)
 from bot.logs import REDACTED, setup_logging
 from bot.store import StoreError
 from bot.yamlfile import Problem
@@ -170,24 +180,32 @@ def _chat(config: Config, args: argparse.Namespace) -> int:
 
 
 def _run(config: Config) -> int:
+    """Telegram (when TELEGRAM_BOT_TOKEN is set) and WhatsApp (when enabled), one core."""
     token = secret(TOKEN_ENV)
-    if not token:
+    whatsapp = _whatsapp_secrets(config)
+    if isinstance(whatsapp, str):
+        print(f"desabot: {whatsapp}", file=sys.stderr)
+        return EXIT_USAGE
+    if not token and whatsapp is None:
         print(
-            f"desabot: set the bot token in the environment variable {TOKEN_ENV}", file=sys.stderr
+            f"desabot: set the bot token in the environment variable {TOKEN_ENV}"
+            " (or enable whatsapp in config.yaml)",
+            file=sys.stderr,
         )
         return EXIT_USAGE
     webhook_secret = secret(WEBHOOK_SECRET_ENV)
     bad_secret = webhook_secret is not None and not WEBHOOK_SECRET.fullmatch(webhook_secret)
-    if bad_secret or (config.telegram.mode == "webhook" and not webhook_secret):
+    if token and (bad_secret or (config.telegram.mode == "webhook" and not webhook_secret)):
         print(
             f"desabot: {config.path}: telegram.mode is webhook: set {WEBHOOK_SECRET_ENV} "
             "to 1-256 characters A-Z, a-z, 0-9, _ and -",
             file=sys.stderr,
         )
         return EXIT_USAGE
-    setup_logging(config.log_level, secrets=[token, webhook_secret or ""])
-
-    from bot.channels.telegram import TelegramChannel, TelegramSecrets
+    hidden = [token or "", webhook_secret or ""]
+    if whatsapp is not None:
+        hidden += [whatsapp.access_token, whatsapp.app_secret, whatsapp.verify_token]
+    setup_logging(config.log_level, secrets=hidden)
 
     async def serve() -> None:
         stop = asyncio.Event()
@@ -196,13 +214,23 @@ def _run(config: Config) -> int:
             loop.add_signal_handler(signum, stop.set)
         async with open_conversation(config) as conversation:
             await conversation.db.check_writable()
-            channel = TelegramChannel(
-                conversation,
-                config.telegram,
-                TelegramSecrets(token, webhook_secret),
-                conversation.texts.commands,
-            )
-            await channel.serve(stop)
+            channels = []
+            if token:
+                from bot.channels.telegram import TelegramChannel, TelegramSecrets
+
+                channels.append(
+                    TelegramChannel(
+                        conversation,
+                        config.telegram,
+                        TelegramSecrets(token, webhook_secret),
+                        conversation.texts.commands,
+                    )
+                )
+            if whatsapp is not None:
+                from bot.channels.whatsapp import WhatsAppChannel
+
+                channels.append(WhatsAppChannel(conversation, config.whatsapp, whatsapp))
+            await asyncio.gather(*(channel.serve(stop) for channel in channels))
 
     try:
         asyncio.run(serve())
@@ -211,9 +239,24 @@ def _run(config: Config) -> int:
         return EXIT_USAGE
     except Exception as exc:  # a rejected token, a port in use: one clear line
         message = str(exc) or type(exc).__name__
-        for value in (token, webhook_secret):
+        for value in hidden:
             if value:
                 message = message.replace(value, REDACTED)
-        print(f"desabot: cannot run the Telegram bot: {message}", file=sys.stderr)
+        print(f"desabot: cannot run the bot: {message}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _whatsapp_secrets(config: Config):
+    """WhatsApp's three secrets from the environment; None when WhatsApp is off, a message
+    naming what is missing when it is on without them."""
+    if not config.whatsapp.enabled:
+        return None
+    names = (WHATSAPP_TOKEN_ENV, WHATSAPP_APP_SECRET_ENV, WHATSAPP_VERIFY_TOKEN_ENV)
+    values = [secret(name) for name in names]
+    missing = [name for name, value in zip(names, values, strict=True) if not value]
+    if missing:
+        return f"{config.path}: whatsapp.enabled is true: set " + ", ".join(missing)
+    from bot.channels.whatsapp import WhatsAppSecrets
+
+    return WhatsAppSecrets(*values)

@@ -35,7 +35,7 @@ def test_a_rejected_token_stops_with_one_line_and_no_token(tmp_path):
     assert bot.returncode == 3
     lines = [line for line in stderr.splitlines() if not line.startswith("20")]  # log lines
     assert len(lines) == 1, stderr
-    assert lines[0].startswith("desabot: cannot run the Telegram bot:")
+    assert lines[0].startswith("desabot: cannot run the bot:")
     assert "Traceback" not in stderr
     assert TOKEN not in stderr and TOKEN.split(":")[1] not in stderr
 

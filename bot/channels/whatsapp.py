@@ -314,6 +314,7 @@ class WhatsAppChannel:
         self.limiter = AsyncLimiter(config.messages_per_second, 1)
         self._slow_until = 0.0
         self._locks: dict[str, asyncio.Lock] = {}
+        self._waiting: dict[str, int] = {}
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._tasks: set[asyncio.Task] = set()
         self._server: HTTPServer | None = None
@@ -334,17 +335,21 @@ class WhatsAppChannel:
         task.add_done_callback(self._tasks.discard)
 
     async def _handle(self, message: Incoming) -> None:
-        lock = self._locks.setdefault(message.user_id, asyncio.Lock())
+        """One chat's messages one after another, in order; other chats meanwhile."""
+        user = message.user_id
+        lock = self._locks.setdefault(user, asyncio.Lock())
+        self._waiting[user] = self._waiting.get(user, 0) + 1
         try:
             async with lock, self._slots:
                 replies = await self.conversation.handle(message)
                 for reply in replies:
-                    await self._send_reply(message.user_id, reply, message.language_hint)
+                    await self._send_reply(user, reply, message.language_hint)
         except Exception:
             log.exception("event=whatsapp_handling_failed")
         finally:
-            if not lock.locked() and self._locks.get(message.user_id) is lock:
-                del self._locks[message.user_id]
+            self._waiting[user] -= 1
+            if not self._waiting[user]:  # forget idle chats, so memory stays flat
+                del self._waiting[user], self._locks[user]
 
     async def _send_reply(self, to: str, reply: Reply, lang: str | None) -> None:
         """A reply to someone who just wrote (inside the window): refusals are logged."""
