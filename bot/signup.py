@@ -199,10 +199,14 @@ class SignUp:
                 return self._outcome([Reply(self._t(person, "name_invalid"))], "signup_bad_name")
             await update_profile(self.c.db, person.id, full_name=name)
             return await self._next(person, flow, "village", full_name=name)
-        if step == "village_other" and message.kind is Kind.TEXT:
+        if step in ("village", "village_other") and message.kind is Kind.TEXT:
+            # typed instead of pressed (easier on some phones): a known village is written as
+            # configured, anything else is taken as the name of their village
             village = " ".join(message.text.split())[:60]
-            if not village:
+            if not re.search(r"[^\W\d_]", village):
                 return self._ask(person, step)
+            known = {v.lower(): v for v in self.c.villages}
+            village = known.get(village.lower(), village)
             await update_profile(self.c.db, person.id, village=village)
             return await self._next(person, flow, "phone")
         if step == "phone" and message.kind in (Kind.TEXT, Kind.CONTACT):

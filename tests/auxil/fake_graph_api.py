@@ -1,0 +1,184 @@
+"""A local stand-in for the WhatsApp Cloud API (Graph API) messages endpoint, for tests.
+
+``FakeGraphApi`` serves ``POST /<version>/<phone number id>/messages`` on 127.0.0.1 from a
+daemon thread (standard library only) and enforces what the real API does for the messages the
+bot sends, answering ``{"error": {"code": N, "message": ...}}`` with HTTP 400 otherwise:
+
+* a Bearer token (401, code 190, without one); messaging_product "whatsapp"; "to" all digits;
+* text: body 1..4096 characters;
+* interactive "button": body 1..1024, 1..3 reply buttons, titles 1..20, ids 1..256 and
+  unique; interactive "list": body 1..1024, button label 1..20, 1..10 rows in all, row title
+  1..24, description up to 72, ids 1..200 and unique;
+* template: a name and a language code; only templates listed in ``templates`` exist (132001);
+* the 24-hour window: a free-form (non-template) message to a number in ``outside_window``
+  is refused with 131047; ``fail_next(code, n)`` answers the next n sends with an error code
+  (130429 rate limit, 131056 pair rate limit, ...).
+
+Tests read ``sent(to)`` (the request bodies accepted) and ``errors``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+JSON = dict[str, Any]
+ERROR_TITLES = {
+    100: "Invalid parameter",
+    130429: "Rate limit hit",
+    131047: "Re-engagement message",
+    131056: "(Business Account, Consumer Account) pair rate limit hit",
+    132001: "Template name does not exist in the translation",
+    190: "Invalid OAuth access token",
+}
+
+
+class GraphApiError(Exception):
+    def __init__(self, code: int, detail: str = "", status: int = 400) -> None:
+        super().__init__(detail or ERROR_TITLES.get(code, "error"))
+        self.code, self.status = code, status
+
+
+def _require(condition: bool, detail: str) -> None:
+    if not condition:
+        raise GraphApiError(100, detail)
+
+
+def check_message(body: JSON, templates: set[str]) -> None:
+    _require(body.get("messaging_product") == "whatsapp", "messaging_product must be whatsapp")
+    _require(str(body.get("to", "")).isdigit(), "to must be a phone number")
+    kind = body.get("type")
+    if kind == "text":
+        text = (body.get("text") or {}).get("body", "")
+        _require(isinstance(text, str) and 1 <= len(text) <= 4096, "text body 1..4096")
+    elif kind == "interactive":
+        _check_interactive(body.get("interactive") or {})
+    elif kind == "template":
+        template = body.get("template") or {}
+        _require(bool(template.get("name")), "template name")
+        _require(bool((template.get("language") or {}).get("code")), "template language")
+        if template["name"] not in templates:
+            raise GraphApiError(132001)
+    else:
+        raise GraphApiError(100, f"unsupported type {kind!r}")
+
+
+def _check_interactive(interactive: JSON) -> None:
+    body = (interactive.get("body") or {}).get("text", "")
+    _require(isinstance(body, str) and 1 <= len(body) <= 1024, "interactive body 1..1024")
+    action = interactive.get("action") or {}
+    if interactive.get("type") == "button":
+        buttons = action.get("buttons") or []
+        _require(1 <= len(buttons) <= 3, "1..3 buttons")
+        ids = [b["reply"]["id"] for b in buttons]
+        for button in buttons:
+            reply = button.get("reply") or {}
+            _require(button.get("type") == "reply", "button type reply")
+            _require(1 <= len(reply.get("title", "")) <= 20, "button title 1..20")
+            _require(1 <= len(reply.get("id", "")) <= 256, "button id 1..256")
+        _require(len(set(ids)) == len(ids), "button ids must be unique")
+    elif interactive.get("type") == "list":
+        _require(1 <= len(action.get("button", "")) <= 20, "list button 1..20")
+        rows = [row for section in action.get("sections") or [] for row in section["rows"]]
+        _require(1 <= len(rows) <= 10, "1..10 rows")
+        for row in rows:
+            _require(1 <= len(row.get("title", "")) <= 24, "row title 1..24")
+            _require(len(row.get("description", "")) <= 72, "row description up to 72")
+            _require(1 <= len(row.get("id", "")) <= 200, "row id 1..200")
+        ids = [row["id"] for row in rows]
+        _require(len(set(ids)) == len(ids), "row ids must be unique")
+    else:
+        raise GraphApiError(100, "interactive type must be button or list")
+
+
+class FakeGraphApi:
+    def __init__(self, version: str = "v21.0", phone_number_id: str = "1234567890") -> None:
+        self.version, self.phone_number_id = version, phone_number_id
+        self.outside_window: set[str] = set()
+        self.templates: set[str] = set()
+        self.errors: list[JSON] = []
+        self._sent: list[JSON] = []
+        self._forced: list[int] = []
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        """For whatsapp.api_base_url (the phone number id and /messages are appended)."""
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/{self.version}"
+
+    def start(self) -> FakeGraphApi:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # the standard library names it so
+                length = int(self.headers.get("Content-Length", "0"))
+                status, answer = fake.handle(self.path, self.headers, self.rfile.read(length))
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                """Quiet."""
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeGraphApi:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def fail_next(self, code: int, n: int = 1) -> None:
+        with self._lock:
+            self._forced += [code] * n
+
+    def sent(self, to: str | None = None) -> list[JSON]:
+        with self._lock:
+            return [m for m in self._sent if to is None or m["to"] == to]
+
+    def handle(self, path: str, headers, raw: bytes) -> tuple[int, JSON]:
+        try:
+            if path != f"/{self.version}/{self.phone_number_id}/messages":
+                raise GraphApiError(100, f"unknown path {path}", HTTPStatus.NOT_FOUND)
+            if not (headers.get("Authorization") or "").startswith("Bearer "):
+                raise GraphApiError(190, status=HTTPStatus.UNAUTHORIZED)
+            body = json.loads(raw)
+            with self._lock:
+                if self._forced:
+                    raise GraphApiError(self._forced.pop(0))
+                check_message(body, self.templates)
+                if body["type"] != "template" and body["to"] in self.outside_window:
+                    raise GraphApiError(131047)
+                message_id = f"wamid.TEST{next(self._ids)}"
+                self._sent.append({**body, "id": message_id})
+            return 200, {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                "messages": [{"id": message_id}],
+            }
+        except GraphApiError as exc:
+            error = {"message": str(exc), "type": "OAuthException", "code": exc.code}
+            with self._lock:
+                self.errors.append(error)
+            return int(exc.status), {"error": error}
+        except (ValueError, KeyError, TypeError) as exc:
+            return 400, {"error": {"message": f"bad request: {exc}", "code": 100}}
