@@ -450,3 +450,60 @@ async def test_a_whatsapp_and_a_telegram_villager_in_one_session_are_both_remind
                 await telegram.stop()
                 await whatsapp.stop()
     assert not graph.errors
+
+
+def test_run_with_whatsapp_only_needs_its_three_secrets_and_serves_the_webhook(tmp_path, graph):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import write_config
+
+    port = free_port()
+    config = write_config(
+        tmp_path,
+        whatsapp={
+            "enabled": True, "api_base_url": graph.base_url,
+            "phone_number_id": graph.phone_number_id, "port": port,
+        },
+    )  # fmt: skip
+    command = [sys.executable, "-m", "bot", "run", "--config", str(config)]
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "WHATSAPP"))}
+    missing = subprocess.run(
+        command, env={**base_env, "WHATSAPP_ACCESS_TOKEN": "x"}, capture_output=True, text=True
+    )
+    assert missing.returncode == 2
+    assert "set WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN" in missing.stderr
+    env = {
+        **base_env,
+        "WHATSAPP_ACCESS_TOKEN": SECRETS.access_token,
+        "WHATSAPP_APP_SECRET": SECRETS.app_secret,
+        "WHATSAPP_VERIFY_TOKEN": SECRETS.verify_token,
+    }
+    bot = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        params = {"hub.mode": "subscribe", "hub.verify_token": "verify-me", "hub.challenge": "7"}
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/whatsapp", params=params)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "the webhook server did not start"
+                time.sleep(0.1)
+        assert (answer.status_code, answer.text) == (200, "7")
+        body = json.dumps(envelope([text("halo")])).encode()
+        headers = {"X-Hub-Signature-256": sign(body), "Content-Type": "application/json"}
+        assert httpx.post(f"http://127.0.0.1:{port}/whatsapp", content=body, headers=headers)
+        deadline = time.monotonic() + 30
+        while not graph.sent(VILLAGER):
+            assert time.monotonic() < deadline, "no reply reached the Graph API"
+            time.sleep(0.05)
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        _, stderr = bot.communicate(timeout=30)
+    assert bot.returncode == 0, stderr
+    for value in (SECRETS.access_token, SECRETS.app_secret, SECRETS.verify_token, VILLAGER):
+        assert value not in stderr
