@@ -85,6 +85,18 @@ def write(tmp_path: Path, text: str) -> Path:
             "telegram.staff_group_id: expected the staff group's numeric chat id",
         ),
         ("broadcasts:\n  office: dinas\n", 2, 'broadcasts.office: expected one of "bp3mi"'),
+        ("whatsapp:\n  enabled: yes please\n", 2, "whatsapp.enabled: expected true or false"),
+        (
+            "whatsapp:\n  enabled: true\n",
+            2,
+            "whatsapp.phone_number_id: expected the numeric phone number id",
+        ),
+        (
+            "whatsapp:\n  templates:\n    reminder_soon:\n      name: t\n"
+            "      parameters: [title, nik]\n",
+            5,
+            "whatsapp.templates.reminder_soon.parameters: expected values among name, title",
+        ),
         (
             "broadcasts:\n  quiet_start_hour: 24\n",
             2,
