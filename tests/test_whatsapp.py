@@ -387,6 +387,9 @@ async def test_rate_limit_errors_are_retried_later(whatsapp, graph):
             break
         await asyncio.sleep(0.02)
     assert row["status"] == "pending" and "130429" in row["last_error"]
+    import time
+
+    assert whatsapp._slow_until > time.monotonic()  # half the rate for a while
     assert datetime.fromisoformat(row["due_at"]) > datetime.now(UTC)  # later, not now
 
 
