@@ -6,15 +6,19 @@ from __future__ import annotations
 import getpass
 import os
 
+from bot.logs import PHONE, PHONE_MASK
+from bot.message_log import without_nik
 from bot.store import Database, utc_now
 
 DETAIL_LIMIT = 500
 
 
 async def record(db: Database, actor: str, action: str, detail: str = "") -> None:
+    """One line of the audit log; identity and phone numbers in it are masked."""
+    detail = PHONE.sub(PHONE_MASK, without_nik(" ".join(detail.split())))
     await db.write_one(
         "INSERT INTO audit_log (at, actor, action, detail) VALUES (?, ?, ?, ?)",
-        (utc_now(), actor[:200], action, " ".join(detail.split())[:DETAIL_LIMIT]),
+        (utc_now(), actor[:200], action, detail[:DETAIL_LIMIT]),
     )
 
 

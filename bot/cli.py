@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser(
-        "run", parents=[common], help=f"run the bot (Telegram with ${TOKEN_ENV}; WhatsApp when enabled in config)"
+        "run",
+        parents=[common],
+        help=f"run the bot (Telegram with ${TOKEN_ENV}; WhatsApp when enabled in config)",
     )
     chat = commands.add_parser("chat", parents=[common], help="chat with the bot in this terminal")
     chat.add_argument("--user-id", default="local", help="who you are to the bot (default: local)")

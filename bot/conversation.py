@@ -22,7 +22,7 @@ from bot.faq import Faq, Topic
 from bot.feedback import record_feedback
 from bot.flood import FloodGuard, Verdict
 from bot.matcher import Matcher
-from bot.message_log import Handled, log_message, seen_before
+from bot.message_log import Handled, log_message
 from bot.messages import Button, Incoming, Kind, Reply
 from bot.normalise import MAX_CHARS as MAX_QUESTION_CHARS
 from bot.officer import Officer
@@ -37,6 +37,8 @@ from bot.subscription import Announcements, subscription_word
 from bot.texts import Texts, fill
 
 MAX_RELATED = 3
+# flow steps whose typed answers are personal data, kept out of the message log
+PRIVATE_STEPS = ("name", "village", "village_other", "phone", "set_village")
 # Command names (both languages' names) → what they do. texts/*.yaml lists them for the
 # Telegram menu; `desabot check` makes sure every listed command is one of these.
 COMMANDS = {
@@ -87,7 +89,7 @@ TEXT_KEYS = (
     "staff_bc_in_past", "staff_bc_preview_button", "staff_bc_cancel_confirm",
     "button_bc_yes_cancel", "flood_notice", "mydata", "mydata_booking", "mydata_on", "mydata_off",
     "status_cancelled", "button_erase", "erase_confirm", "button_erase_yes", "erased",
-    "whatsapp_choose", "whatsapp_list_button",
+    "whatsapp_choose", "whatsapp_list_button", "officer_reply_erased",
     "officer_answer", "officer_reply_sent", "officer_reply_unknown", "officer_reply_not_text",
     "staff_bc_ask_text", "staff_bc_ask_text_en", "staff_bc_ask_audience", "staff_bc_ask_session",
     "staff_bc_ask_office", "staff_bc_ask_time", "staff_bc_now", "staff_bc_confirm",
@@ -203,25 +205,30 @@ class Conversation:
         if message.group is not None:
             return await self._in_group(message)
         update_key = f"{message.channel}:{message.update_id}" if message.update_id else None
-        if update_key and await seen_before(self.db, update_key):
-            log.info("event=duplicate_update_ignored channel=%s", message.channel)
-            return []
         verdict = (
             Verdict.OK
             if self._is_staff(message)
             else self.flood.check((message.channel, message.user_id))
         )
         if verdict is Verdict.DROP:
-            log.info("event=flood_dropped channel=%s", message.channel)
+            log.info("event=flood_dropped channel=%s user=%s", message.channel, message.user_id)
             return []
         lang = language_from_hint(message.language_hint, self.default_language)
         try:
             person = await touch_person(
-                self.db, message.channel, message.user_id, message.display_name, lang
+                self.db, message.channel, message.user_id, message.display_name, lang, update_key
             )
         except sqlite3.Error as exc:  # a full disk: an apology, not silence
             log.error("event=database_failed step=person error=%r", str(exc))
             return [Reply(self.texts.get(lang, "error_sorry"))]
+        if person.repeated:  # the platform delivered this message again: acted on already
+            log.info("event=duplicate_update_ignored channel=%s", message.channel)
+            return []
+        # a name, village or phone typed during a sign-up is not kept in the message log
+        private = (person.flow or {}).get("step") in PRIVATE_STEPS and message.kind in (
+            Kind.TEXT,
+            Kind.CONTACT,
+        )
         try:
             if verdict is Verdict.NOTICE:
                 outcome = Outcome([Reply(self._t(person, "flood_notice"))], Handled("flood"))
@@ -237,7 +244,13 @@ class Conversation:
         kind = message.media or message.kind.value
         try:
             await log_message(
-                self.db, person.id, kind, message.text, person.lang, outcome.handled, update_key
+                self.db,
+                person.id,
+                kind,
+                "" if private else message.text,
+                person.lang,
+                outcome.handled,
+                update_key,
             )
             tell = await self._tell_about_announcements(person, message, outcome)
         except sqlite3.Error as exc:  # the reply still goes out; the log line says what is wrong
@@ -261,7 +274,7 @@ class Conversation:
             return False
         await mark_told(self.db, person.id)
         # who just typed BERHENTI or MULAI has been told already, in other words
-        return outcome.handled.action not in ("subscribed", "unsubscribed")
+        return outcome.handled.action not in ("subscribed", "unsubscribed", "erased")
 
     async def _in_group(self, message: Incoming) -> list[Reply]:
         """The staff group: only replies to forwarded questions matter. Group members are

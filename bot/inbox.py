@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.logs import PHONE, PHONE_MASK
 from bot.message_log import without_nik
 from bot.outbox import enqueue
 from bot.store import Database, utc_now
@@ -95,7 +96,8 @@ async def forward_held(db: Database, group: tuple[str, str] | None) -> int:
     if group is None:
         return 0
     held = await db.fetchall(
-        "SELECT id FROM inbox WHERE forwarded_at IS NULL AND asked_at > ? ORDER BY id LIMIT 50",
+        "SELECT id FROM inbox WHERE forwarded_at IS NULL AND question != '' AND asked_at > ?"
+        " ORDER BY id LIMIT 50",
         ((datetime.now(UTC) - HELD_FOR).isoformat(timespec="milliseconds"),),
     )
     sent = 0
@@ -109,26 +111,36 @@ async def forward_held(db: Database, group: tuple[str, str] | None) -> int:
 class Answered:
     person_id: int
     name: str
+    outcome: str = "queued"  # or "erased" (they deleted their data), "repeat" (seen before)
 
 
-async def answer(db: Database, inbox_id: int, text: str, answered_by: str) -> Answered | None:
-    """Store a staff reply and queue it to the villager; None when there is no such question."""
+async def answer(
+    db: Database, inbox_id: int, text: str, answered_by: str, update_key: str | None = None
+) -> Answered | None:
+    """Store a staff reply and queue it to the villager; None when there is no such question.
+    Identity and phone numbers in the answer are masked, like everything kept."""
+    text = PHONE.sub(PHONE_MASK, without_nik(text))
     async with db.write() as conn:
         rows = list(
             await conn.execute_fetchall(
-                "SELECT i.person_id, i.question, coalesce(p.full_name, p.display_name)"
-                " FROM inbox i JOIN people p ON p.id = i.person_id WHERE i.id = ?",
+                "SELECT i.person_id, i.question, coalesce(p.full_name, p.display_name),"
+                " p.erased_at FROM inbox i JOIN people p ON p.id = i.person_id WHERE i.id = ?",
                 (inbox_id,),
             )
         )
         if not rows:
             return None
-        person_id, question, name = rows[0]
-        [(answer_id,)] = await conn.execute_fetchall(
-            "INSERT INTO inbox_answers (inbox_id, answer, answered_by, answered_at)"
-            " VALUES (?, ?, ?, ?) RETURNING id",
-            (inbox_id, text, answered_by[:100], utc_now()),
+        person_id, question, name, erased_at = rows[0]
+        if erased_at:
+            return Answered(person_id, "", "erased")
+        inserted = await conn.execute_fetchall(
+            "INSERT INTO inbox_answers (inbox_id, answer, answered_by, answered_at, update_key)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+            (inbox_id, text, answered_by[:100], utc_now(), update_key),
         )
+        if not inserted:
+            return Answered(person_id, name, "repeat")
+        [(answer_id,)] = inserted
         await enqueue(
             conn,
             person_id=person_id,

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from bot.store import Database, utc_now
 
-NIK = re.compile(r"(?<!\d)\d{16}(?!\d)")  # an Indonesian identity number: never kept
+# An Indonesian identity number (16 digits, maybe written in groups): never kept
+NIK = re.compile(r"(?<!\d)(?:\d[\s.\-]?){15}\d(?!\d)")
 
 
 def without_nik(text: str) -> str:
@@ -50,11 +51,4 @@ async def log_message(
             handled.score,
             update_key,
         ),
-    )
-
-
-async def seen_before(db: Database, update_key: str) -> bool:
-    """Whether a message with this platform id was already handled (a repeated delivery)."""
-    return (
-        await db.fetchone("SELECT 1 FROM messages WHERE update_key = ?", (update_key,)) is not None
     )

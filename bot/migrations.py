@@ -182,6 +182,9 @@ MIGRATIONS: tuple[str, ...] = (
         last_run TEXT NOT NULL
     );
     ALTER TABLE people ADD COLUMN erased_at TEXT;
+    ALTER TABLE inbox_answers ADD COLUMN update_key TEXT;
+    CREATE UNIQUE INDEX inbox_answers_by_update ON inbox_answers (update_key)
+        WHERE update_key IS NOT NULL;
     ALTER TABLE outbox ADD COLUMN platform_id TEXT;
     ALTER TABLE outbox ADD COLUMN receipt TEXT;
     CREATE INDEX outbox_by_platform_id ON outbox (platform_id) WHERE platform_id IS NOT NULL;

@@ -106,9 +106,14 @@ class Officer:
         if message.kind is not Kind.TEXT or not message.text.strip():
             return self._group_note(lang, "officer_reply_not_text", "officer_reply_not_text")
         by = f"{message.display_name} ({message.channel}:{message.user_id})"
-        answered = await inbox.answer(self.c.db, inbox_id, message.text.strip(), by)
+        key = f"{message.channel}:{message.update_id}" if message.update_id else None
+        answered = await inbox.answer(self.c.db, inbox_id, message.text.strip(), by, key)
         if answered is None:
             return self._group_note(lang, "officer_reply_unknown", "officer_reply_unknown")
+        if answered.outcome == "repeat":  # Telegram delivered the reply again: done already
+            return self._outcome([], "officer_reply_repeat")
+        if answered.outcome == "erased":
+            return self._group_note(lang, "officer_reply_erased", "officer_reply_erased")
         await audit.record(self.c.db, by, "officer_reply", inbox.tag(inbox_id))
         text = self.c.texts.get(
             lang, "officer_reply_sent", tag=inbox.tag(inbox_id), name=answered.name

@@ -15,6 +15,7 @@ import contextlib
 import functools
 import json
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -30,6 +31,7 @@ POLL_SECONDS = 2.0
 SENT_FLUSH_ROWS = 8  # deliveries recorded together...
 SENT_FLUSH_SECONDS = 0.02  # ...or after this long
 HOUSEKEEPING_SECONDS = 1.0  # while sending: how often due announcements are looked for
+DATABASE_PAUSE_SECONDS = 30.0  # after a database error (a full disk): wait, then try again
 MAX_ATTEMPTS = 8
 BACKOFF_LIMIT = timedelta(minutes=10)
 
@@ -199,7 +201,11 @@ class DeliveryWorker:
                         task = asyncio.create_task(self._deliver_in_order(items))
                         sending[task] = len(items)
                         task.add_done_callback(functools.partial(_finished, sending, busy, chat))
-            except Exception:  # the worker must outlive one bad row or a busy database
+            except sqlite3.Error as exc:  # a full disk: one line, then a pause, not a flood
+                log.error("event=database_failed step=outbox error=%r", str(exc))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), DATABASE_PAUSE_SECONDS)
+            except Exception:  # the worker must outlive one bad row
                 log.exception("event=outbox_drain_failed")
             if sending:
                 await asyncio.wait(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from bot.store import Database, utc_now
 
@@ -24,6 +25,7 @@ class Person:
     flow: dict | None = None
     subscribed: bool = True  # wants announcements (BERHENTI / MULAI)
     told: bool = True  # has been told that announcements come and how to stop them
+    repeated: bool = False  # the message being handled was handled before (same update id)
 
     @property
     def has_profile(self) -> bool:
@@ -32,7 +34,12 @@ class Person:
 
 
 async def touch_person(
-    db: Database, channel: str, channel_user_id: str, display_name: str, lang: str
+    db: Database,
+    channel: str,
+    channel_user_id: str,
+    display_name: str,
+    lang: str,
+    update_key: str | None = None,
 ) -> Person:
     """Find the person, or create them with ``lang``; keep their display name current.
 
@@ -41,9 +48,12 @@ async def touch_person(
     had blocked the bot) is active again as soon as they write.
     """
     name = display_name[:NAME_LIMIT]
+    # one trip also tells whether this very message was handled before (a platform's repeat
+    # within a day; update ids are reused after long silences)
     row = await db.fetchone(
-        f"SELECT {_COLUMNS} FROM people WHERE channel = ? AND channel_user_id = ?",
-        (channel, channel_user_id),
+        f"SELECT {_COLUMNS}, EXISTS (SELECT 1 FROM messages WHERE update_key = ?"
+        " AND received_at > ?) AS repeated FROM people WHERE channel = ? AND channel_user_id = ?",
+        (update_key, _day_ago(), channel, channel_user_id),
     )
     if row is None:
         rows = await db.write_one(
@@ -72,7 +82,12 @@ async def touch_person(
         flow=json.loads(row["flow"]) if row["flow"] else None,
         subscribed=bool(row["subscribed"]),
         told=bool(row["announcements_told"]),
+        repeated=bool(update_key) and bool(dict(row).get("repeated")),
     )
+
+
+def _day_ago() -> str:
+    return (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="milliseconds")
 
 
 _COLUMNS = (

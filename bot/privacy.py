@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 
 RETENTION_JOB = "erase_old_texts"
 JOB_INTERVAL = timedelta(days=1)
+ABANDONED_FLOW = timedelta(days=7)
+
+
+def _local_date(stamp: str | None, timezone) -> str:
+    if not stamp:
+        return ""
+    return datetime.fromisoformat(stamp).astimezone(timezone).strftime("%Y-%m-%d")
 
 
 class PrivacyTools:
@@ -43,15 +50,21 @@ class PrivacyTools:
         t = self.c._t
         data = await collect(self.c.db, person.id)
         dash = "–"
+        positions = {
+            booking.booking_code: str(booking.waitlist_position or "")
+            for _, booking in await sessions.bookings_of(self.c.db, person.id)
+        }
         bookings = [
             t(
                 person,
                 "mydata_booking",
                 code=b["booking_code"],
                 title=b["title"],
-                status=t(person, f"status_{b['status']}", position="")
-                if b["status"] in ("confirmed", "waitlisted", "attended")
-                else t(person, "status_cancelled"),
+                status=t(
+                    person,
+                    f"status_{b['status']}",
+                    position=positions.get(b["booking_code"]) or "?",
+                ),
             )
             for b in data["bookings"]
         ]
@@ -62,8 +75,8 @@ class PrivacyTools:
             display_name=person.display_name or dash,
             village=person.village or dash,
             phone=person.phone or dash,
-            consent=(person.consent_at or dash)[:10],
-            language=person.lang,
+            consent=_local_date(person.consent_at, self.c.timezone) or dash,
+            language=t(person, f"button_language_{person.lang}"),
             announcements=t(person, "mydata_on" if person.subscribed else "mydata_off"),
             bookings="\n".join(bookings) or dash,
             messages=str(data["message_count"]),
@@ -125,7 +138,7 @@ async def collect(db: Database, person_id: int) -> dict:
 def render_document(person: Person, data: dict) -> str:
     """The plain-text file /datasaya sends: every field and every stored text."""
     lines = [
-        "desabot: data tersimpan / stored data",
+        "desabot: data tersimpan / stored data (waktu dalam UTC / times in UTC)",
         f"channel: {person.channel}",
         f"id: {person.channel_user_id}",
         f"nama / name: {person.full_name or ''}",
@@ -217,6 +230,13 @@ async def erase_old_texts(db: Database, now: datetime, days: int) -> int:
             "UPDATE outbox SET values_json = '{}' WHERE created_at < ? AND values_json != '{}'"
             " AND status NOT IN ('pending', 'sending')",
             (cutoff,),
+        )
+        # a sign-up left half done keeps its answers in the flow: gone after a week
+        week_ago = (now - ABANDONED_FLOW).astimezone(UTC).isoformat(timespec="milliseconds")
+        await conn.execute(
+            "UPDATE people SET flow = NULL WHERE flow IS NOT NULL"
+            " AND coalesce(json_extract(flow, '$.started'), '') < ?",
+            (week_ago,),
         )
     return erased
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 MAX_LISTED = 8  # sessions shown at once: a long schedule is hard to read on a small screen
 BUTTON_TITLE = 28  # characters of a session title on its button
 _COMMAND = re.compile(r"^\s*(daftar|batal)\s+([0-9a-z\- ]{3,12})\s*$", re.IGNORECASE)
-_NAME = re.compile(r"^[^\W\d_][\w .,'\-]{1,59}$")
+_NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ .,'\-]){1,59}$")  # letters, no digits
 _SKIP_WORDS = {"lewati", "skip", "tidak", "no", "-"}
 EXIT_WORDS = {"batal", "menu", "cancel", "keluar", "stop", "berhenti"}
 SESSIONS = ("button_sessions", "sessions")
@@ -146,9 +146,11 @@ class SignUp:
             return await self.schedule(person, note)
         if person.has_profile:
             return await self._register(person, session.code)
-        flow = {"step": "name", "session": session.code}
+        # what they answer stays in the flow, and reaches their profile only with consent
+        flow = {"step": "name", "session": session.code, "answers": {}, "started": utc_now()}
         if person.full_name:
             flow["step"] = "village"
+            flow["answers"] = {"full_name": person.full_name}
         await set_flow(self.c.db, person.id, flow)
         return self._ask(person, flow["step"])
 
@@ -197,7 +199,6 @@ class SignUp:
             name = " ".join(message.text.split())
             if not _NAME.match(name):
                 return self._outcome([Reply(self._t(person, "name_invalid"))], "signup_bad_name")
-            await update_profile(self.c.db, person.id, full_name=name)
             return await self._next(person, flow, "village", full_name=name)
         if step in ("village", "village_other") and message.kind is Kind.TEXT:
             # typed instead of pressed (easier on some phones): a known village is written as
@@ -207,8 +208,7 @@ class SignUp:
                 return self._ask(person, step)
             known = {v.lower(): v for v in self.c.villages}
             village = known.get(village.lower(), village)
-            await update_profile(self.c.db, person.id, village=village)
-            return await self._next(person, flow, "phone")
+            return await self._next(person, flow, "phone", village=village)
         if step == "phone" and message.kind in (Kind.TEXT, Kind.CONTACT):
             return await self._phone(person, flow, message)
         return None
@@ -225,17 +225,17 @@ class SignUp:
             if argument == "other":
                 return await self._next(person, flow, "village_other")
             if re.fullmatch(r"[0-9]{1,3}", argument) and int(argument) < len(self.c.villages):
-                await update_profile(self.c.db, person.id, village=self.c.villages[int(argument)])
-                return await self._next(person, flow, "phone")
+                village = self.c.villages[int(argument)]
+                return await self._next(person, flow, "phone", village=village)
         if name == "consent" and flow.get("step") == "consent" and argument in ("yes", "no"):
+            await set_flow(self.c.db, person.id, None)  # their answers go with the flow...
             if argument == "no":
-                await set_flow(self.c.db, person.id, None)
-                await update_profile(self.c.db, person.id, full_name=None, village=None, phone=None)
                 reply = Reply(self._t(person, "consent_declined"), self.c._menu_buttons(person))
                 return self._outcome([reply], "signup_declined")
-            await update_profile(self.c.db, person.id, consent_at=utc_now())
-            await set_flow(self.c.db, person.id, None)
-            return await self._register(person, flow["session"])
+            answers = flow.get("answers") or {}  # ...or, with consent, into their profile
+            profile = {k: answers.get(k) for k in ("full_name", "village", "phone")}
+            await update_profile(self.c.db, person.id, **profile, consent_at=utc_now())
+            return await self._register(replace(person, **profile), flow["session"])
         return None
 
     async def _phone(self, person: Person, flow: dict, message: Incoming) -> Outcome:
@@ -247,14 +247,15 @@ class SignUp:
             phone = phone_number(text)
             if phone is None:
                 return self._outcome([Reply(self._t(person, "phone_invalid"))], "signup_bad_phone")
-        await update_profile(self.c.db, person.id, phone=phone)
-        outcome = await self._next(person, flow, "consent")
+        outcome = await self._next(person, flow, "consent", phone=phone)
         noted = Reply(self._t(person, "phone_noted"), remove_keyboard=True)
         return self._outcome([noted, *outcome.replies], outcome.handled.action)
 
-    async def _next(self, person: Person, flow: dict, step: str, **known: str) -> Outcome:
-        flow = {**flow, "step": step}
+    async def _next(self, person: Person, flow: dict, step: str, **answers: str | None) -> Outcome:
+        """On to the next question, keeping the answers given so far in the flow."""
+        flow = {**flow, "step": step, "answers": {**flow.get("answers", {}), **answers}}
         await set_flow(self.c.db, person.id, flow)
+        known = {k: v for k, v in flow["answers"].items() if k in ("full_name", "village")}
         return self._ask(replace(person, flow=flow, **known), step)
 
     async def _register(self, person: Person, code: str) -> Outcome:

@@ -127,6 +127,7 @@ def _staff_group_reply(
         language_hint=user.language_code,
         group=str(message.chat.id),
         reply_to=replied.text or replied.caption or "",
+        update_id=str(message.message_id),
     )
 
 
