@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     backup = commands.add_parser(
         "backup", parents=[common], help="copy the database safely, also while the bot runs"
     )
-    backup.add_argument("path", type=Path, help="file to write, or a folder for a dated file")
+    backup.add_argument("path", help="file to write, or a folder (or a path ending in /)")
+    backup.add_argument("--force", action="store_true", help="replace an existing file")
 
     faq = commands.add_parser("faq", parents=[common], help="FAQ tools: match, check, unanswered")
     faq_commands = faq.add_subparsers(dest="faq_command", required=True, metavar="FAQ_COMMAND")
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("broadcast", "stats"):
             return _broadcast(config, args)
         if args.command == "backup":
-            return _backup(config, args.path)
+            return _backup(config, args.path, args.force)
         return _chat(config, args)
     except (Problem, StoreError) as exc:
         print(f"desabot: {exc}", file=sys.stderr)
@@ -140,11 +141,11 @@ def _sessions(config: Config, args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
 
 
-def _backup(config: Config, path: Path) -> int:
+def _backup(config: Config, path: str, force: bool) -> int:
     from bot.backup import BackupError, backup
 
     try:
-        written = backup(config.database, path)
+        written = backup(config.database, path, force)
     except BackupError as exc:
         print(f"desabot: {exc}", file=sys.stderr)
         return EXIT_PROBLEMS

@@ -17,7 +17,7 @@ import pytest
 from auxil.fake_bot_api import FakeBotApi
 from bot.migrations import MIGRATIONS
 from bot.store import Database
-from conftest import REPO, write_config
+from conftest import write_config
 
 WRITER = """
 import sqlite3, sys, time
@@ -97,6 +97,16 @@ def test_backup_into_a_folder_and_its_mistakes(tmp_path):
     nowhere = desabot(config, "backup", str(tmp_path / "no" / "such" / "dir" / "x.db"))
     assert nowhere.returncode == 1 and "cannot write the backup" in nowhere.stderr
     assert "Traceback" not in nowhere.stderr
+    wal = desabot(config, "backup", str(tmp_path / "desabot.sqlite3-wal"))
+    assert wal.returncode == 1 and "that is the database itself" in wal.stderr
+    config_file = desabot(config, "backup", str(config))
+    assert config_file.returncode == 1 and "exists already" in config_file.stderr
+    assert "database:" in config.read_text()  # untouched
+    assert desabot(config, "backup", str(copy), "--force").returncode == 0  # if one insists
+    new_folder = desabot(config, "backup", str(tmp_path / "nightly") + "/")
+    assert new_folder.returncode == 0
+    [dated] = (tmp_path / "nightly").glob("desabot-*.sqlite3")
+    assert oct(dated.stat().st_mode & 0o777) == "0o600"  # personal data: owner only
 
 
 def test_a_full_disk_is_one_clear_line_at_start_not_a_crash_loop(tmp_path):
@@ -157,10 +167,6 @@ def test_kill_9_during_writes_then_the_restarted_bot_carries_on(tmp_path):
         _, stderr = bot.communicate(timeout=30)
         assert bot.returncode == 0, stderr.decode()
     assert "Halo" in fake.sent(4000)[0]["visible_text"]
-
-
-def test_repo_has_no_leftover_partial_backups():
-    assert not list(REPO.glob("*.partial"))
 
 
 async def test_a_database_that_turns_read_only_is_reported_before_serving(tmp_path):
