@@ -15,10 +15,16 @@ REDACTED = "[REDACTED]"
 NOISY_LOGGERS = ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler", "tornado.access")
 
 
-# Phone numbers as villagers give them: +62 812..., 62812..., 0812-3456-7890, and any
-# international number written with a "+". They never reach the log (nor does the token).
+# Phone numbers as villagers give them: +62 812..., 62812..., 0812-3456-7890, (0812) 3456/7890,
+# HP081234567890, Malaysian 012-345 6789, any number written with a "+". They never reach
+# the log, nor does the token. Not after "=" (chat=..., score=...): those are ids and figures.
+_SEP = r"[\s./()\-\u2013\u2014]{0,3}"
 PHONE = re.compile(
-    r"(?<![\w+])(?:\+?62|0)[\s.-]?8(?:[\s.-]?\d){7,11}(?!\d)|\+\d(?:[\s.-]?\d){8,14}(?!\d)"
+    r"(?<![\d=])(?:"
+    rf"(?:\+?\(?62\)?|\(?0){_SEP}8(?:{_SEP}\d){{7,11}}"  # Indonesian mobile
+    rf"|\(?0\d(?:{_SEP}\d){{7,11}}"  # other numbers written with a leading 0
+    rf"|\+{_SEP}\d(?:{_SEP}\d){{8,14}}"  # international
+    r")(?!\d)"
 )
 PHONE_MASK = "[phone]"
 

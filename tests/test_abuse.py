@@ -108,3 +108,35 @@ async def test_the_same_update_delivered_twice_is_acted_on_once(conversation):
     assert first and other and again == []
     count = await c.db.fetchone("SELECT count(*) FROM messages")
     assert count[0] == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "+6281234567890", "6281234567890", "0812-3456-7890", "0812 3456 7890",
+        "+62 812 3456 7890", "HP081234567890", "(0812) 3456 7890", "0812/3456/7890",
+        "0812–3456–7890", "012-345 6789", "+1 415 555 0100",
+    ],
+)  # fmt: skip
+def test_phone_numbers_never_reach_the_log_however_written(text):
+    import logging
+
+    from bot.logs import RedactSecrets
+
+    record = logging.LogRecord("t", logging.INFO, "", 0, "event=x text=%r", (text,), None)
+    RedactSecrets([]).filter(record)
+    digits = "".join(ch for ch in text if ch.isdigit())
+    assert digits[-7:] not in "".join(ch for ch in record.getMessage() if ch.isdigit())
+
+
+@pytest.mark.parametrize(
+    "text", ["chat=6281234567", "score=0.81234567", "due=2026-11-28T14:35:03", "08.00–16.00"]
+)
+def test_ids_times_and_figures_stay_readable_in_the_log(text):
+    import logging
+
+    from bot.logs import RedactSecrets
+
+    record = logging.LogRecord("t", logging.INFO, "", 0, text, None, None)
+    RedactSecrets([]).filter(record)
+    assert record.getMessage() == text

@@ -187,3 +187,37 @@ async def test_staff_see_questions_still_waiting_for_an_officer(make_config):
         [listing] = await say(c, Kind.COMMAND, "belum_terjawab", user="555")
         assert "#T1 · Budi (Langaleso)" in listing.text
         assert "Berapa gaji di Malaysia sekarang?" in listing.text
+
+
+async def test_after_hapusdata_questions_are_neither_forwarded_nor_answered(with_group):
+    c = with_group
+    for n in range(MAX_FORWARDS_PER_HOUR + 2):  # two held back by the hourly limit
+        await say(c, Kind.BUTTON, "officer")
+        await say(c, Kind.TEXT, f"pertanyaan nomor {n} untuk petugas")
+    forward = await rendered(c, (await queued(c))[0])
+    await say(c, Kind.BUTTON, "erase:yes")
+    await c.db.write_one(
+        "UPDATE inbox SET forwarded_at = '2000-01-01' WHERE forwarded_at IS NOT NULL"
+    )
+    await c.housekeeping(datetime.now(UTC))
+    forwards = await c.db.fetchall("SELECT count(*) FROM outbox WHERE text_key = 'inbox_forward'")
+    assert forwards[0][0] == MAX_FORWARDS_PER_HOUR  # the held ones stayed held
+    [note] = await in_group(c, "Jawabannya begini.", forward.text)
+    assert "sudah menghapus datanya" in note.text
+    assert (await c.db.fetchone("SELECT count(*) FROM inbox_answers"))[0] == 0
+
+
+async def test_an_officer_reply_delivered_twice_is_acted_on_once(with_group):
+    c = with_group
+    await say(c, Kind.BUTTON, "officer")
+    await say(c, Kind.TEXT, "Apakah LPK di Palu ini resmi?")
+    forward = await rendered(c, (await queued(c))[0])
+    reply = Incoming(
+        "telegram", "777", Kind.TEXT, "Ya, resmi.", display_name="Ibu Sari",
+        group=str(GROUP), reply_to=forward.text, update_id="555",
+    )  # fmt: skip
+    assert await c.handle(reply)
+    assert await c.handle(reply) == []
+    assert (await c.db.fetchone("SELECT count(*) FROM inbox_answers"))[0] == 1
+    answers = await c.db.fetchall("SELECT id FROM outbox WHERE text_key = 'officer_answer'")
+    assert len(answers) == 1

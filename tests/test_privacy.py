@@ -124,3 +124,52 @@ def test_retention_days_is_checked(make_config, days):
 
     with pytest.raises(ConfigError, match=r"privacy\.retention_days: expected a whole number"):
         make_config(privacy={"retention_days": days})
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["7271012345678901", "7271 0123 4567 8901", "7271.0123.4567.8901", "7271-0123-45678901"],
+)
+async def test_an_identity_number_is_never_stored_however_written(conversation, typed):
+    await say(conversation, Kind.TEXT, f"NIK saya {typed} bisa bikin paspor?")
+    row = await conversation.db.fetchone("SELECT text FROM messages")
+    assert "[NIK]" in row[0] and "4567" not in row[0]
+
+
+async def test_sign_up_answers_are_kept_only_with_consent(conversation):
+    c = conversation
+    session = await a_session(c.db)
+    await say(c, Kind.BUTTON, f"reg:{session.code}")
+    [refused] = await say(c, Kind.TEXT, "Siti 7271012345678901")
+    assert "7271012345678901" not in refused.text  # a name has no digits
+    await say(c, Kind.TEXT, "Siti Aminah")
+    await say(c, Kind.BUTTON, "vil:1")
+    await say(c, Kind.TEXT, "0812 3456 7890")
+    profile = await c.db.fetchone("SELECT full_name, village, phone FROM people")
+    assert tuple(profile) == (None, None, None)  # nothing kept before consent
+    await say(c, Kind.BUTTON, "consent:no")
+    profile = await c.db.fetchone("SELECT full_name, village, phone, flow FROM people")
+    assert tuple(profile) == (None, None, None, None)
+    logged = [r[0] for r in await c.db.fetchall("SELECT text FROM messages")]
+    assert not any("Siti" in (t or "") or "3456" in (t or "") for t in logged), logged
+
+
+async def test_a_sign_up_left_half_done_is_forgotten_after_a_week(conversation):
+    c = conversation
+    session = await a_session(c.db)
+    await say(c, Kind.BUTTON, f"reg:{session.code}")
+    await say(c, Kind.TEXT, "Siti Aminah")
+    assert "Siti Aminah" in (await c.db.fetchone("SELECT flow FROM people"))[0]
+    await privacy.run_retention_if_due(c.db, datetime.now(UTC) + timedelta(days=6), 180)
+    assert (await c.db.fetchone("SELECT flow FROM people"))[0] is not None
+    await c.db.write_one("DELETE FROM jobs")
+    await privacy.run_retention_if_due(c.db, datetime.now(UTC) + timedelta(days=8), 180)
+    assert (await c.db.fetchone("SELECT flow FROM people"))[0] is None
+
+
+async def test_audit_details_keep_no_identity_or_phone_numbers(conversation):
+    from bot import audit
+
+    await audit.record(conversation.db, "cli:x", "test", "HP 0812-3456-7890 NIK 7271012345678901")
+    row = await conversation.db.fetchone("SELECT detail FROM audit_log")
+    assert row[0] == "HP [phone] NIK [NIK]"
