@@ -510,3 +510,9 @@ def test_run_with_whatsapp_only_needs_its_three_secrets_and_serves_the_webhook(t
     assert bot.returncode == 0, stderr
     for value in (SECRETS.access_token, SECRETS.app_secret, SECRETS.verify_token, VILLAGER):
         assert value not in stderr
+
+
+def test_a_text_file_is_sent_as_messages():
+    reply = Reply("Data Anda:", document=("data-saya-1.txt", b"baris 1\nbaris 2"))
+    messages = render(reply, "Pilih salah satu:", "Pilih")
+    assert [m["text"]["body"] for m in messages] == ["Data Anda:", "baris 1\nbaris 2"]

@@ -164,6 +164,9 @@ def render(reply: Reply, choose: str, list_button: str) -> list[dict]:
         share, skip = reply.share_contact
         buttons = [Button(share, SHARE_CONTACT), Button(skip, skip[:64] or "skip")]
     parts = split_text(reply.text)
+    if reply.document and reply.document[0].endswith(".txt"):
+        # a text file (what /datasaya keeps) as messages: no media upload needed
+        parts += split_text(reply.document[1].decode("utf-8", "replace"))
     if not buttons:
         return [_text(part) for part in parts]
     body = parts[-1] if len(parts[-1]) <= MAX_BODY else None
