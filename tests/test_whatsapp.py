@@ -516,3 +516,12 @@ def test_a_text_file_is_sent_as_messages():
     reply = Reply("Data Anda:", document=("data-saya-1.txt", b"baris 1\nbaris 2"))
     messages = render(reply, "Pilih salah satu:", "Pilih")
     assert [m["text"]["body"] for m in messages] == ["Data Anda:", "baris 1\nbaris 2"]
+
+
+def test_template_parameters_are_one_line_and_never_empty():
+    from bot.channels.whatsapp import template_parameter
+
+    assert template_parameter("Sesi paspor\n\nSabtu   jam 9\tdi balai") == (
+        "Sesi paspor · Sabtu jam 9 di balai"
+    )
+    assert template_parameter("") == "-" and template_parameter(None) == "-"

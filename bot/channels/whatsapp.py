@@ -214,9 +214,17 @@ def _interactive(kind: str, body: str, action: dict) -> dict:
     }
 
 
+def template_parameter(value: str | None) -> str:
+    """WhatsApp refuses a template parameter with a newline, a tab or more than four spaces
+    in a row, and an empty one: one line, spaces squeezed, "-" for nothing."""
+    lines = [" ".join(line.split()) for line in (value or "").splitlines()]
+    return " · ".join(line for line in lines if line)[:1024] or "-"
+
+
 def template_message(template: Template, values: dict[str, str]) -> dict:
     parameters = [
-        {"type": "text", "text": (values.get(name) or "-")[:1024]} for name in template.parameters
+        {"type": "text", "text": template_parameter(values.get(name))}
+        for name in template.parameters
     ]
     components = [{"type": "body", "parameters": parameters}] if parameters else []
     return {
