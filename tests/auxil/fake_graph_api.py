@@ -10,6 +10,7 @@ bot sends, answering ``{"error": {"code": N, "message": ...}}`` with HTTP 400 ot
   unique; interactive "list": body 1..1024, button label 1..20, 1..10 rows in all, row title
   1..24, description up to 72, ids 1..200 and unique;
 * template: a name and a language code; only templates listed in ``templates`` exist (132001);
+  a parameter may not be empty or hold a newline, a tab or five spaces in a row (132018);
 * the 24-hour window: a free-form (non-template) message to a number in ``outside_window``
   is refused with 131047; ``fail_next(code, n)`` answers the next n sends with an error code
   (130429 rate limit, 131056 pair rate limit, ...).
@@ -33,6 +34,7 @@ ERROR_TITLES = {
     131047: "Re-engagement message",
     131056: "(Business Account, Consumer Account) pair rate limit hit",
     132001: "Template name does not exist in the translation",
+    132018: "There was an issue with the parameters in your template",
     190: "Invalid OAuth access token",
 }
 
@@ -63,6 +65,11 @@ def check_message(body: JSON, templates: set[str]) -> None:
         _require(bool((template.get("language") or {}).get("code")), "template language")
         if template["name"] not in templates:
             raise GraphApiError(132001)
+        for component in template.get("components") or []:
+            for parameter in component.get("parameters") or []:
+                value = parameter.get("text", "")
+                if not value or "\n" in value or "\t" in value or "     " in value:
+                    raise GraphApiError(132018, "template parameter: no newlines, tabs, empty")
     else:
         raise GraphApiError(100, f"unsupported type {kind!r}")
 
