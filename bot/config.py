@@ -356,7 +356,14 @@ def _group_id(section: _Section) -> int | None:
     return value or None
 
 
-TEMPLATE_PARAMETERS = ("name", "title", "when", "place", "village", "booking", "text", "office")
+TEMPLATE_PARAMETERS = (
+    "name", "title", "when", "place", "village", "booking", "text", "office", "question", "answer",
+)  # fmt: skip
+# the messages that can wait in the outbox, and so may need a template on WhatsApp
+QUEUED_TEXTS = (
+    "reminder_day_before", "reminder_soon", "notice_promoted", "notice_session_changed",
+    "notice_session_cancelled", "broadcast", "officer_answer", "broadcast_done",
+)  # fmt: skip
 
 
 def _whatsapp(section: _Section) -> WhatsAppConfig:
@@ -390,6 +397,10 @@ def _templates(section: _Section) -> dict[str, Template]:
     language: id, parameters: [title, when, place]}."""
     templates = {}
     for key in list(section.data):
+        if key not in QUEUED_TEXTS:
+            raise section.error(
+                str(key), "a message that can be queued: " + ", ".join(QUEUED_TEXTS)
+            )
         entry = section.section(str(key))
         name = entry.string("name", required=True)
         language = entry.string("language", "id", required=True)

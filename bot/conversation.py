@@ -7,6 +7,7 @@ see which questions went unanswered.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,21 @@ from bot.subscription import Announcements, subscription_word
 from bot.texts import Texts, fill
 
 MAX_RELATED = 3
+# words of a greeting ("halo kak", "selamat pagi pak", "assalamualaikum"): a first message of
+# only these gets the welcome and menu (WhatsApp has no /start)
+GREETINGS = {
+    "halo", "hallo", "helo", "hai", "hi", "hello", "hey", "p", "ping", "tes", "test", "permisi",
+    "selamat", "pagi", "siang", "sore", "malam", "assalamualaikum", "assalamu'alaikum",
+    "salam", "shalom", "om", "swastiastu", "kak", "kakak", "pak", "bapak", "bu", "ibu", "mas",
+    "mbak", "bang", "min", "admin", "good", "morning", "afternoon", "evening",
+}  # fmt: skip
+
+
+def is_greeting(text: str) -> bool:
+    words = re.sub(r"[^\w\s']", " ", text.lower()).split()
+    return bool(words) and all(word in GREETINGS for word in words)
+
+
 # flow steps whose typed answers are personal data, kept out of the message log
 PRIVATE_STEPS = ("name", "village", "village_other", "phone", "set_village")
 # Command names (both languages' names) → what they do. texts/*.yaml lists them for the
@@ -573,6 +589,10 @@ class Conversation:
         if not text:
             return self._notice(person, "empty_text")
         match = self.matcher.match(text)
+        if match.topic_id is None and not person.told and is_greeting(text):
+            # a first "halo kak" (WhatsApp has no /start): the welcome and menu, not an apology
+            welcome = await self._welcome(person)
+            return Outcome(welcome.replies, Handled("welcome", None, match.score))
         if match.topic_id is None:
             # an officer only when the villager asks (one tap): greetings and thanks that the
             # FAQ cannot answer are not questions for the staff group

@@ -106,7 +106,7 @@ def test_payloads_become_neutral_messages_and_statuses():
         (Kind.BUTTON, "subs", ""),
         (Kind.BUTTON, "faq:x", ""),
         (Kind.CONTACT, f"+{VILLAGER}", ""),  # "use this number": WhatsApp knows it
-        (Kind.BUTTON, "menu", ""),
+        (Kind.COMMAND, "menu", ""),  # a template's "Menu" button: as if "menu" was typed
         (Kind.OTHER, "", "sticker"),
     ]
     assert all(m.display_name == "Wati" and m.update_id for m in inbound.messages)
@@ -134,9 +134,24 @@ def test_buttons_become_reply_buttons_or_lists_within_whatsapps_limits():
         f"act:{i}" for i in range(6)
     ]
     long = Reply("Menu", ((Button("📅 Jadwal sesi & daftar sekarang juga", "sessions"),),))
-    [listed] = render(long, "Pilih salah satu:", "Pilih")
-    [row] = listed["interactive"]["action"]["sections"][0]["rows"]
-    assert len(row["title"]) <= 24 and row["description"].startswith("📅 Jadwal sesi")
+    [one] = render(long, "Pilih salah satu:", "Pilih")
+    [title] = [b["reply"]["title"] for b in one["interactive"]["action"]["buttons"]]
+    assert len(title) <= 20 and title.startswith("📅 Jadwal")  # still one tap
+    five = Reply(
+        "Menu", tuple((Button(f"📅 Jadwal sesi nomor {i} di desa", f"s:{i}"),) for i in range(5))
+    )
+    [listed] = render(five, "Pilih salah satu:", "Pilih")
+    row = listed["interactive"]["action"]["sections"][0]["rows"][0]
+    assert len(row["title"]) <= 24 and row["description"].startswith("📅 Jadwal sesi nomor 0")
+    same = Reply(
+        "?",
+        (
+            (Button("Daftar sesi pagi di balai desa", "a"),),
+            (Button("Daftar sesi pagi di balai kota", "b"),),
+        ),
+    )
+    [clash] = render(same, "Pilih salah satu:", "Pilih")
+    assert clash["interactive"]["type"] == "list"  # cut titles would be equal: a list instead
     twelve = render(Reply("Banyak", buttons(12)), "Pilih salah satu:", "Pilih")
     assert [len(m["interactive"]["action"]["sections"][0]["rows"]) for m in twelve] == [10, 2]
 
@@ -155,7 +170,7 @@ def test_a_long_text_goes_first_and_the_buttons_follow_with_a_short_body():
 def test_the_phone_question_offers_this_number_and_skip():
     [message] = render(Reply("Nomor HP?", share_contact=("📱 Kirim nomor", "Lewati")), "", "")
     ids = [b["reply"]["id"] for b in message["interactive"]["action"]["buttons"]]
-    assert ids == [SHARE_CONTACT, "Lewati"]
+    assert ids == [SHARE_CONTACT, "wa:skip"]
 
 
 # -- the channel, end to end ----------------------------------------------------------------
@@ -369,10 +384,18 @@ async def test_whatsapp_saying_the_window_closed_sends_the_template_instead(what
     graph.templates.add("pengingat_sesi")
     session = await a_session(whatsapp.conversation.db)
     person = await quiet_villager(whatsapp, "6285200000002", hours_ago=1)
-    graph.outside_window.add("6285200000002")  # WhatsApp knows better (131047)
+    graph.outside_window.add("6285200000002")  # WhatsApp knows better: 131047, afterwards
+    graph.status_webhook = (url(whatsapp), SECRETS.app_secret)
     await queue(whatsapp, person, "reminder_soon", session)
-    assert (await outbox_row(whatsapp.conversation.db, person, "reminder_soon"))[0] == "sent"
-    assert graph.sent("6285200000002")[-1]["type"] == "template"
+    db = whatsapp.conversation.db
+    for _ in range(300):
+        sent = graph.sent("6285200000002")
+        if sent and sent[-1]["type"] == "template":
+            break
+        await asyncio.sleep(0.02)
+    assert sent[-1]["type"] == "template"
+    assert [m["type"] for m in sent].count("template") == 1
+    assert (await outbox_row(db, person, "reminder_soon"))[0] == "sent"
 
 
 async def test_rate_limit_errors_are_retried_later(whatsapp, graph):
@@ -525,3 +548,36 @@ def test_template_parameters_are_one_line_and_never_empty():
         "Sesi paspor · Sabtu jam 9 di balai"
     )
     assert template_parameter("") == "-" and template_parameter(None) == "-"
+
+
+async def test_a_first_hello_gets_the_welcome_and_the_skip_button_works(whatsapp, graph):
+    wa = "6285200000009"
+    await post(whatsapp, envelope([text("halo kak", sender=wa)]))
+    await wait_for(lambda: graph.sent(wa))
+    assert "Saya desabot" in visible(graph.sent(wa)[0])  # welcome, not "I cannot answer"
+    session = await a_session(whatsapp.conversation.db)
+    steps = [
+        text(f"DAFTAR {session.code}", sender=wa), text("Wati Lestari", sender=wa),
+        text("Pesaku", sender=wa), button("wa:skip", sender=wa),
+    ]  # fmt: skip
+    steps[-1]["interactive"]["button_reply"]["title"] = "Lewati"
+    for step in steps:
+        count = len(graph.sent(wa))
+        await post(whatsapp, envelope([step]))
+        await wait_for(lambda count=count: len(graph.sent(wa)) > count)
+    await asyncio.sleep(0.2)
+    assert "Setuju" in json.dumps(graph.sent(wa)[-1], ensure_ascii=False)  # on to consent
+
+
+def test_reactions_and_system_messages_need_no_reply():
+    reaction = {"from": VILLAGER, "id": "wamid.R", "type": "reaction", "reaction": {}}
+    welcome = {"from": VILLAGER, "id": "wamid.W", "type": "request_welcome"}
+    [start] = parse_webhook(envelope([reaction, welcome])).messages
+    assert (start.kind, start.text) == (Kind.COMMAND, "start")
+
+
+def test_a_template_for_a_message_that_is_never_queued_is_a_config_error(make_config):
+    from bot.config import ConfigError
+
+    with pytest.raises(ConfigError, match="reminder_son: expected a message that can be queued"):
+        make_config(whatsapp={"templates": {"reminder_son": {"name": "x"}}})

@@ -35,7 +35,7 @@ from tornado.httpserver import HTTPServer
 from bot.config import Template, WhatsAppConfig
 from bot.conversation import Conversation
 from bot.messages import MAX_TEXT, Button, Incoming, Kind, Reply, split_text
-from bot.outbox import DeliveryError, DeliveryWorker, Due
+from bot.outbox import DeliveryError, DeliveryWorker, Due, iso
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +48,24 @@ MAX_ROW_TITLE = 24
 MAX_ROW_DESCRIPTION = 72
 WINDOW = timedelta(hours=24)  # free-form messages only this long after the person's last one
 SHARE_CONTACT = "wa:contact"  # the "use this number" button of the phone question
+SKIP = "wa:skip"  # its "Lewati" button
+IGNORED_TYPES = {"reaction", "system", "unsupported", "ephemeral"}  # nothing to answer
+TEMPLATE_ONLY = "_template"  # set on an outbox row WhatsApp refused free-form (131047)
 MAX_CONCURRENT = 4
 SLOW_DOWN_SECONDS = 60  # after a rate-limit error, half the rate for this long
 # Graph API error codes
 OUTSIDE_WINDOW = 131047
 RATE_LIMITED = 130429
 PAIR_RATE_LIMITED = 131056
-RETRY_LATER = {RATE_LIMITED: 5.0, PAIR_RATE_LIMITED: 60.0}
+# temporary refusals, whatever their HTTP status: seconds to wait before trying again
+RETRY_LATER = {
+    RATE_LIMITED: 5.0, PAIR_RATE_LIMITED: 60.0, 4: 60.0, 80007: 60.0, 131048: 300.0,
+    131049: 3600.0, 131000: 30.0, 133004: 30.0, 190: 300.0,
+}  # fmt: skip
+SLOWING_CODES = {RATE_LIMITED, PAIR_RATE_LIMITED, 4, 80007}
+# a template's whole body may hold 1024 characters: an announcement's text gets most of it
+PARAMETER_LIMIT = dict.fromkeys(("title", "when", "place", "village", "booking", "office"), 120)
+PARAMETER_LIMIT.update(name=60, text=600, question=120, answer=600)
 
 
 # -- signatures and webhook payloads -------------------------------------------------------
@@ -122,24 +133,32 @@ def _incoming(message: dict, names: dict) -> Incoming | None:
         "update_id": message_id,
     }
     if kind == "text":
-        body = str((message.get("text") or {}).get("body", ""))
-        word = body.strip()
-        if word.startswith("/") and len(word) > 1:  # typed like a Telegram command
-            return Incoming(kind=Kind.COMMAND, text=word[1:].lower(), **common)
-        if word.lower() == "menu":  # no command menu on WhatsApp: the word does it
-            return Incoming(kind=Kind.COMMAND, text="menu", **common)
-        return Incoming(kind=Kind.TEXT, text=body, **common)
+        return _typed(str((message.get("text") or {}).get("body", "")), common)
     if kind == "interactive":
         interactive = message.get("interactive") or {}
         reply = interactive.get("button_reply") or interactive.get("list_reply") or {}
         action = str(reply.get("id", ""))
         if action == SHARE_CONTACT:  # "use this number": WhatsApp already knows it
             return Incoming(kind=Kind.CONTACT, text=f"+{sender}", **common)
+        if action == SKIP:  # "Lewati": as if the word was typed
+            return Incoming(kind=Kind.TEXT, text=str(reply.get("title", "")), **common)
         return Incoming(kind=Kind.BUTTON, text=action, **common)
-    if kind == "button":  # a template's quick-reply button
-        payload = str((message.get("button") or {}).get("payload", ""))
-        return Incoming(kind=Kind.BUTTON, text=payload, **common)
+    if kind == "button":  # a template's quick-reply button: its words, as if typed
+        return _typed(str((message.get("button") or {}).get("text", "")), common)
+    if kind == "request_welcome":  # the person opened the chat for the first time
+        return Incoming(kind=Kind.COMMAND, text="start", **common)
+    if kind in IGNORED_TYPES:
+        return None
     return Incoming(kind=Kind.OTHER, media=str(kind or "unknown"), **common)
+
+
+def _typed(body: str, common: dict) -> Incoming:
+    word = body.strip()
+    if word.startswith("/") and len(word) > 1:  # typed like a Telegram command
+        return Incoming(kind=Kind.COMMAND, text=word[1:].lower(), **common)
+    if word.lower() == "menu":  # no command menu on WhatsApp: the word does it
+        return Incoming(kind=Kind.COMMAND, text="menu", **common)
+    return Incoming(kind=Kind.TEXT, text=body, **common)
 
 
 def _status(status: dict) -> Status:
@@ -162,20 +181,29 @@ def render(reply: Reply, choose: str, list_button: str) -> list[dict]:
     buttons = _unique(reply.flat_buttons())
     if reply.share_contact:
         share, skip = reply.share_contact
-        buttons = [Button(share, SHARE_CONTACT), Button(skip, skip[:64] or "skip")]
+        buttons = [Button(share, SHARE_CONTACT), Button(skip, SKIP)]
     parts = split_text(reply.text)
     if reply.document and reply.document[0].endswith(".txt"):
         # a text file (what /datasaya keeps) as messages: no media upload needed
-        parts += split_text(reply.document[1].decode("utf-8", "replace"))
+        file_parts = split_text(reply.document[1].decode("utf-8", "replace"))
+        if not buttons:
+            return [_text(part) for part in parts + file_parts]
+        return [
+            *(_text(p) for p in parts + file_parts),
+            *render(Reply(choose, reply.buttons), choose, list_button),
+        ]
     if not buttons:
         return [_text(part) for part in parts]
     body = parts[-1] if len(parts[-1]) <= MAX_BODY else None
     messages = [_text(part) for part in (parts[:-1] if body else parts)]
     body = body or choose
-    if len(buttons) <= MAX_BUTTONS and all(len(b.label) <= MAX_BUTTON_TITLE for b in buttons):
+    titles = [_short(b.label, MAX_BUTTON_TITLE) for b in buttons]
+    if len(buttons) <= MAX_BUTTONS and len(set(titles)) == len(titles):
+        # up to three: reply buttons, one tap each (titles cut to 20 if need be)
         action = {
             "buttons": [
-                {"type": "reply", "reply": {"id": b.action, "title": b.label}} for b in buttons
+                {"type": "reply", "reply": {"id": b.action, "title": title}}
+                for b, title in zip(buttons, titles, strict=True)
             ]
         }
         messages.append(_interactive("button", body, action))
@@ -214,16 +242,17 @@ def _interactive(kind: str, body: str, action: dict) -> dict:
     }
 
 
-def template_parameter(value: str | None) -> str:
+def template_parameter(value: str | None, limit: int = 1024) -> str:
     """WhatsApp refuses a template parameter with a newline, a tab or more than four spaces
     in a row, and an empty one: one line, spaces squeezed, "-" for nothing."""
     lines = [" ".join(line.split()) for line in (value or "").splitlines()]
-    return " · ".join(line for line in lines if line)[:1024] or "-"
+    text = " · ".join(line for line in lines if line) or "-"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def template_message(template: Template, values: dict[str, str]) -> dict:
     parameters = [
-        {"type": "text", "text": template_parameter(values.get(name))}
+        {"type": "text", "text": template_parameter(values.get(name), PARAMETER_LIMIT[name])}
         for name in template.parameters
     ]
     components = [{"type": "body", "parameters": parameters}] if parameters else []
@@ -323,6 +352,7 @@ class WhatsAppChannel:
         self.secrets = secrets
         self.client = GraphClient(config, secrets.access_token)
         self.limiter = AsyncLimiter(config.messages_per_second, 1)
+        self.slow_limiter = AsyncLimiter(max(1, config.messages_per_second // 2), 1)
         self._slow_until = 0.0
         self._locks: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
@@ -388,7 +418,15 @@ class WhatsAppChannel:
     async def _record_statuses(self, statuses: list[Status]) -> None:
         """delivered/read are noted on the outbox row; failed marks it failed, with the code."""
         for status in statuses:
-            if status.status == "failed":
+            if status.status == "failed" and status.code == OUTSIDE_WINDOW:
+                # accepted, then refused for the 24-hour window: again, as the template
+                await self.conversation.db.write_one(
+                    "UPDATE outbox SET status = 'pending', due_at = ?, last_error = ?,"
+                    " values_json = json_set(values_json, '$._template', '1')"
+                    " WHERE platform_id = ? AND status = 'sent'",
+                    (iso(datetime.now(UTC)), f"whatsapp: {status.error}", status.message_id),
+                )
+            elif status.status == "failed":
                 await self.conversation.db.write_one(
                     "UPDATE outbox SET status = 'failed', receipt = 'failed', last_error = ?"
                     " WHERE platform_id = ?",
@@ -406,14 +444,14 @@ class WhatsAppChannel:
     async def _post(self, to: str, body: dict) -> str:
         await self.limiter.acquire()
         if time.monotonic() < self._slow_until:  # told to slow down: half the rate a while
-            await asyncio.sleep(1 / self.config.messages_per_second)
+            await self.slow_limiter.acquire()
         return await self.client.send(to, body)
 
     async def deliver(self, due: Due, reply: Reply) -> str | None:
         """An outbox row: free-form inside the 24-hour window, else the configured template."""
         template = self.config.templates.get(due.text_key)
         try:
-            if await self._window_open(due.person_id):
+            if not due.values.get(TEMPLATE_ONLY) and await self._window_open(due.person_id):
                 try:
                     return await self._send_all(due.channel_user_id, self._render(reply, due.lang))
                 except GraphError as exc:
@@ -440,7 +478,8 @@ class WhatsAppChannel:
 
     def _delivery_error(self, exc: GraphError) -> DeliveryError:
         if exc.code in RETRY_LATER:
-            self._slow_until = time.monotonic() + SLOW_DOWN_SECONDS
+            if exc.code in SLOWING_CODES:
+                self._slow_until = time.monotonic() + SLOW_DOWN_SECONDS
             return DeliveryError("retry", str(exc), RETRY_LATER[exc.code])
         if exc.status >= 500 or exc.status in (401, 403, 429):
             return DeliveryError("retry", str(exc))

@@ -12,7 +12,9 @@ bot sends, answering ``{"error": {"code": N, "message": ...}}`` with HTTP 400 ot
 * template: a name and a language code; only templates listed in ``templates`` exist (132001);
   a parameter may not be empty or hold a newline, a tab or five spaces in a row (132018);
 * the 24-hour window: a free-form (non-template) message to a number in ``outside_window``
-  is refused with 131047; ``fail_next(code, n)`` answers the next n sends with an error code
+  is accepted, and then, as WhatsApp does, reported failed with 131047 in a signed status
+  callback to ``status_webhook`` ((url, app secret)); without one it is refused at once;
+* ``fail_next(code, n)`` answers the next n sends with an error code
   (130429 rate limit, 131056 pair rate limit, ...).
 
 Tests read ``sent(to)`` (the request bodies accepted) and ``errors``.
@@ -106,6 +108,7 @@ class FakeGraphApi:
     def __init__(self, version: str = "v21.0", phone_number_id: str = "1234567890") -> None:
         self.version, self.phone_number_id = version, phone_number_id
         self.outside_window: set[str] = set()
+        self.status_webhook: tuple[str, str] | None = None  # (url, app secret)
         self.templates: set[str] = set()
         self.errors: list[JSON] = []
         self._sent: list[JSON] = []
@@ -162,6 +165,29 @@ class FakeGraphApi:
         with self._lock:
             return [m for m in self._sent if to is None or m["to"] == to]
 
+    def _report_failed(self, message_id: str, to: str) -> None:
+        import hashlib
+        import hmac
+        import urllib.request
+
+        assert self.status_webhook is not None
+        url, secret = self.status_webhook
+        status = {
+            "id": message_id, "status": "failed", "recipient_id": to,
+            "errors": [{"code": 131047, "title": ERROR_TITLES[131047]}],
+        }  # fmt: skip
+        payload = {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp", "statuses": [status]}}]}],
+        }  # fmt: skip
+        data = json.dumps(payload).encode()
+        signature = "sha256=" + hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()
+        request = urllib.request.Request(
+            url, data, {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+        )
+        urllib.request.urlopen(request, timeout=10).close()
+
     def handle(self, path: str, headers, raw: bytes) -> tuple[int, JSON]:
         try:
             if path != f"/{self.version}/{self.phone_number_id}/messages":
@@ -173,10 +199,14 @@ class FakeGraphApi:
                 if self._forced:
                     raise GraphApiError(self._forced.pop(0))
                 check_message(body, self.templates)
-                if body["type"] != "template" and body["to"] in self.outside_window:
+                late = body["type"] != "template" and body["to"] in self.outside_window
+                if late and self.status_webhook is None:
                     raise GraphApiError(131047)
                 message_id = f"wamid.TEST{next(self._ids)}"
-                self._sent.append({**body, "id": message_id})
+                if not late:
+                    self._sent.append({**body, "id": message_id})
+            if late:  # accepted now, refused a moment later in a status callback
+                threading.Timer(0.1, self._report_failed, (message_id, body["to"])).start()
             return 200, {
                 "messaging_product": "whatsapp",
                 "contacts": [{"input": body["to"], "wa_id": body["to"]}],
