@@ -449,7 +449,10 @@ class Conversation:
             outcome = await self._staff(person, message)
             if outcome is not None:
                 actor = f"{message.channel}:{message.user_id} {message.display_name}".strip()
-                await audit.record(self.db, actor, outcome.handled.action, message.text)
+                # what they sent, and what came of it (the first line of the answer)
+                result = outcome.replies[-1].text.split("\n", 1)[0] if outcome.replies else ""
+                detail = f"{message.text} → {result}"
+                await audit.record(self.db, actor, outcome.handled.action, detail)
                 return outcome
         if message.kind is Kind.TEXT and (wanted := subscription_word(message.text)) is not None:
             return await self.announcements.by_word(person, wanted)

@@ -70,7 +70,7 @@ async def run(config: Config, args: argparse.Namespace, out: TextIO) -> int:
         await db.close()
 
 
-CHANGES = ("add", "edit", "cancel", "checkin")
+CHANGES = ("add", "edit", "cancel", "checkin", "attendees")  # attendees: personal data out
 
 
 def _what(args: argparse.Namespace) -> str:

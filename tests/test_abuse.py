@@ -82,11 +82,12 @@ async def test_every_staff_action_is_in_the_audit_log(make_config):
         await c.handle(incoming(Kind.TEXT, "Awas calo!", user=STAFF))
         await c.handle(incoming(Kind.COMMAND, "sesi", user="42"))  # a villager: not staff
         rows = await c.db.fetchall("SELECT actor, action, detail, at FROM audit_log ORDER BY id")
-        assert [(r[0], r[1], r[2]) for r in rows] == [
+        assert [(r[0], r[1], r[2].split(" → ")[0]) for r in rows] == [
             ("telegram:555 Budi", "staff_list", "sesi"),
             ("telegram:555 Budi", "staff_bc_text", "umumkan"),
             ("telegram:555 Budi", "staff_bc_text_en", "Awas calo!"),
         ]
+        assert rows[1][2].startswith("umumkan → 📢 Pengumuman baru (1/4)")
         assert all(r[3] for r in rows)  # when
 
 
