@@ -84,7 +84,8 @@ class PrivacyTools:
             questions=str(len(data["questions"])),
             days=str(self.retention_days),
         )
-        document = (f"data-saya-{person.id}.txt", render_document(person, data).encode("utf-8"))
+        content = render_document(person, data, self.c.texts, person.lang)
+        document = (f"data-saya-{person.id}.txt", content.encode("utf-8"))
         buttons = (
             self.c._button_for(person, "button_erase", "erase:ask"),
             self.c._back_to_menu(person),
@@ -135,37 +136,37 @@ async def collect(db: Database, person_id: int) -> dict:
     }
 
 
-def render_document(person: Person, data: dict) -> str:
-    """The plain-text file /datasaya sends: every field and every stored text."""
-    lines = [
-        "desabot: data tersimpan / stored data (waktu dalam UTC / times in UTC)",
-        f"channel: {person.channel}",
-        f"id: {person.channel_user_id}",
-        f"nama / name: {person.full_name or ''}",
-        f"nama tampilan / display name: {person.display_name}",
-        f"desa / village: {person.village or ''}",
-        f"HP / phone: {person.phone or ''}",
-        f"persetujuan / consent: {person.consent_at or ''}",
-        f"bahasa / language: {person.lang}",
-        f"pengumuman / announcements: {'ya/yes' if person.subscribed else 'tidak/no'}",
-        "",
-        "pendaftaran / registrations:",
-    ]
+def render_document(person: Person, data: dict, texts, lang: str) -> str:
+    """The plain-text file /datasaya sends: every field and every stored text (times UTC)."""
+    fields = texts.get(
+        lang,
+        "mydata_file",
+        channel=person.channel,
+        id=person.channel_user_id,
+        full_name=person.full_name or "-",
+        display_name=person.display_name or "-",
+        village=person.village or "-",
+        phone=person.phone or "-",
+        consent=person.consent_at or "-",
+        language=person.lang,
+        announcements=texts.get(lang, "mydata_on" if person.subscribed else "mydata_off"),
+    )
+    lines = [fields, "", texts.get(lang, "mydata_file_bookings")]
     lines += [
         f"  {b['booking_code']}  {b['status']}  {b['title']}  {b['starts_at']}"
         for b in data["bookings"]
     ]
-    lines += ["", "pertanyaan ke petugas / questions to officers:"]
+    lines += ["", texts.get(lang, "mydata_file_questions")]
     lines += [
         f"  #T{q['id']}  {q['asked_at']}  {q['question']}  → {q['answers'] or ''}"
         for q in data["questions"]
     ]
-    lines += ["", "penilaian jawaban / answer ratings:"]
+    lines += ["", texts.get(lang, "mydata_file_ratings")]
     lines += [
         f"  {f['created_at']}  {f['faq_id']}  {'👍' if f['helpful'] else '👎'}"
         for f in data["feedback"]
     ]
-    lines += ["", "pesan / messages (UTC):"]
+    lines += ["", texts.get(lang, "mydata_file_messages")]
     lines += [f"  {m['received_at']}  {m['kind']}  {m['text'] or ''}" for m in data["messages"]]
     return "\n".join(lines) + "\n"
 

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from auxil.processes import desabot
 from bot.people import set_subscribed, set_village, touch_person
 from bot.store import Database
 from conftest import write_config
 
 WITA = ZoneInfo("Asia/Makassar")
-
-
-def desabot(config, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from auxil.fake_bot_api import FakeBotApi
+from auxil.processes import desabot
 from bot.migrations import MIGRATIONS
 from bot.store import Database
 from conftest import write_config
@@ -36,15 +37,6 @@ while time.monotonic() < deadline:
     conn.execute("COMMIT")
 print(n)
 """
-
-
-def desabot(config, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 async def seeded(path) -> None:

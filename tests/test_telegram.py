@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from auxil.channels import buttons, running_telegram
 from auxil.fake_bot_api import FakeBotApi, html_visible_text
 from auxil.sessions import a_session
 from bot.app import open_conversation
@@ -38,21 +39,9 @@ def fake() -> FakeBotApi:
 @pytest.fixture
 async def channel(make_config, fake) -> AsyncIterator[TelegramChannel]:
     config = make_config(telegram={"api_base_url": fake.base_url, "poll_timeout": 1})
-    async with open_conversation(config) as conversation:
-        channel = TelegramChannel(
-            conversation, config.telegram, TelegramSecrets(TOKEN), conversation.texts.commands
-        )
-        await channel.start()
-        try:
-            yield channel
-        finally:
-            await channel.stop()
+    async with running_telegram(config, TOKEN) as channel:
+        yield channel
     assert not fake.internal_errors
-
-
-def buttons(message: dict) -> list[str]:
-    markup = message["reply_markup"] or {}
-    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
 async def replies_to(fake: FakeBotApi, chat_id: int, count: int) -> list[dict]:

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from auxil.channels import buttons, running_telegram
 from auxil.fake_bot_api import FakeBotApi
 from bot import broadcasts
-from bot.app import open_conversation
-from bot.channels.telegram import TelegramChannel, TelegramSecrets
+from bot.channels.telegram import TelegramChannel
 
 TOKEN = "123456:broadcast-test"
 STAFF = 555
@@ -36,21 +36,9 @@ async def channel(make_config, fake) -> AsyncIterator[TelegramChannel]:
             "delivery_per_second": 100,
         }
     )
-    async with open_conversation(config) as conversation:
-        channel = TelegramChannel(
-            conversation, config.telegram, TelegramSecrets(TOKEN), conversation.texts.commands
-        )
-        await channel.start()
-        try:
-            yield channel
-        finally:
-            await channel.stop()
+    async with running_telegram(config, TOKEN) as channel:
+        yield channel
     assert not fake.internal_errors
-
-
-def buttons(message: dict) -> list[str]:
-    markup = message["reply_markup"] or {}
-    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
 async def step(fake: FakeBotApi, chat: int, count: int) -> dict:

@@ -7,10 +7,9 @@ import asyncio
 import os
 from datetime import UTC, datetime
 
+from auxil.channels import running_telegram
 from auxil.fake_bot_api import FakeBotApi
 from auxil.sessions import a_session
-from bot.app import open_conversation
-from bot.channels.telegram import TelegramChannel, TelegramSecrets
 from bot.outbox import enqueue
 from bot.people import touch_person
 
@@ -24,39 +23,32 @@ async def test_the_bot_recovers_by_itself_after_the_api_was_unreachable(make_con
     fake = FakeBotApi().start()
     try:
         config = make_config(telegram={"api_base_url": fake.base_url, "poll_timeout": 1})
-        async with open_conversation(config) as conversation:
-            bot = TelegramChannel(
-                conversation, config.telegram, TelegramSecrets(TOKEN), conversation.texts.commands
+        async with running_telegram(config, TOKEN) as bot:
+            fake.push_text(5001, "/start")
+            await fake.wait_for(lambda f: f.sent(5001), timeout=10)
+            port = fake.port
+            fake.stop()  # the API goes away
+            db = bot.conversation.db
+            session = await a_session(db)
+            person = await touch_person(db, "telegram", "5001", "Budi", "id")
+            async with db.write() as conn:  # a notice falls due during the outage
+                await enqueue(
+                    conn, person_id=person.id, session_id=session.id,
+                    text_key="notice_session_changed", dedupe_key="outage",
+                    due=datetime.now(UTC),
+                )  # fmt: skip
+            await asyncio.sleep(OUTAGE_SECONDS)
+            failed = await db.fetchone("SELECT attempts, status FROM outbox")
+            assert failed["attempts"] >= 1 and failed["status"] == "pending"
+            fake.start(port)  # back
+            fake.push_text(5001, "berapa biaya paspor")
+            await fake.wait_for(
+                lambda f: any("Rp" in m["visible_text"] for m in f.sent(5001)), timeout=45
             )
-            await bot.start()
-            try:
-                fake.push_text(5001, "/start")
-                await fake.wait_for(lambda f: f.sent(5001), timeout=10)
-                port = fake.port
-                fake.stop()  # the API goes away
-                db = conversation.db
-                session = await a_session(db)
-                person = await touch_person(db, "telegram", "5001", "Budi", "id")
-                async with db.write() as conn:  # a notice falls due during the outage
-                    await enqueue(
-                        conn, person_id=person.id, session_id=session.id,
-                        text_key="notice_session_changed", dedupe_key="outage",
-                        due=datetime.now(UTC),
-                    )  # fmt: skip
-                await asyncio.sleep(OUTAGE_SECONDS)
-                failed = await db.fetchone("SELECT attempts, status FROM outbox")
-                assert failed["attempts"] >= 1 and failed["status"] == "pending"
-                fake.start(port)  # back
-                fake.push_text(5001, "berapa biaya paspor")
-                await fake.wait_for(
-                    lambda f: any("Rp" in m["visible_text"] for m in f.sent(5001)), timeout=45
-                )
-                await fake.wait_for(  # sends wait up to 10 minutes, after a long outage
-                    lambda f: any("berubah" in m["visible_text"] for m in f.sent(5001)),
-                    timeout=45 + OUTAGE_SECONDS * 2,
-                )
-            finally:
-                await bot.stop()
+            await fake.wait_for(  # sends wait up to 10 minutes, after a long outage
+                lambda f: any("berubah" in m["visible_text"] for m in f.sent(5001)),
+                timeout=45 + OUTAGE_SECONDS * 2,
+            )
     finally:
         fake.stop()
 
@@ -64,19 +56,12 @@ async def test_the_bot_recovers_by_itself_after_the_api_was_unreachable(make_con
 async def test_an_update_delivered_twice_is_answered_once(make_config):
     with FakeBotApi() as fake:
         config = make_config(telegram={"api_base_url": fake.base_url, "poll_timeout": 1})
-        async with open_conversation(config) as conversation:
-            bot = TelegramChannel(
-                conversation, config.telegram, TelegramSecrets(TOKEN), conversation.texts.commands
-            )
-            await bot.start()
-            try:
-                update = fake.push_text(5002, "berapa biaya paspor")
-                await fake.wait_for(lambda f: f.sent(5002), timeout=10)
-                fake.push_update(update)  # Telegram delivers it again (same update_id)
-                fake.push_text(5002, "/menu")
-                await fake.wait_for(lambda f: len(f.sent(5002)) >= 2, timeout=10)
-                await asyncio.sleep(0.3)
-            finally:
-                await bot.stop()
+        async with running_telegram(config, TOKEN):
+            update = fake.push_text(5002, "berapa biaya paspor")
+            await fake.wait_for(lambda f: f.sent(5002), timeout=10)
+            fake.push_update(update)  # Telegram delivers it again (same update_id)
+            fake.push_text(5002, "/menu")
+            await fake.wait_for(lambda f: len(f.sent(5002)) >= 2, timeout=10)
+            await asyncio.sleep(0.3)
         texts = [m["visible_text"] for m in fake.sent(5002)]
         assert len(texts) == 2 and "Rp" in texts[0] and texts[1].startswith("Menu utama")

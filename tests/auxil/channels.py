@@ -1,0 +1,32 @@
+"""Running a real Telegram channel (python-telegram-bot) against the stand-in Bot API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.app import open_conversation
+from bot.channels.telegram import TelegramChannel, TelegramSecrets
+from bot.config import Config
+
+TOKEN = "123456:SECRET-token-never-logged"
+
+
+@asynccontextmanager
+async def running_telegram(config: Config, token: str = TOKEN) -> AsyncIterator[TelegramChannel]:
+    """The core on ``config``'s database with its Telegram channel started; stopped after."""
+    async with open_conversation(config) as conversation:
+        channel = TelegramChannel(
+            conversation, config.telegram, TelegramSecrets(token), conversation.texts.commands
+        )
+        await channel.start()
+        try:
+            yield channel
+        finally:
+            await channel.stop()
+
+
+def buttons(message: dict) -> list[str]:
+    """The callback data of a sent message's inline keyboard."""
+    markup = message["reply_markup"] or {}
+    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
