@@ -10,9 +10,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 from auxil.fake_bot_api import FakeBotApi
+from auxil.processes import desabot, wait_until
 from bot.store import Database, utc_now
 from conftest import write_config
 
@@ -59,28 +59,15 @@ def start(config, log) -> subprocess.Popen:
         )
 
 
-def cli(config, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def sends(fake: FakeBotApi) -> int:
     """Messages Telegram accepted so far (cheap: no deep copy of every message)."""
     return sum(1 for call in fake.calls if call.ok and call.method.lower() == "sendmessage")
 
 
-def wait_until(predicate, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+def cli(config, *args: str) -> str:
+    done = desabot(config, *args)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def broadcast_status(database) -> str:

@@ -9,10 +9,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 
 from auxil.fake_bot_api import FakeBotApi
+from auxil.processes import wait_until
 from bot.outbox import enqueue
 from bot.people import touch_person
 from bot.sessions import create_session
@@ -54,13 +54,6 @@ def start(config) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         env=env,
     )
-
-
-def wait_until(predicate, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_kill_9_mid_delivery_then_restart_delivers_the_rest_once(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -15,3 +16,11 @@ def desabot(config: Path, *args: str) -> subprocess.CompletedProcess:
         text=True,
         timeout=60,
     )
+
+
+def wait_until(predicate, seconds: float, what: str = "the condition") -> None:
+    """Poll ``predicate`` (from a test thread, while a real bot process works) until true."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
