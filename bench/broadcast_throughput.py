@@ -38,8 +38,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from auxil.fake_bot_api import ApiError, FakeBotApi  # noqa: E402
-from bot.broadcasts import Audience, create_broadcast  # noqa: E402
-from bot.store import Database, utc_now  # noqa: E402
+from bot.domain.broadcasts import Audience, create_broadcast  # noqa: E402
+from bot.domain.store import Database, utc_now  # noqa: E402
 from conftest import write_config  # noqa: E402
 
 TOKEN = "123456:bench"

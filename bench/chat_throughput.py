@@ -33,7 +33,7 @@ USERS = 200  # updates come from this many different villagers, round robin
 def questions(count: int) -> list[str]:
     """Villager questions: the FAQ's own example questions, cycled."""
     from bot.config import load_config
-    from bot.faq import load_faq
+    from bot.content.faq import load_faq
 
     config = load_config(REPO / "config.yaml")
     known = {
@@ -80,7 +80,7 @@ async def run_echo(base_url: str, expect: int) -> float:
 async def run_desabot(base_url: str, expect: int) -> float:
     import yaml
 
-    from bot.app import open_conversation
+    from bot.app import open_app
     from bot.channels.telegram import TelegramChannel, TelegramSecrets
     from bot.config import load_config
 
@@ -105,9 +105,9 @@ async def run_desabot(base_url: str, expect: int) -> float:
         path.write_text(yaml.safe_dump(data))
         config = load_config(path)
         loading = time.perf_counter()
-        async with open_conversation(config) as conversation:
+        async with open_app(config) as app:
             channel = CountingChannel(
-                conversation, config.telegram, TelegramSecrets(TOKEN), conversation.texts.commands
+                app, config.telegram, TelegramSecrets(TOKEN), app.texts.commands
             )
             # content loading (FAQ, texts, matcher index, database) is start-up, reported apart
             print(f"load_seconds={time.perf_counter() - loading:.3f}", file=sys.stderr)

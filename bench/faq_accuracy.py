@@ -30,11 +30,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.app import office_placeholders  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.faq import Faq, load_faq, read_out_of_scope  # noqa: E402
-from bot.matcher import OUT_OF_SCOPE, Matcher  # noqa: E402
-from bot.normalise import Lexicon, load_lexicon  # noqa: E402
+from bot.content.faq import Faq, load_faq, read_out_of_scope  # noqa: E402
+from bot.content.matcher import OUT_OF_SCOPE, Matcher  # noqa: E402
+from bot.content.normalise import Lexicon, load_lexicon  # noqa: E402
 
 FOLDS = 5
 
@@ -189,7 +188,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = load_config(args.config)
-    faq = load_faq(config.faq_dir, office_placeholders(config))
+    faq = load_faq(config.faq_dir, config.office_placeholders())
     lexicon = load_lexicon(config.faq_dir)
     examples = sum(len(t.examples) for t in faq.topics.values())
     print(f"FAQ: {len(faq.topics)} topics, {examples} example questions")

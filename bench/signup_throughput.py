@@ -1,9 +1,9 @@
-"""Sign-ups per second through the conversation core, and what reminders cost to schedule.
+"""Sign-ups per second through the app core, and what reminders cost to schedule.
 
     .venv/bin/python bench/signup_throughput.py [--villagers 2000] [--concurrency 50]
 
 1. N villagers who already gave their profile press "Daftar" on one session, `concurrency` at
-   a time, through Conversation.handle (the same path a Telegram button takes) and the real
+   a time, through App.handle (the same path a Telegram button takes) and the real
    SQLite file (WAL, synchronous=NORMAL); capacity is N/2 so the waitlist is exercised too.
 2. 10,000 registrations spread over 20 sessions, registered twice side by side: with the
    reminder policy (two outbox rows each, in the same transaction) and with a policy that
@@ -25,13 +25,14 @@ from zoneinfo import ZoneInfo
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from bot.app import open_conversation  # noqa: E402
+from bot.app import open_app  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.messages import Incoming, Kind  # noqa: E402
-from bot.outbox import ReminderPolicy  # noqa: E402
-from bot.people import touch_person, update_profile  # noqa: E402
-from bot.sessions import create_session, register  # noqa: E402
-from bot.store import Database  # noqa: E402
+from bot.core.messages import Incoming, Kind  # noqa: E402
+from bot.domain.people import touch_person, update_profile  # noqa: E402
+from bot.domain.registrations import register  # noqa: E402
+from bot.domain.reminders import ReminderPolicy  # noqa: E402
+from bot.domain.sessions import create_session  # noqa: E402
+from bot.domain.store import Database  # noqa: E402
 from conftest import write_config  # noqa: E402
 
 WITA = ZoneInfo("Asia/Makassar")
@@ -55,8 +56,8 @@ async def new_session(db, capacity: int, days: int = 5):
 async def signups_per_second(villagers: int, concurrency: int) -> tuple[float, int, int]:
     with tempfile.TemporaryDirectory() as folder:
         config = load_config(write_config(Path(folder)))
-        async with open_conversation(config) as conversation:
-            db = conversation.db
+        async with open_app(config) as app:
+            db = app.db
             session = await new_session(db, villagers // 2)
             for n in range(villagers):
                 person = await touch_person(db, "bench", str(n), f"Warga {n}", "id")
@@ -69,9 +70,7 @@ async def signups_per_second(villagers: int, concurrency: int) -> tuple[float, i
             ]
             started = time.perf_counter()
             for batch in range(0, villagers, concurrency):
-                await asyncio.gather(
-                    *(conversation.handle(m) for m in press[batch : batch + concurrency])
-                )
+                await asyncio.gather(*(app.handle(m) for m in press[batch : batch + concurrency]))
             elapsed = time.perf_counter() - started
             counts = await db.fetchall(
                 "SELECT status, count(*) AS n FROM registrations GROUP BY status"

@@ -1,26 +1,32 @@
-"""Wires the core together from a validated Config: database, texts, FAQ, matcher."""
+"""The assembled bot: content and database opened from a validated Config, the features on
+the router, the message pipeline, and the rendering and housekeeping the delivery workers
+use. Channels (bot/channels/) are handed an App; the CLI builds one per command."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from bot.broadcasts import QuietHours
-from bot.config import OFFICE_FIELDS, Config
-from bot.conversation import Conversation
-from bot.faq import Faq, load_faq, read_out_of_scope
-from bot.matcher import Matcher
-from bot.normalise import load_lexicon
-from bot.outbox import ReminderPolicy
-from bot.store import Database
-from bot.texts import load_texts
-from bot.yamlfile import Problem
-
-
-def office_placeholders(config: Config) -> set[str]:
-    """Every ``{office.field}`` placeholder an answer may use, set or not."""
-    return {f"{office}.{field}" for office in config.offices for field in OFFICE_FIELDS}
+from bot.channels.registry import reachable_channels
+from bot.config import Config
+from bot.content.faq import Faq, load_faq, read_out_of_scope
+from bot.content.matcher import Matcher
+from bot.content.normalise import load_lexicon
+from bot.content.texts import Texts, load_texts
+from bot.core.context import Env, Settings, Speaker
+from bot.core.messages import Incoming, Reply
+from bot.core.pipeline import Pipeline
+from bot.core.router import Router
+from bot.delivery.housekeeping import housekeeping
+from bot.delivery.render import Renderer
+from bot.domain import people
+from bot.domain.broadcasts import QuietHours
+from bot.domain.outbox import Due
+from bot.domain.reminders import ReminderPolicy
+from bot.domain.store import Database
+from bot.features import FEATURES
+from bot.support.yamlfile import Problem
 
 
 def menu_topic_problems(config: Config, faq: Faq) -> list[Problem]:
@@ -40,12 +46,6 @@ def reminder_policy(config: Config) -> ReminderPolicy:
     )
 
 
-def staff_group(config: Config) -> tuple[str, str] | None:
-    """Where questions for officers go: the staff group's chat, when one is configured."""
-    group = config.telegram.staff_group_id
-    return ("telegram", str(group)) if group else None
-
-
 def build_matcher(config: Config, faq: Faq) -> Matcher:
     """The matcher exactly as the bot uses it: lexicon, threshold and out-of-scope list."""
     return Matcher(
@@ -53,36 +53,91 @@ def build_matcher(config: Config, faq: Faq) -> Matcher:
     )
 
 
+def settings_from(config: Config) -> Settings:
+    group = config.telegram.staff_group_id
+    return Settings(
+        default_language=config.default_language,
+        timezone=config.timezone,
+        villages=config.villages,
+        menu_topics=config.menu_topics,
+        staff_ids=frozenset(("telegram", str(i)) for i in config.telegram.staff_ids),
+        staff_group=("telegram", str(group)) if group else None,
+        policy=reminder_policy(config),
+        quiet=QuietHours(
+            config.timezone,
+            config.broadcasts.quiet_start_hour,
+            config.broadcasts.quiet_end_hour,
+        ),
+        default_office=config.broadcasts.office,
+        retention_days=config.retention_days,
+        messages_per_minute=config.messages_per_minute,
+        reachable_channels=reachable_channels(),
+    )
+
+
+def build_router() -> Router:
+    return Router(FEATURES)
+
+
+class App:
+    """What a channel is handed: the pipeline's entry point, and what its delivery worker
+    needs (the database, the renderer of queued messages, the housekeeping between
+    batches)."""
+
+    def __init__(self, env: Env, router: Router) -> None:
+        self.env, self.router = env, router
+        self.pipeline = Pipeline(env, router)
+        self.renderer = Renderer(env, router)
+
+    @property
+    def db(self) -> Database:
+        return self.env.db
+
+    @property
+    def texts(self) -> Texts:
+        return self.env.texts
+
+    @property
+    def settings(self) -> Settings:
+        return self.env.settings
+
+    async def handle(self, message: Incoming) -> list[Reply]:
+        return await self.pipeline.handle(message)
+
+    async def render_due(self, due: Due) -> Reply | None:
+        return await self.renderer.render(due)
+
+    async def template_values(self, due: Due) -> dict[str, str]:
+        return await self.renderer.template_values(due)
+
+    async def housekeeping(self, now: datetime) -> None:
+        await housekeeping(self.env, self.renderer, now)
+
+    def broadcast_preview(self, text: str, office: str, lang: str) -> Reply:
+        return self.renderer.preview(text, office, lang)
+
+    def speaker(self, lang: str | None = None) -> Speaker:
+        """Texts in ``lang`` (default: the configured one), for the command line."""
+        return Speaker(self.env, self.router, lang or self.settings.default_language)
+
+    async def use_language(self, channel: str, user_id: str, name: str, lang: str) -> None:
+        """Set a person's language up front (the terminal chat's --lang option)."""
+        person = await people.touch_person(self.db, channel, user_id, name, lang)
+        if person.lang != lang:
+            await people.set_language(self.db, person.id, lang)
+
+
 @asynccontextmanager
-async def open_conversation(config: Config) -> AsyncIterator[Conversation]:
+async def open_app(config: Config) -> AsyncIterator[App]:
     """Load content (failing fast on a bad file) and open the database for one run."""
     texts = load_texts(config.texts_dir, config.office_values())
-    faq = load_faq(config.faq_dir, office_placeholders(config))
+    faq = load_faq(config.faq_dir, config.office_placeholders())
     for problem in menu_topic_problems(config, faq):
         raise problem
     matcher = build_matcher(config, faq)
+    router = build_router()
     db = await Database.open(config.database)
     try:
-        yield Conversation(
-            db,
-            texts,
-            faq,
-            matcher,
-            config.default_language,
-            config.menu_topics,
-            config.timezone,
-            config.villages,
-            reminder_policy(config),
-            frozenset(("telegram", str(i)) for i in config.telegram.staff_ids),
-            staff_group=staff_group(config),
-            quiet=QuietHours(
-                config.timezone,
-                config.broadcasts.quiet_start_hour,
-                config.broadcasts.quiet_end_hour,
-            ),
-            default_office=config.broadcasts.office,
-            retention_days=config.retention_days,
-            messages_per_minute=config.messages_per_minute,
-        )
+        yield App(Env(db, texts, faq, matcher, settings_from(config)), router)
     finally:
         await db.close()

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot import yamlfile
-from bot.yamlfile import LineDict, Problem
+from bot.support import yamlfile
+from bot.support.yamlfile import LineDict, Problem
 
 LANGUAGES = ("id", "en")
 # The two offices behind the bot, with the names villagers know them by (both sourced).
@@ -124,6 +124,10 @@ class Config:
                 if value:
                     values[f"{key}.{name}"] = value
         return values
+
+    def office_placeholders(self) -> set[str]:
+        """Every ``{office.field}`` placeholder an answer may use, set or not."""
+        return {f"{office}.{name}" for office in self.offices for name in OFFICE_FIELDS}
 
     def unset_office_values(self) -> list[str]:
         return [

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.app import open_conversation
+from bot.app import App, open_app
 from bot.config import Config, load_config
-from bot.conversation import Conversation
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -56,6 +55,6 @@ def config(make_config: Callable[..., Config]) -> Config:
 
 
 @pytest.fixture
-async def conversation(config: Config) -> AsyncIterator[Conversation]:
-    async with open_conversation(config) as conversation:
-        yield conversation
+async def app(config: Config) -> AsyncIterator[App]:
+    async with open_app(config) as app:
+        yield app

@@ -1,1 +1,1 @@
-"""Channels: thin adapters between a chat platform and the conversation core."""
+"""Channels: thin adapters between a chat platform and the core (bot/channels/base.py)."""

@@ -10,8 +10,8 @@ import asyncio
 import threading
 from typing import TextIO
 
-from bot.conversation import Conversation
-from bot.messages import Button, Incoming, Kind, Reply
+from bot.channels.base import Core
+from bot.core.messages import Button, Incoming, Kind, Reply
 
 CHANNEL = "console"
 
@@ -45,21 +45,19 @@ def parse_line(line: str, choices: list[Button]) -> tuple[Kind, str]:
 class ConsoleChannel:
     def __init__(
         self,
-        conversation: Conversation,
+        core: Core,
         stdin: TextIO,
         stdout: TextIO,
         user_id: str = "local",
         name: str = "",
         lang: str | None = None,
     ) -> None:
-        self.conversation = conversation
+        self.core = core
         self.stdin, self.stdout = stdin, stdout
         self.user_id, self.name, self.lang = user_id, name, lang
         self.choices: list[Button] = []
 
     async def run(self) -> None:
-        if self.lang:
-            await self.conversation.use_language(CHANNEL, self.user_id, self.name, self.lang)
         await self._exchange(Kind.COMMAND, "start")
         lines = self._lines()
         interactive = self.stdin.isatty()
@@ -95,7 +93,7 @@ class ConsoleChannel:
             display_name=self.name,
             language_hint=self.lang,
         )
-        replies = await self.conversation.handle(message)
+        replies = await self.core.handle(message)
         for reply in replies:
             shown, buttons = render(reply)
             self.stdout.write(shown + "\n\n")

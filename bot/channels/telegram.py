@@ -1,8 +1,9 @@
 """Telegram channel: the only module that imports python-telegram-bot.
 
-It turns each Update into a neutral Incoming, hands it to the conversation core and renders
-the replies: plain text HTML-escaped (so a villager's "<" or "&" never breaks a message), split
-at 4096 characters on line boundaries, buttons as an inline keyboard on the last part.
+It turns each Update into a neutral Incoming, hands it to the core and renders the replies:
+plain text HTML-escaped (so a villager's "<" or "&" never breaks a message), split at 4096
+characters on line boundaries, buttons as an inline keyboard on the last part. Its delivery
+worker sends what the outbox holds for Telegram chats.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import functools
 import html
 import logging
+import re
 from dataclasses import dataclass
 
 from telegram import (
@@ -42,10 +44,11 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot.config import TelegramConfig
-from bot.conversation import Conversation
-from bot.messages import Button, Incoming, Kind, Reply, split_text
-from bot.outbox import DeliveryError, DeliveryWorker, Due
+from bot.channels.base import ChatOrder, Core, Delivery, Prepared, SetupError
+from bot.config import TOKEN_ENV, WEBHOOK_SECRET_ENV, Config, TelegramConfig, secret
+from bot.core.messages import Button, Incoming, Kind, Reply, split_text
+from bot.delivery.worker import DeliveryError
+from bot.domain.outbox import Due
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,7 @@ CHANNEL = "telegram"
 MAX_CONCURRENT_UPDATES = 4
 UNLIMITED = 1_000_000
 STARTUP_RETRY_MAX_SECONDS = 60
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 def incoming_from_update(
@@ -173,33 +177,16 @@ def render(reply: Reply) -> list[tuple[str, Markup | None]]:
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Different chats are handled concurrently; one chat's updates strictly in order.
-
-    The chat's lock is taken before a slot of the concurrency limit, so a burst from one chat
-    (a photo album) waits on its own lock without holding slots other villagers need.
-    """
+    """Different chats are handled concurrently; one chat's updates strictly in order
+    (ChatOrder, bot/channels/base.py)."""
 
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(UNLIMITED)  # PTB's own semaphore would be taken before the chat lock
-        self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._waiting: dict[int, int] = {}
+        self._order = ChatOrder(max_concurrent_updates)
 
     async def do_process_update(self, update: object, coroutine) -> None:
-        key = _chat_key(update)
-        if key is None:
-            async with self._slots:
-                await coroutine
-            return
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._waiting[key] = self._waiting.get(key, 0) + 1
-        try:
-            async with lock, self._slots:
-                await coroutine
-        finally:
-            self._waiting[key] -= 1
-            if not self._waiting[key]:  # forget idle chats, so memory stays flat
-                del self._waiting[key], self._locks[key]
+        async with self._order.turn(_chat_key(update)):
+            await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -247,21 +234,41 @@ class TelegramSecrets:
     webhook_secret: str | None = None
 
 
+def prepare(config: Config) -> Prepared | None:
+    """Telegram runs when its bot token is in the environment; in webhook mode it also
+    needs the webhook secret."""
+    token = secret(TOKEN_ENV)
+    if not token:
+        return None
+    webhook_secret = secret(WEBHOOK_SECRET_ENV)
+    bad_secret = webhook_secret is not None and not WEBHOOK_SECRET.fullmatch(webhook_secret)
+    if bad_secret or (config.telegram.mode == "webhook" and not webhook_secret):
+        raise SetupError(
+            f"{config.path}: telegram.mode is webhook: set {WEBHOOK_SECRET_ENV} "
+            "to 1-256 characters A-Z, a-z, 0-9, _ and -"
+        )
+    secrets = TelegramSecrets(token, webhook_secret)
+
+    def build(core: Core) -> TelegramChannel:
+        return TelegramChannel(core, config.telegram, secrets, core.texts.commands)
+
+    return Prepared((token, webhook_secret or ""), build)
+
+
 class TelegramChannel:
     def __init__(
         self,
-        conversation: Conversation,
+        core: Core,
         config: TelegramConfig,
         secrets: TelegramSecrets,
         commands: dict[str, dict[str, str]],
     ) -> None:
-        self.conversation = conversation
+        self.core = core
         self.config = config
         self.secrets = secrets
         self.commands = commands
         self.application = self._build_application()
-        self._worker: asyncio.Task | None = None
-        self._worker_stop = asyncio.Event()
+        self.delivery = Delivery(core, CHANNEL, self.deliver, config.delivery_per_second)
 
     def _build_application(self) -> Application:
         application = (
@@ -286,7 +293,7 @@ class TelegramChannel:
             return
         if update.callback_query is not None:
             await _quietly(update.callback_query.answer())  # stops the button's spinner
-        replies = await self.conversation.handle(message)
+        replies = await self.core.handle(message)
         chat_id = update.effective_chat.id if update.effective_chat else int(message.user_id)
         for reply in replies:
             await self.send(chat_id, reply)
@@ -363,16 +370,7 @@ class TelegramChannel:
     async def start(self) -> None:
         await self._connect()
         await self.application.start()
-        worker = DeliveryWorker(
-            self.conversation.db,
-            CHANNEL,
-            self.conversation.render_due,
-            self.deliver,
-            rate=self.config.delivery_per_second,
-            housekeeping=self.conversation.housekeeping,
-        )
-        self._worker_stop = asyncio.Event()
-        self._worker = asyncio.create_task(worker.run(self._worker_stop), name="outbox")
+        self.delivery.start()
         updater = self.application.updater
         assert updater is not None
         if self.config.mode == "webhook":
@@ -399,10 +397,7 @@ class TelegramChannel:
         log.warning("event=polling_error error=%r", str(error))
 
     async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker_stop.set()
-            await self._worker
-            self._worker = None
+        await self.delivery.stop()
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()

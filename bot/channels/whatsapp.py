@@ -32,10 +32,20 @@ import tornado.web
 from aiolimiter import AsyncLimiter
 from tornado.httpserver import HTTPServer
 
-from bot.config import Template, WhatsAppConfig
-from bot.conversation import Conversation
-from bot.messages import MAX_TEXT, Button, Incoming, Kind, Reply, split_text
-from bot.outbox import DeliveryError, DeliveryWorker, Due, iso
+from bot.channels.base import ChatOrder, Core, Delivery, Prepared, SetupError
+from bot.config import (
+    WHATSAPP_APP_SECRET_ENV,
+    WHATSAPP_TOKEN_ENV,
+    WHATSAPP_VERIFY_TOKEN_ENV,
+    Config,
+    Template,
+    WhatsAppConfig,
+    secret,
+)
+from bot.core.messages import MAX_TEXT, Button, Incoming, Kind, Reply, split_text
+from bot.delivery.worker import DeliveryError
+from bot.domain import message_log, outbox, people
+from bot.domain.outbox import Due
 
 log = logging.getLogger(__name__)
 
@@ -343,24 +353,37 @@ class WebhookHandler(tornado.web.RequestHandler):
         log.error("event=whatsapp_webhook_failed")
 
 
+def prepare(config: Config) -> Prepared | None:
+    """WhatsApp runs when config.yaml enables it; its three secrets come from the
+    environment."""
+    if not config.whatsapp.enabled:
+        return None
+    names = (WHATSAPP_TOKEN_ENV, WHATSAPP_APP_SECRET_ENV, WHATSAPP_VERIFY_TOKEN_ENV)
+    values = [secret(name) or "" for name in names]
+    missing = [name for name, value in zip(names, values, strict=True) if not value]
+    if missing:
+        raise SetupError(f"{config.path}: whatsapp.enabled is true: set " + ", ".join(missing))
+    secrets = WhatsAppSecrets(*values)
+
+    def build(core: Core) -> WhatsAppChannel:
+        return WhatsAppChannel(core, config.whatsapp, secrets)
+
+    return Prepared(tuple(values), build)
+
+
 class WhatsAppChannel:
-    def __init__(
-        self, conversation: Conversation, config: WhatsAppConfig, secrets: WhatsAppSecrets
-    ) -> None:
-        self.conversation = conversation
+    def __init__(self, core: Core, config: WhatsAppConfig, secrets: WhatsAppSecrets) -> None:
+        self.core = core
         self.config = config
         self.secrets = secrets
         self.client = GraphClient(config, secrets.access_token)
         self.limiter = AsyncLimiter(config.messages_per_second, 1)
         self.slow_limiter = AsyncLimiter(max(1, config.messages_per_second // 2), 1)
         self._slow_until = 0.0
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._waiting: dict[str, int] = {}
-        self._slots = asyncio.Semaphore(MAX_CONCURRENT)
+        self._order = ChatOrder(MAX_CONCURRENT)
         self._tasks: set[asyncio.Task] = set()
         self._server: HTTPServer | None = None
-        self._worker: asyncio.Task | None = None
-        self._worker_stop = asyncio.Event()
+        self.delivery = Delivery(core, CHANNEL, self.deliver, config.messages_per_second)
 
     # -- in ------------------------------------------------------------------------------------
 
@@ -378,23 +401,17 @@ class WhatsAppChannel:
     async def _handle(self, message: Incoming) -> None:
         """One chat's messages one after another, in order; other chats meanwhile."""
         user = message.user_id
-        lock = self._locks.setdefault(user, asyncio.Lock())
-        self._waiting[user] = self._waiting.get(user, 0) + 1
         try:
-            async with lock, self._slots:
-                replies = await self.conversation.handle(message)
+            async with self._order.turn(user):
+                replies = await self.core.handle(message)
                 for reply in replies:
                     await self._send_reply(user, reply, message.language_hint)
         except Exception:
             log.exception("event=whatsapp_handling_failed")
-        finally:
-            self._waiting[user] -= 1
-            if not self._waiting[user]:  # forget idle chats, so memory stays flat
-                del self._waiting[user], self._locks[user]
 
     async def _send_reply(self, to: str, reply: Reply, lang: str | None) -> None:
         """A reply to someone who just wrote (inside the window): refusals are logged."""
-        person_lang = await self._lang_of(to)
+        person_lang = await people.language_of(self.core.db, CHANNEL, to)
         for body in self._render(reply, person_lang or lang or "id"):
             try:
                 await self._post(to, body)
@@ -402,42 +419,24 @@ class WhatsAppChannel:
                 log.error("event=whatsapp_send_failed error=%r", str(exc))
                 return
 
-    async def _lang_of(self, user_id: str) -> str | None:
-        row = await self.conversation.db.fetchone(
-            "SELECT lang FROM people WHERE channel = ? AND channel_user_id = ?",
-            (CHANNEL, user_id),
-        )
-        return row["lang"] if row else None
-
     def _render(self, reply: Reply, lang: str) -> list[dict]:
-        texts = self.conversation.texts
+        texts = self.core.texts
         return render(
             reply, texts.get(lang, "whatsapp_choose"), texts.get(lang, "whatsapp_list_button")
         )
 
     async def _record_statuses(self, statuses: list[Status]) -> None:
         """delivered/read are noted on the outbox row; failed marks it failed, with the code."""
+        db = self.core.db
         for status in statuses:
+            error = f"whatsapp: {status.error}"
             if status.status == "failed" and status.code == OUTSIDE_WINDOW:
                 # accepted, then refused for the 24-hour window: again, as the template
-                await self.conversation.db.write_one(
-                    "UPDATE outbox SET status = 'pending', due_at = ?, last_error = ?,"
-                    " values_json = json_set(values_json, '$._template', '1')"
-                    " WHERE platform_id = ? AND status = 'sent'",
-                    (iso(datetime.now(UTC)), f"whatsapp: {status.error}", status.message_id),
-                )
+                await outbox.send_again(db, status.message_id, error, {TEMPLATE_ONLY: "1"})
             elif status.status == "failed":
-                await self.conversation.db.write_one(
-                    "UPDATE outbox SET status = 'failed', receipt = 'failed', last_error = ?"
-                    " WHERE platform_id = ?",
-                    (f"whatsapp: {status.error}", status.message_id),
-                )
+                await outbox.mark_failed(db, status.message_id, error)
             elif status.status in ("delivered", "read"):
-                await self.conversation.db.write_one(
-                    "UPDATE outbox SET receipt = ? WHERE platform_id = ?"
-                    " AND coalesce(receipt, '') != 'read'",
-                    (status.status, status.message_id),
-                )
+                await outbox.note_receipt(db, status.message_id, status.status)
 
     # -- out -----------------------------------------------------------------------------------
 
@@ -463,7 +462,7 @@ class WhatsAppChannel:
                     f"outside WhatsApp's 24-hour window and no template for {due.text_key!r} "
                     "in whatsapp.templates",
                 )
-            values = await self.conversation.due_values(due)
+            values = await self.core.template_values(due)
             return await self._post(due.channel_user_id, template_message(template, values))
         except GraphError as exc:
             raise self._delivery_error(exc) from None
@@ -486,12 +485,8 @@ class WhatsAppChannel:
         return DeliveryError("rejected", str(exc))
 
     async def _window_open(self, person_id: int) -> bool:
-        row = await self.conversation.db.fetchone(
-            "SELECT max(received_at) FROM messages WHERE person_id = ?", (person_id,)
-        )
-        if row is None or row[0] is None:
-            return False
-        return datetime.fromisoformat(row[0]) > datetime.now(UTC) - WINDOW
+        last = await message_log.last_message_at(self.core.db, person_id)
+        return last is not None and last > datetime.now(UTC) - WINDOW
 
     # -- running -------------------------------------------------------------------------------
 
@@ -499,16 +494,7 @@ class WhatsAppChannel:
         app = tornado.web.Application([(f"/{self.config.path}", WebhookHandler, {"channel": self})])
         self._server = HTTPServer(app, xheaders=True)
         self._server.listen(self.config.port, address=self.config.listen)
-        worker = DeliveryWorker(
-            self.conversation.db,
-            CHANNEL,
-            self.conversation.render_due,
-            self.deliver,
-            rate=self.config.messages_per_second,
-            housekeeping=self.conversation.housekeeping,
-        )
-        self._worker_stop = asyncio.Event()
-        self._worker = asyncio.create_task(worker.run(self._worker_stop), name="whatsapp-outbox")
+        self.delivery.start()
         log.info("event=whatsapp_started port=%s", self.config.port)
 
     async def stop(self) -> None:
@@ -517,10 +503,7 @@ class WhatsAppChannel:
             self._server = None
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        if self._worker is not None:
-            self._worker_stop.set()
-            await self._worker
-            self._worker = None
+        await self.delivery.stop()
         await self.client.close()
         log.info("event=whatsapp_stopped")
 

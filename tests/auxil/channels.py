@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.app import open_conversation
+from bot.app import open_app
 from bot.channels.telegram import TelegramChannel, TelegramSecrets
 from bot.config import Config
 
@@ -15,10 +15,8 @@ TOKEN = "123456:SECRET-token-never-logged"
 @asynccontextmanager
 async def running_telegram(config: Config, token: str = TOKEN) -> AsyncIterator[TelegramChannel]:
     """The core on ``config``'s database with its Telegram channel started; stopped after."""
-    async with open_conversation(config) as conversation:
-        channel = TelegramChannel(
-            conversation, config.telegram, TelegramSecrets(token), conversation.texts.commands
-        )
+    async with open_app(config) as app:
+        channel = TelegramChannel(app, config.telegram, TelegramSecrets(token), app.texts.commands)
         await channel.start()
         try:
             yield channel

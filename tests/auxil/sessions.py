@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.sessions import Session, create_session
+from bot.domain.sessions import Session, create_session
 
 
 async def a_session(

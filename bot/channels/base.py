@@ -1,0 +1,107 @@
+"""What every channel shares: what it is handed (``Core``), per-chat ordering, the delivery
+worker's set-up, and how the command line prepares it (``Prepared``, ``SetupError``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.content.texts import Texts
+from bot.core.messages import Incoming, Reply
+from bot.delivery.worker import DeliveryWorker, Send
+from bot.domain.outbox import Due
+from bot.domain.store import Database
+
+
+class Core(Protocol):
+    """What a channel is handed (bot.app.App): a callback for each message, and what its
+    delivery worker needs. A channel never sees features, the router or SQL."""
+
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def texts(self) -> Texts: ...
+
+    async def handle(self, message: Incoming) -> list[Reply]: ...
+
+    async def render_due(self, due: Due) -> Reply | None: ...
+
+    async def template_values(self, due: Due) -> dict[str, str]: ...
+
+    async def housekeeping(self, now: datetime) -> None: ...
+
+
+class Channel(Protocol):
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set."""
+
+
+class SetupError(Exception):
+    """A channel that is switched on but cannot run (a secret missing); the message says
+    which, in one line."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A channel ready to build: the secrets to keep out of the log, and how to build it."""
+
+    secrets: tuple[str, ...]
+    build: Callable[[Core], Channel]
+
+
+class ChatOrder:
+    """Different chats are handled at once, up to ``limit``; one chat's messages strictly in
+    order. The chat's lock is taken before a slot, so a burst from one chat (a photo album)
+    waits on its own lock without holding the slots other villagers need."""
+
+    def __init__(self, limit: int) -> None:
+        self._slots = asyncio.BoundedSemaphore(limit)
+        self._locks: dict[Hashable, asyncio.Lock] = {}
+        self._waiting: dict[Hashable, int] = {}
+
+    @asynccontextmanager
+    async def turn(self, chat: Hashable | None) -> AsyncIterator[None]:
+        if chat is None:  # nothing to keep in order
+            async with self._slots:
+                yield
+            return
+        lock = self._locks.setdefault(chat, asyncio.Lock())
+        self._waiting[chat] = self._waiting.get(chat, 0) + 1
+        try:
+            async with lock, self._slots:
+                yield
+        finally:
+            self._waiting[chat] -= 1
+            if not self._waiting[chat]:  # forget idle chats, so memory stays flat
+                del self._waiting[chat], self._locks[chat]
+
+
+class Delivery:
+    """A channel's delivery worker as a background task: started with the channel, stopped
+    (letting what is in flight finish) before it."""
+
+    def __init__(self, core: Core, channel: str, send: Send, rate: float) -> None:
+        self.worker = DeliveryWorker(
+            core.db, channel, core.render_due, send, rate=rate, housekeeping=core.housekeeping
+        )
+        self.name = f"{channel}-outbox"
+        self._task: asyncio.Task | None = None
+        self._stop = asyncio.Event()
+
+    def start(self) -> None:
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(self.worker.run(self._stop), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._stop.set()
+            await self._task
+            self._task = None
+
+
+Handle = Callable[[Incoming], Awaitable[list[Reply]]]

@@ -1,0 +1,152 @@
+"""Typed button actions: what a button does, as a prefix and fields packed into one string.
+
+A feature declares each of its buttons as a small frozen dataclass::
+
+    @dataclass(frozen=True)
+    class Register(Action, prefix="reg"):
+        code: str
+
+``Register("K7QA").pack()`` is ``"reg:K7QA"``, and the codec turns that string back into
+``Register(code="K7QA")``. Fields are ``str`` (non-empty, no ``:``), ``int`` (0-999999999) or
+a ``Literal`` of strings. A payload that does not unpack exactly (unknown prefix, wrong
+number of fields, a word where a number belongs) is forged or stale: the router answers it
+with the stale-button reply. A prefix may have several parts (``"st:bc:x"``); the longest
+registered prefix wins, so ``"vil:other"`` and ``"vil:3"`` can be two actions.
+
+The one limit every channel shares is checked here: Telegram's callback data is 1-64 bytes
+(WhatsApp allows 256), so no payload may be longer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+MAX_PAYLOAD = 64  # bytes: Telegram's callback_data, the smallest any channel allows
+SEPARATOR = ":"
+_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+def check_payload(payload: str) -> str:
+    """A payload every channel accepts, or ValueError: the only place the limit lives."""
+    size = len(payload.encode("utf-8"))
+    if not 1 <= size <= MAX_PAYLOAD:
+        raise ValueError(f"button action must be 1-{MAX_PAYLOAD} bytes: {payload!r}")
+    return payload
+
+
+class Action:
+    """Base of every typed button action. Subclasses are frozen dataclasses declared with
+    ``prefix=`` (how their payload starts) and, for actions other features link to by
+    name, ``label=`` (the text key of the button's usual label)."""
+
+    prefix: ClassVar[str]
+    label: ClassVar[str | None]
+
+    def __init_subclass__(cls, prefix: str, label: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not prefix or any(not part for part in prefix.split(SEPARATOR)):
+            raise ValueError(f"{cls.__name__}: a prefix of non-empty words, got {prefix!r}")
+        cls.prefix = prefix
+        cls.label = label
+
+    def pack(self) -> str:
+        values = [_encode(self, f.name) for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+        return check_payload(SEPARATOR.join([self.prefix, *values]))
+
+
+def _encode(action: Action, name: str) -> str:
+    value = getattr(action, name)
+    text = str(value)
+    if not text or SEPARATOR in text:
+        raise ValueError(f"{type(action).__name__}.{name}: cannot pack {value!r}")
+    return text
+
+
+Decoder = Callable[[str], Any]
+
+
+def _decoder(kind: object) -> Decoder:
+    """How one field is read back from its text; raises ValueError on anything else."""
+    if kind is int:
+        return _number
+    if kind is str:
+        return _word
+    if typing.get_origin(kind) is Literal:
+        allowed = typing.get_args(kind)
+
+        def choice(text: str) -> str:
+            if text not in allowed:
+                raise ValueError(text)
+            return text
+
+        return choice
+    raise TypeError(f"action fields are str, int or Literal[...], got {kind!r}")
+
+
+def _number(text: str) -> int:
+    if not _NUMBER.fullmatch(text):
+        raise ValueError(text)
+    return int(text)
+
+
+def _word(text: str) -> str:
+    if not text:
+        raise ValueError(text)
+    return text
+
+
+@dataclass(frozen=True)
+class _Shape:
+    action: type[Action]
+    decoders: tuple[Decoder, ...]
+
+
+class Codec:
+    """Every action type the bot knows, by prefix; payload text → action, or None."""
+
+    def __init__(self) -> None:
+        self._shapes: dict[str, _Shape] = {}
+
+    def register(self, action: type[Action]) -> None:
+        if not dataclasses.is_dataclass(action):
+            raise TypeError(f"{action.__name__}: declare it with @dataclass(frozen=True)")
+        if action.prefix in self._shapes:
+            other = self._shapes[action.prefix].action.__name__
+            raise ValueError(f"{action.__name__}: prefix {action.prefix!r} is {other}'s already")
+        hints = typing.get_type_hints(action)
+        decoders = tuple(_decoder(hints[f.name]) for f in dataclasses.fields(action))
+        self._shapes[action.prefix] = _Shape(action, decoders)
+
+    def get(self, prefix: str) -> type[Action] | None:
+        shape = self._shapes.get(prefix)
+        return shape.action if shape else None
+
+    def unpack(self, payload: str) -> Action | None:
+        """The action a payload names; None for one that is forged, stale or misspelt."""
+        parts = payload.split(SEPARATOR)
+        for cut in range(len(parts), 0, -1):  # the longest registered prefix first
+            shape = self._shapes.get(SEPARATOR.join(parts[:cut]))
+            if shape is None or len(parts) - cut != len(shape.decoders):
+                continue
+            try:
+                values = [
+                    decode(text) for decode, text in zip(shape.decoders, parts[cut:], strict=True)
+                ]
+            except ValueError:
+                return None
+            return shape.action(*values)
+        return None
+
+    def prefixes(self) -> list[str]:
+        return sorted(self._shapes)
+
+
+@dataclass(frozen=True)
+class MainMenu(Action, prefix="menu", label="button_menu"):
+    """The hub every reply can lead back to; the core shows it after every notice, and a
+    feature (bot/features/menu.py) answers it."""

@@ -1,0 +1,106 @@
+"""The neutral messages that pass between channels and the core.
+
+A channel turns its platform's payload into an ``Incoming`` and renders the core's ``Reply``
+objects its own way (Telegram inline keyboards, numbered choices in the terminal, ...).
+Reply text is plain text: each channel escapes it for its platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.core.actions import check_payload
+from bot.support.limits import MAX_TEXT
+
+
+class Kind(StrEnum):
+    TEXT = "text"  # something the person typed
+    COMMAND = "command"  # /start, /menu, ...: text holds the command name without the slash
+    BUTTON = "button"  # a button press: text holds the button's packed action (actions.py)
+    CONTACT = "contact"  # the person shared their own phone number: text holds it
+    OTHER = "other"  # sticker, photo, voice, ...: media names what it was
+
+
+@dataclass(frozen=True)
+class Incoming:
+    channel: str
+    user_id: str
+    kind: Kind
+    text: str = ""
+    display_name: str = ""
+    language_hint: str | None = None
+    media: str = ""
+    # A message in a group chat (the staff group) instead of a private chat: the group's id,
+    # and the text of the bot's message it replies to (a forwarded question)
+    group: str | None = None
+    reply_to: str = ""
+    # the platform's id of this update or message: one delivered twice is acted on once
+    update_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: str  # a packed action ("reg:K7QA"), the payload the channel sends back
+
+    def __post_init__(self) -> None:
+        check_payload(self.action)
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = field(default=())
+    # (share label, skip label): ask for the person's phone number with the platform's own
+    # share-contact button where it has one; typing a number or the skip word works anywhere
+    share_contact: tuple[str, str] | None = None
+    remove_keyboard: bool = False  # take away a share-contact keyboard shown before
+    document: tuple[str, bytes] | None = None  # (file name, content) sent after the text
+
+    def flat_buttons(self) -> list[Button]:
+        return [button for row in self.buttons for button in row]
+
+
+def text_length(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units): an emoji may count as two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut_point(line: str, limit: int) -> int:
+    """Index of the longest prefix of ``line`` within ``limit``, preferring a space to cut at."""
+    end = 0
+    units = 0
+    for index, char in enumerate(line):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            break
+        end = index + 1
+    space = line.rfind(" ", 0, end + 1)
+    return space if space > 0 else max(end, 1)
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Split text into chunks of at most ``limit`` units, at line boundaries if possible.
+
+    A single line longer than the limit is cut at the last space before it, or hard if none.
+    """
+    if len(text) * 2 <= limit or text_length(text) <= limit:
+        return [text] if text.strip() else [text[:limit]]
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if text_length(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            chunks.append(current)
+        while text_length(line) > limit:
+            cut = _cut_point(line, limit)
+            chunks.append(line[:cut])
+            line = line[cut:].lstrip(" ")
+        current = line
+    if current.strip() or not chunks:
+        chunks.append(current)
+    return [chunk for chunk in chunks if chunk.strip()] or [text[:limit]]

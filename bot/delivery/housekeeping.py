@@ -1,0 +1,21 @@
+"""What the delivery worker does between batches: release due announcements into the outbox,
+hold them during quiet hours, close finished ones (telling their sender), forget cancelled
+ones, forward officer questions held back by the hourly limit, and the daily retention job."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.core.context import Env
+from bot.delivery.render import Renderer
+from bot.domain import broadcasts, inbox, privacy
+
+
+async def housekeeping(env: Env, renderer: Renderer, now: datetime) -> None:
+    settings = env.settings
+    await broadcasts.release_due(env.db, now, settings.quiet, settings.reachable_channels)
+    await broadcasts.hold_for_quiet_hours(env.db, now, settings.quiet)
+    await broadcasts.finish_done(env.db, now)
+    await renderer.forget_cancelled()
+    await inbox.forward_held(env.db, settings.staff_group)
+    await privacy.run_retention_if_due(env.db, now, settings.retention_days)

@@ -1,0 +1,211 @@
+"""Numbered schema migrations. Migration N brings the database to PRAGMA user_version N.
+
+Append new migrations at the end; never edit one that has shipped.
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: people and the log of every incoming message
+    """
+    CREATE TABLE people (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        channel_user_id TEXT NOT NULL,
+        display_name TEXT NOT NULL DEFAULT '',
+        lang TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (channel, channel_user_id)
+    );
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+        received_at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        text TEXT,
+        lang TEXT NOT NULL,
+        action TEXT NOT NULL,
+        faq_id TEXT,
+        score REAL
+    );
+    CREATE INDEX messages_by_person ON messages (person_id, received_at);
+    CREATE INDEX messages_by_action ON messages (action, received_at);
+    """,
+    # 2: was an FAQ answer helpful? One verdict per answered message (a second tap changes it)
+    """
+    CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+        message_id INTEGER REFERENCES messages (id) ON DELETE SET NULL,
+        faq_id TEXT NOT NULL,
+        helpful INTEGER NOT NULL CHECK (helpful IN (0, 1)),
+        created_at TEXT NOT NULL,
+        UNIQUE (message_id)
+    );
+    CREATE INDEX feedback_by_topic ON feedback (faq_id, helpful);
+    """,
+    # 3: village sessions and registrations. Times are UTC ISO text; a registration's place in
+    # the waitlist is its id order (arrival order).
+    """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        code TEXT NOT NULL UNIQUE,
+        title_id TEXT NOT NULL,
+        title_en TEXT NOT NULL,
+        village TEXT NOT NULL,
+        place TEXT NOT NULL,
+        starts_at TEXT NOT NULL,
+        ends_at TEXT NOT NULL,
+        capacity INTEGER NOT NULL CHECK (capacity > 0),
+        description TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'scheduled' CHECK (status IN ('scheduled', 'cancelled')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        CHECK (ends_at > starts_at)
+    );
+    CREATE INDEX sessions_by_start ON sessions (status, starts_at);
+    CREATE TABLE registrations (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions (id),
+        person_id INTEGER NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+        booking_code TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL
+            CHECK (status IN ('confirmed', 'waitlisted', 'cancelled', 'attended')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX one_active_registration ON registrations (session_id, person_id)
+        WHERE status != 'cancelled';
+    CREATE INDEX registrations_by_session ON registrations (session_id, status, id);
+    CREATE INDEX registrations_by_person ON registrations (person_id, status);
+    """,
+    # 4: what a villager gives when first signing up, and where they are in a multi-step chat
+    # (flow: JSON such as {"step": "village", "session": "K7QA"}; NULL when none)
+    """
+    ALTER TABLE people ADD COLUMN full_name TEXT;
+    ALTER TABLE people ADD COLUMN village TEXT;
+    ALTER TABLE people ADD COLUMN phone TEXT;
+    ALTER TABLE people ADD COLUMN consent_at TEXT;
+    ALTER TABLE people ADD COLUMN flow TEXT;
+    """,
+    # 5: the durable outbox: everything sent later (reminders, waitlist promotions, changes to a
+    # session). Written in the same transaction as the change that causes it; the text is
+    # rendered at send time, in the person's language, with the session as it is then.
+    """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+        session_id INTEGER REFERENCES sessions (id),
+        text_key TEXT NOT NULL,
+        values_json TEXT NOT NULL DEFAULT '{}',
+        due_at TEXT NOT NULL,
+        expires_at TEXT,
+        dedupe_key TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'dropped', 'parked')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT
+    );
+    CREATE INDEX outbox_due ON outbox (status, due_at);
+    CREATE INDEX outbox_by_session ON outbox (session_id, status);
+    """,
+    # 6: announcements (broadcasts) and the officer inbox. A broadcast becomes one outbox row
+    # per recipient when it is due; outbox rows may go to another chat than the person's (a
+    # question forwarded to the staff group). People can stop announcements (subscribed) and
+    # are inactive once they blocked the bot, until they write again.
+    """
+    ALTER TABLE people ADD COLUMN subscribed INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE people ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE people ADD COLUMN announcements_told INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE broadcasts (
+        id INTEGER PRIMARY KEY,
+        text_id TEXT NOT NULL,
+        text_en TEXT NOT NULL DEFAULT '',
+        office TEXT NOT NULL,
+        audience TEXT NOT NULL,
+        send_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'scheduled'
+            CHECK (status IN ('scheduled', 'sending', 'done', 'cancelled')),
+        recipients INTEGER,
+        created_by TEXT NOT NULL,
+        sender_id INTEGER REFERENCES people (id) ON DELETE SET NULL,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE INDEX broadcasts_due ON broadcasts (status, send_at);
+    ALTER TABLE outbox ADD COLUMN broadcast_id INTEGER REFERENCES broadcasts (id);
+    ALTER TABLE outbox ADD COLUMN channel TEXT;
+    ALTER TABLE outbox ADD COLUMN chat TEXT;
+    CREATE INDEX outbox_by_broadcast ON outbox (broadcast_id, status);
+    CREATE INDEX outbox_due_direct ON outbox (due_at)
+        WHERE status = 'pending' AND broadcast_id IS NULL;
+    CREATE INDEX outbox_due_broadcast ON outbox (due_at)
+        WHERE status = 'pending' AND broadcast_id IS NOT NULL;
+    CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+        question TEXT NOT NULL,
+        source TEXT NOT NULL CHECK (source IN ('asked', 'declined')),
+        asked_at TEXT NOT NULL,
+        forwarded_at TEXT,  -- NULL: held back (hourly limit) or no staff group
+        details TEXT NOT NULL DEFAULT '{}'  -- who asked, as shown to the staff group
+    );
+    CREATE INDEX inbox_by_person ON inbox (person_id, asked_at);
+    CREATE TABLE inbox_answers (
+        id INTEGER PRIMARY KEY,
+        inbox_id INTEGER NOT NULL REFERENCES inbox (id) ON DELETE CASCADE,
+        answer TEXT NOT NULL,
+        answered_by TEXT NOT NULL,
+        answered_at TEXT NOT NULL
+    );
+    CREATE INDEX inbox_answers_by_question ON inbox_answers (inbox_id);
+    """,
+    # 7: privacy and robustness. Who did what among staff (audit_log); the platform's id of
+    # each incoming message, so one delivered twice is acted on once (messages.update_key);
+    # when each periodic job last ran (jobs); when a person's data was erased on request;
+    # the platform's id of a sent message and what the platform later said of it (WhatsApp
+    # reports delivered, read or failed after accepting a message).
+    """
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX audit_by_time ON audit_log (at);
+    ALTER TABLE messages ADD COLUMN update_key TEXT;
+    CREATE UNIQUE INDEX messages_by_update ON messages (update_key) WHERE update_key IS NOT NULL;
+    CREATE INDEX messages_by_time ON messages (received_at);
+    CREATE TABLE jobs (
+        name TEXT PRIMARY KEY,
+        last_run TEXT NOT NULL
+    );
+    ALTER TABLE people ADD COLUMN erased_at TEXT;
+    ALTER TABLE inbox_answers ADD COLUMN update_key TEXT;
+    CREATE UNIQUE INDEX inbox_answers_by_update ON inbox_answers (update_key)
+        WHERE update_key IS NOT NULL;
+    ALTER TABLE outbox ADD COLUMN platform_id TEXT;
+    ALTER TABLE outbox ADD COLUMN receipt TEXT;
+    CREATE INDEX outbox_by_platform_id ON outbox (platform_id) WHERE platform_id IS NOT NULL;
+    """,
+    # 8: each flow names the feature that owns it ({"owner": "signup", "step": ...}), instead
+    # of features telling their flows apart by their keys. Flows from before are converted, so
+    # a sign-up or a draft half done at the upgrade goes on where it was.
+    """
+    UPDATE people SET flow = json_remove(json_set(flow, '$.owner', 'staff_broadcasts'), '$.staff')
+        WHERE flow IS NOT NULL AND json_extract(flow, '$.staff') = 'announce';
+    UPDATE people SET flow = json_remove(
+            json_set(flow, '$.owner', 'staff_sessions', '$.mode', json_extract(flow, '$.staff')),
+            '$.staff')
+        WHERE flow IS NOT NULL AND json_extract(flow, '$.staff') IN ('new', 'move');
+    UPDATE people SET flow = json_set(flow, '$.owner', 'officer')
+        WHERE flow IS NOT NULL AND json_extract(flow, '$.owner') IS NULL
+        AND json_extract(flow, '$.step') = 'officer';
+    UPDATE people SET flow = json_set(flow, '$.owner', 'announcements')
+        WHERE flow IS NOT NULL AND json_extract(flow, '$.owner') IS NULL
+        AND json_extract(flow, '$.step') = 'set_village';
+    UPDATE people SET flow = json_set(flow, '$.owner', 'signup')
+        WHERE flow IS NOT NULL AND json_extract(flow, '$.owner') IS NULL;
+    """,
+)

@@ -1,0 +1,241 @@
+"""The durable outbox: every message the bot sends later, as rows.
+
+A row is written in the same transaction as the change that causes it (a sign-up schedules
+its reminders, a cancellation its promotion notice), with a due time, an expiry (a session
+reminder is worthless once the session has started) and a dedupe key, so retrying the change
+never queues a message twice. The delivery worker (bot/delivery/worker.py) claims due rows
+(pending → sending), sends them and marks them sent; a crash between the two leaves them
+"sending", and the next start sends them again: at most the rows in flight at the crash can
+arrive twice, none is lost. The queries the worker and the channels need are here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.domain.store import Database, utc_now
+
+# A row goes to its own chat (outbox.channel/chat), or else to its person's.
+_DESTINATION = "coalesce(o.channel, p.channel)"
+_CHAT = "coalesce(o.chat, p.channel_user_id)"
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+async def enqueue(
+    conn,
+    *,
+    person_id: int,
+    text_key: str,
+    dedupe_key: str,
+    due: datetime,
+    session_id: int | None = None,
+    expires: datetime | None = None,
+    values: dict[str, str] | None = None,
+    destination: tuple[str, str] | None = None,
+) -> None:
+    """Queue one message; a second row with the same dedupe key is ignored.
+
+    It goes to the person's chat, or to ``destination`` (channel, chat id) when the message is
+    about the person but meant for someone else (a question forwarded to the staff group).
+    """
+    channel, chat = destination or (None, None)
+    await conn.execute(
+        "INSERT INTO outbox (person_id, session_id, text_key, values_json, due_at, expires_at,"
+        " dedupe_key, created_at, channel, chat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (dedupe_key) DO NOTHING",
+        (
+            person_id,
+            session_id,
+            text_key,
+            json.dumps(values or {}),
+            iso(due),
+            iso(expires) if expires else None,
+            dedupe_key,
+            utc_now(),
+            channel,
+            chat,
+        ),
+    )
+
+
+async def drop_pending(conn, dedupe_prefix: str) -> None:
+    """Withdraw queued messages that no longer apply (a cancelled booking's reminders)."""
+    await conn.execute(
+        "UPDATE outbox SET status = 'dropped', last_error = 'withdrawn'"
+        " WHERE status = 'pending' AND dedupe_key LIKE ?",
+        (dedupe_prefix.replace("%", "") + "%",),
+    )
+
+
+@dataclass(frozen=True)
+class Due:
+    id: int
+    person_id: int
+    channel_user_id: str  # the chat it goes to: the person's, or the staff group's
+    lang: str
+    session_id: int | None
+    text_key: str
+    values: dict[str, str]
+    attempts: int
+    broadcast_id: int | None = None
+    to_person: bool = True  # False: about the person, sent elsewhere (the staff group)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A due row before it is claimed, with what decides whether it is still wanted."""
+
+    due: Due
+    expires_at: str | None
+    subscribed: bool  # its person still wants announcements
+    active: bool  # its person has not blocked the bot
+
+
+async def recover(db: Database, channel: str) -> None:
+    """Rows left "sending" by a crash go back to the queue (they may arrive twice)."""
+    await db.write_one(
+        "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND id IN"
+        " (SELECT o.id FROM outbox o JOIN people p ON p.id = o.person_id"
+        f" WHERE o.status = 'sending' AND {_DESTINATION} = ?)",
+        (channel,),
+    )
+
+
+async def due_rows(
+    db: Database, channel: str, now: datetime, broadcasts: bool, limit: int, busy: set[str]
+) -> list[Candidate]:
+    """Pending rows due by ``now`` for ``channel``, oldest first: direct messages, or (with
+    ``broadcasts``) announcements; none for the chats in ``busy``. The partial indexes
+    outbox_due_direct / outbox_due_broadcast serve these."""
+    kind = "IS NOT NULL" if broadcasts else "IS NULL"
+    skip = f" AND {_CHAT} NOT IN ({', '.join('?' for _ in busy)})" if busy else ""
+    rows = await db.fetchall(
+        f"SELECT o.id, o.person_id, {_CHAT} AS chat, p.lang,"
+        " o.session_id, o.text_key, o.values_json, o.attempts, o.expires_at,"
+        " o.broadcast_id, o.chat IS NULL AS to_person, p.subscribed, p.active"
+        " FROM outbox o JOIN people p ON p.id = o.person_id"
+        f" WHERE o.status = 'pending' AND o.broadcast_id {kind} AND o.due_at <= ?"
+        f" AND {_DESTINATION} = ?{skip} ORDER BY o.due_at, o.id LIMIT ?",
+        (iso(now), channel, *busy, limit),
+    )
+    return [
+        Candidate(_due(r), r["expires_at"], bool(r["subscribed"]), bool(r["active"])) for r in rows
+    ]
+
+
+async def claim(db: Database, candidates: list[Candidate]) -> list[Due]:
+    """pending → sending in one write; rows another worker took meanwhile are left out."""
+    if not candidates:
+        return []
+    marks = ", ".join("?" for _ in candidates)
+    claimed = await db.write_one(
+        "UPDATE outbox SET status = 'sending', attempts = attempts + 1"
+        f" WHERE status = 'pending' AND id IN ({marks}) RETURNING id",
+        [c.due.id for c in candidates],
+    )
+    ours = {r["id"] for r in claimed}
+    return [c.due for c in candidates if c.due.id in ours]
+
+
+def _due(r) -> Due:
+    return Due(
+        id=r["id"],
+        person_id=r["person_id"],
+        channel_user_id=r["chat"],
+        lang=r["lang"],
+        session_id=r["session_id"],
+        text_key=r["text_key"],
+        values=json.loads(r["values_json"]),
+        attempts=r["attempts"],
+        broadcast_id=r["broadcast_id"],
+        to_person=bool(r["to_person"]),
+    )
+
+
+async def finish(db: Database, outbox_id: int, status: str, error: str | None) -> None:
+    """A row is done with: sent, failed, dropped (no longer wanted) or parked (refused)."""
+    await db.write_one(
+        "UPDATE outbox SET status = ?, last_error = ?, sent_at = ? WHERE id = ?",
+        (status, error, utc_now() if status == "sent" else None, outbox_id),
+    )
+
+
+async def retry_at(db: Database, outbox_id: int, when: str, error: str) -> None:
+    await db.write_one(
+        "UPDATE outbox SET status = 'pending', due_at = ?, last_error = ? WHERE id = ?",
+        (when, error, outbox_id),
+    )
+
+
+async def postpone(db: Database, failed: Due, rest: list[Due], when: str) -> None:
+    """A row waits for a retry: the rows claimed with it go back to the queue (their attempt
+    not counted), and nothing queued later for the same person goes out before it."""
+    if rest:
+        marks = ", ".join("?" for _ in rest)
+        await db.write_one(
+            "UPDATE outbox SET status = 'pending', due_at = ?, attempts = attempts - 1"
+            f" WHERE id IN ({marks}) AND status = 'sending'",
+            (when, *(item.id for item in rest)),
+        )
+    if failed.to_person:
+        await db.write_one(
+            "UPDATE outbox SET due_at = ? WHERE person_id = ? AND status = 'pending'"
+            " AND chat IS NULL AND due_at < ? AND id != ?",
+            (when, failed.person_id, when, failed.id),
+        )
+
+
+async def mark_sent(db: Database, sent: list[tuple[int, str | None]]) -> None:
+    """Rows the platform accepted, with its message id where it gave one: one write."""
+    if not sent:
+        return
+    ids = [row_id for row_id, _ in sent]
+    marks = ", ".join("?" for _ in ids)
+    named = [(row_id, platform_id) for row_id, platform_id in sent if platform_id]
+    cases = " ".join("WHEN ? THEN ?" for _ in named)
+    platform = f"CASE id {cases} ELSE platform_id END" if named else "platform_id"
+    await db.write_one(
+        f"UPDATE outbox SET status = 'sent', last_error = NULL, sent_at = ?,"
+        f" platform_id = {platform} WHERE id IN ({marks})",
+        (utc_now(), *(v for pair in named for v in pair), *ids),
+    )
+
+
+# -- what a platform says later of a message it accepted (WhatsApp status callbacks) ----------
+
+
+async def send_again(db: Database, platform_id: str, error: str, values: dict[str, str]) -> None:
+    """Accepted, then refused: the row goes back to the queue, ``values`` added to it."""
+    patch = ", ".join("?, ?" for _ in values)
+    await db.write_one(
+        "UPDATE outbox SET status = 'pending', due_at = ?, last_error = ?,"
+        f" values_json = json_set(values_json, {patch})"
+        " WHERE platform_id = ? AND status = 'sent'",
+        (
+            iso(datetime.now(UTC)),
+            error,
+            *(v for key, value in values.items() for v in (f"$.{key}", value)),
+            platform_id,
+        ),
+    )
+
+
+async def mark_failed(db: Database, platform_id: str, error: str) -> None:
+    await db.write_one(
+        "UPDATE outbox SET status = 'failed', receipt = 'failed', last_error = ?"
+        " WHERE platform_id = ?",
+        (error, platform_id),
+    )
+
+
+async def note_receipt(db: Database, platform_id: str, receipt: str) -> None:
+    """delivered, then read: a later "delivered" never overwrites "read"."""
+    await db.write_one(
+        "UPDATE outbox SET receipt = ? WHERE platform_id = ? AND coalesce(receipt, '') != 'read'",
+        (receipt, platform_id),
+    )

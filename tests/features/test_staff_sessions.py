@@ -1,0 +1,152 @@
+"""Staff tools in the chat: guided session creation with a confirm step, lists, CSV, check-in,
+reschedule and cancel; invisible to villagers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from auxil.chat import actions, talker
+from bot.app import App
+from bot.core.messages import Kind, Reply
+from bot.domain.sessions import get_session, upcoming_sessions
+
+STAFF = "555"
+say = talker(user=STAFF, name="Petugas")
+
+
+@pytest.fixture
+def staffed(app: App) -> App:
+    app.settings.staff_ids = frozenset({("test", STAFF)})
+    return app
+
+
+def local(app, days: int, hour: int) -> str:
+    day = datetime.now(app.settings.timezone) + timedelta(days=days)
+    return day.strftime(f"%Y-%m-%d {hour:02d}:00")
+
+
+async def draft(app, capacity: str) -> Reply:
+    """Go through /sesi_baru up to the seats question; the reply to ``capacity``."""
+    await say(app, Kind.COMMAND, "sesi_baru")
+    await say(app, Kind.TEXT, "Sosialisasi migrasi aman")
+    await say(app, Kind.BUTTON, "st:vil:0")
+    await say(app, Kind.TEXT, "Balai desa")
+    await say(app, Kind.TEXT, local(app, 4, 9))
+    await say(app, Kind.TEXT, local(app, 4, 12))
+    [reply] = await say(app, Kind.TEXT, capacity)
+    return reply
+
+
+async def create(app, capacity: str = "2") -> str:
+    confirm = await draft(app, capacity)
+    assert actions(confirm) == ["st:save", "st:discard"]
+    [saved] = await say(app, Kind.BUTTON, "st:save")
+    return saved.text.split("Kode sesi: ")[1].split()[0]
+
+
+async def test_staff_create_a_session_step_by_step_ending_in_a_confirm(staffed):
+    [ask] = await say(staffed, Kind.COMMAND, "sesi_baru")
+    assert "judul" in ask.text
+    await say(staffed, Kind.TEXT, "Hari layanan paspor")
+    await say(staffed, Kind.BUTTON, "st:vil:other")
+    await say(staffed, Kind.TEXT, "Kalukubula")
+    [ask_start] = await say(staffed, Kind.TEXT, "Kantor desa")
+    assert "WITA" in ask_start.text
+    [again] = await say(staffed, Kind.TEXT, "besok pagi")
+    assert "tidak bisa dibaca" in again.text
+    await say(staffed, Kind.TEXT, local(staffed, 2, 9))
+    await say(staffed, Kind.TEXT, local(staffed, 2, 15))
+    [again] = await say(staffed, Kind.TEXT, "0")
+    assert "1 atau lebih" in again.text
+    [confirm] = await say(staffed, Kind.TEXT, "40")
+    assert "Hari layanan paspor" in confirm.text and "Kursi: 40" in confirm.text
+    assert await upcoming_sessions(staffed.db) == []  # nothing stored before the confirm
+    [saved] = await say(staffed, Kind.BUTTON, "st:save")
+    code = saved.text.split("Kode sesi: ")[1].split()[0]
+    session = await get_session(staffed.db, code)
+    assert (session.village, session.place, session.capacity) == ("Kalukubula", "Kantor desa", 40)
+
+
+async def test_an_end_before_the_start_is_caught_at_the_confirm(staffed):
+    await say(staffed, Kind.COMMAND, "sesi_baru")
+    for text in ["Judul", "Tempat"]:
+        if text == "Tempat":
+            await say(staffed, Kind.BUTTON, "st:vil:1")
+        await say(staffed, Kind.TEXT, text)
+    await say(staffed, Kind.TEXT, local(staffed, 3, 12))
+    await say(staffed, Kind.TEXT, local(staffed, 3, 9))
+    await say(staffed, Kind.TEXT, "10")
+    [problem] = await say(staffed, Kind.BUTTON, "st:save")
+    assert "harus sesudah waktu mulai" in problem.text
+    assert await upcoming_sessions(staffed.db) == []
+
+
+async def test_list_attendees_csv_check_in_reschedule_and_cancel(staffed):
+    code = await create(staffed)
+    await say(staffed, Kind.BUTTON, f"reg:{code}", user="1")
+    await say(staffed, Kind.TEXT, "Ani Lestari", user="1")
+    await say(staffed, Kind.BUTTON, "vil:2", user="1")
+    await say(staffed, Kind.TEXT, "Lewati", user="1")
+    [done] = await say(staffed, Kind.BUTTON, "consent:yes", user="1")
+    booking = done.text.split("Kode booking Anda: ")[1].split()[0]
+
+    [listing] = await say(staffed, Kind.COMMAND, "sesi")
+    assert code in listing.text and "1/2 kursi terisi, 0 menunggu" in listing.text
+    assert f"st:att:{code}" in actions(listing)
+
+    [people] = await say(staffed, Kind.COMMAND, f"peserta {code.lower()}")
+    name, content = people.document
+    assert name == f"peserta-{code}.csv"
+    assert f"Ani Lestari,Pesaku,,{booking},confirmed," in content.decode()
+
+    [checked] = await say(staffed, Kind.COMMAND, f"hadir {booking}")
+    assert "dicatat hadir: Ani Lestari" in checked.text
+    [twice] = await say(staffed, Kind.COMMAND, f"hadir {booking}")
+    assert "statusnya attended" in twice.text
+
+    await say(staffed, Kind.COMMAND, f"ubah_sesi {code}")
+    await say(staffed, Kind.TEXT, local(staffed, 6, 13))
+    [confirm] = await say(staffed, Kind.TEXT, local(staffed, 6, 16))
+    assert actions(confirm) == ["st:save", "st:discard"]
+    [moved] = await say(staffed, Kind.BUTTON, "st:save")
+    assert "diubah" in moved.text
+    [ask] = await say(staffed, Kind.COMMAND, f"batal_sesi {code}")
+    assert actions(ask) == [f"st:cancel:{code}", "st:discard"]
+    [cancelled] = await say(staffed, Kind.BUTTON, f"st:cancel:{code}")
+    assert "dibatalkan" in cancelled.text
+    assert (await get_session(staffed.db, code)).status == "cancelled"
+
+
+async def test_villagers_cannot_use_staff_commands_or_buttons(staffed):
+    code = await create(staffed)
+    for command in ["sesi", "sesi_baru", f"peserta {code}", f"batal_sesi {code}"]:
+        [reply] = await say(staffed, Kind.COMMAND, command, user="99")
+        assert "tidak saya kenal" in reply.text  # the same as any unknown command
+    [reply] = await say(staffed, Kind.BUTTON, f"st:cancel:{code}", user="99")
+    assert "tidak berlaku" in reply.text
+    assert (await get_session(staffed.db, code)).status == "scheduled"
+
+
+async def test_unknown_codes_are_named(staffed):
+    [reply] = await say(staffed, Kind.COMMAND, "peserta QQQQ")
+    assert '"QQQQ"' in reply.text
+    [reply] = await say(staffed, Kind.COMMAND, "hadir ZZZZZZ")
+    assert '"ZZZZZZ"' in reply.text
+    [reply] = await say(staffed, Kind.COMMAND, "batal_sesi QQQQ")
+    assert '"QQQQ"' in reply.text
+    [reply] = await say(staffed, Kind.COMMAND, "peserta")
+    assert "/sesi_baru" in reply.text  # no code: the list of staff commands
+
+
+@pytest.mark.parametrize("capacity", ["²", "99999999999999999999999999", "-3"])
+async def test_odd_capacities_are_asked_again_not_crashed_on(staffed, capacity):
+    reply = await draft(staffed, capacity)
+    assert "1 atau lebih" in reply.text
+
+
+async def test_forged_staff_buttons_do_not_crash(staffed):
+    for forged in ["st:cancel:", "st:att:", "st:vil:²", "st:save", "st:nothing"]:
+        replies = await say(staffed, Kind.BUTTON, forged)
+        assert not any("ada gangguan" in r.text for r in replies)
