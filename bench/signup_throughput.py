@@ -1,4 +1,4 @@
-"""Sign-ups per second through the app core, and what reminders cost to schedule.
+"""Sign-ups per second through the core, and what reminders cost to schedule.
 
     .venv/bin/python bench/signup_throughput.py [--villagers 2000] [--concurrency 50]
 

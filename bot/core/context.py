@@ -215,6 +215,14 @@ class Ctx(Speaker):
         return await self.router.run_command(self, name)
 
 
+class InGroup(Speaker):
+    """A message in the staff group (officers, not villagers: no person, no flow)."""
+
+    def __init__(self, env: Env, router: Navigator, message: Incoming) -> None:
+        super().__init__(env, router, env.settings.default_language)
+        self.message = message
+
+
 class Outgoing(Speaker):
     """A message the delivery worker sends later, rendered in its reader's language, with
     the session it is about as it is now (reminders and notices)."""

@@ -1,7 +1,7 @@
 """The features, in the order the router tries them within a priority group. Adding one is a
 new module here, one line below, and its texts in texts/*.yaml."""
 
-from bot.core.router import Feature
+from bot.core.feature import Feature
 from bot.features import (
     announcements,
     faq,

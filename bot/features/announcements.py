@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 
 from bot.core.actions import Action
 from bot.core.context import Ctx, Outcome, Outgoing, Stale, outcome
+from bot.core.feature import Feature, Group
 from bot.core.messages import Button, Reply
-from bot.core.router import Feature, Group
 from bot.domain import people
 
 feature = Feature(

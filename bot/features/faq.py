@@ -18,8 +18,8 @@ from bot.content.normalise import MAX_CHARS as MAX_QUESTION_CHARS
 from bot.content.texts import fill
 from bot.core.actions import Action
 from bot.core.context import Ctx, Handled, Outcome, Stale, outcome
+from bot.core.feature import Feature, Group
 from bot.core.messages import Button, Reply
-from bot.core.router import Feature, Group
 from bot.domain.feedback import record_feedback
 
 feature = Feature(

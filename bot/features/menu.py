@@ -9,8 +9,8 @@ from typing import Literal
 from bot.config import LANGUAGES
 from bot.core.actions import Action, MainMenu
 from bot.core.context import Ctx, Outcome, outcome
+from bot.core.feature import Feature
 from bot.core.messages import Reply
-from bot.core.router import Feature
 from bot.domain import people
 
 feature = Feature(

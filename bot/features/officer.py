@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.core.actions import Action
-from bot.core.context import Ctx, Outcome, Outgoing, outcome
+from bot.core.context import Ctx, InGroup, Outcome, Outgoing, outcome
+from bot.core.feature import Feature
 from bot.core.messages import Kind, Reply
-from bot.core.router import Feature, InGroup
 from bot.domain import audit, inbox
 from bot.domain.message_log import latest_declined_question
 

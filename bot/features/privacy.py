@@ -12,8 +12,8 @@ from datetime import datetime, tzinfo
 
 from bot.core.actions import Action, MainMenu
 from bot.core.context import Ctx, Outcome, outcome
+from bot.core.feature import Feature
 from bot.core.messages import Reply
-from bot.core.router import Feature
 from bot.domain import privacy, registrations
 from bot.domain.people import Person
 from bot.domain.privacy import Kept

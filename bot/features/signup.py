@@ -17,8 +17,8 @@ from typing import Literal
 
 from bot.core.actions import Action
 from bot.core.context import Ctx, Outcome, Outgoing, Rows, Stale, outcome
+from bot.core.feature import Feature, Group
 from bot.core.messages import Button, Kind, Reply
-from bot.core.router import Feature, Group
 from bot.domain import people, registrations, sessions
 from bot.domain.people import Person
 from bot.domain.sessions import Session

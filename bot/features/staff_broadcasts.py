@@ -15,8 +15,8 @@ from typing import Literal
 
 from bot.core.actions import Action
 from bot.core.context import Ctx, Outcome, Stale, outcome
+from bot.core.feature import Feature
 from bot.core.messages import Button, Reply
-from bot.core.router import Feature
 from bot.domain import broadcasts, sessions
 from bot.domain.broadcasts import Audience, BroadcastError
 from bot.support.dates import example_time, local_time, zone_name

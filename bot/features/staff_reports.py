@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from bot.core.context import Ctx, Outcome, Speaker, outcome
+from bot.core.feature import Feature
 from bot.core.messages import Reply
-from bot.core.router import Feature
 from bot.domain import broadcasts, feedback, inbox, sessions, stats
 from bot.support.dates import local_time
 

@@ -15,8 +15,8 @@ from datetime import datetime
 
 from bot.core.actions import Action
 from bot.core.context import Ctx, Outcome, Stale, outcome
+from bot.core.feature import Feature
 from bot.core.messages import Button, Reply
-from bot.core.router import Feature
 from bot.domain import registrations, sessions
 from bot.support.dates import example_time, when, zone_name
 

@@ -14,9 +14,10 @@ from bot.app import App, build_router
 from bot.content.texts import Texts
 from bot.core.actions import Action
 from bot.core.context import Ctx, Env, Outcome, outcome
+from bot.core.feature import Feature, Group
 from bot.core.messages import Kind, Reply
 from bot.core.pipeline import Pipeline
-from bot.core.router import Feature, Group, Router
+from bot.core.router import Router
 from bot.features import FEATURES
 
 STAFF = "555"

@@ -10,7 +10,7 @@ from bot.app import build_router
 from bot.channels.registry import CHANNELS
 from bot.cli.check import needed_texts
 from bot.content.texts import load_texts
-from bot.core.router import COMMON_TEXTS, CORE_TEXTS
+from bot.core.feature import COMMON_TEXTS, CORE_TEXTS
 from conftest import REPO
 
 # ctx.t("key"), out.t(...), ctx.notice("key"), ctx.row("key", ...), ctx.button("key", ...)
