@@ -4,17 +4,18 @@ worker's set-up, and how the command line prepares it (``Prepared``, ``SetupErro
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from bot.content.texts import Texts
 from bot.core.messages import Incoming, Reply
 from bot.delivery.worker import DeliveryWorker, Send
 from bot.domain.outbox import Due
 from bot.domain.store import Database
+
+T = TypeVar("T")
 
 
 class Core(Protocol):
@@ -64,17 +65,17 @@ class ChatOrder:
         self._locks: dict[Hashable, asyncio.Lock] = {}
         self._waiting: dict[Hashable, int] = {}
 
-    @asynccontextmanager
-    async def turn(self, chat: Hashable | None) -> AsyncIterator[None]:
-        if chat is None:  # nothing to keep in order
+    async def run(self, chat: Hashable | None, work: Awaitable[T]) -> T:
+        """``work`` in ``chat``'s turn (None: a chat with nothing to keep in order). A plain
+        coroutine, not an async generator: the event loop tracks every live one of those."""
+        if chat is None:
             async with self._slots:
-                yield
-            return
+                return await work
         lock = self._locks.setdefault(chat, asyncio.Lock())
         self._waiting[chat] = self._waiting.get(chat, 0) + 1
         try:
             async with lock, self._slots:
-                yield
+                return await work
         finally:
             self._waiting[chat] -= 1
             if not self._waiting[chat]:  # forget idle chats, so memory stays flat
@@ -103,5 +104,3 @@ class Delivery:
             await self._task
             self._task = None
 
-
-Handle = Callable[[Incoming], Awaitable[list[Reply]]]

@@ -400,14 +400,14 @@ class WhatsAppChannel:
 
     async def _handle(self, message: Incoming) -> None:
         """One chat's messages one after another, in order; other chats meanwhile."""
-        user = message.user_id
         try:
-            async with self._order.turn(user):
-                replies = await self.core.handle(message)
-                for reply in replies:
-                    await self._send_reply(user, reply, message.language_hint)
+            await self._order.run(message.user_id, self._answer(message))
         except Exception:
             log.exception("event=whatsapp_handling_failed")
+
+    async def _answer(self, message: Incoming) -> None:
+        for reply in await self.core.handle(message):
+            await self._send_reply(message.user_id, reply, message.language_hint)
 
     async def _send_reply(self, to: str, reply: Reply, lang: str | None) -> None:
         """A reply to someone who just wrote (inside the window): refusals are logged."""

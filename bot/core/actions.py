@@ -1,8 +1,7 @@
 """Typed button actions: what a button does, as a prefix and fields packed into one string.
 
-A feature declares each of its buttons as a small frozen dataclass::
+A feature declares each of its buttons as a small class::
 
-    @dataclass(frozen=True)
     class Register(Action, prefix="reg"):
         code: str
 
@@ -19,12 +18,12 @@ The one limit every channel shares is checked here: Telegram's callback data is 
 
 from __future__ import annotations
 
-import dataclasses
+import inspect
 import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, dataclass_transform
 
 MAX_PAYLOAD = 64  # bytes: Telegram's callback_data, the smallest any channel allows
 SEPARATOR = ":"
@@ -39,13 +38,17 @@ def check_payload(payload: str) -> str:
     return payload
 
 
+@dataclass_transform(frozen_default=True)
 class Action:
-    """Base of every typed button action. Subclasses are frozen dataclasses declared with
-    ``prefix=`` (how their payload starts) and, for actions other features link to by
-    name, ``label=`` (the text key of the button's usual label)."""
+    """Base of every typed button action: a class with ``prefix=`` (how its payload starts)
+    and, for actions other features link to by name, ``label=`` (the text key of the
+    button's usual label); its annotated attributes are its fields, in order. Instances are
+    frozen values, like frozen dataclasses (without a generated class per action: there are
+    fifty of them)."""
 
     prefix: ClassVar[str]
     label: ClassVar[str | None]
+    fields: ClassVar[tuple[str, ...]]
 
     def __init_subclass__(cls, prefix: str, label: str | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -53,9 +56,42 @@ class Action:
             raise ValueError(f"{cls.__name__}: a prefix of non-empty words, got {prefix!r}")
         cls.prefix = prefix
         cls.label = label
+        own = inspect.get_annotations(cls)
+        cls.fields = tuple(name for name, kind in own.items() if "ClassVar" not in str(kind))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        names = type(self).fields
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__} takes {len(names)} values")
+        values = dict(zip(names, args, strict=False))
+        for name, value in kwargs.items():
+            if name not in names or name in values:
+                raise TypeError(f"{type(self).__name__}: unexpected or repeated {name!r}")
+            values[name] = value
+        missing = [name for name in names if name not in values]
+        if missing:
+            raise TypeError(f"{type(self).__name__}: missing {', '.join(missing)}")
+        for name in names:
+            object.__setattr__(self, name, values[name])
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in type(self).fields)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._values() == self._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._values()))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in type(self).fields)
+        return f"{type(self).__name__}({shown})"
 
     def pack(self) -> str:
-        values = [_encode(self, f.name) for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+        values = [_encode(self, name) for name in type(self).fields]
         return check_payload(SEPARATOR.join([self.prefix, *values]))
 
 
@@ -113,13 +149,11 @@ class Codec:
         self._shapes: dict[str, _Shape] = {}
 
     def register(self, action: type[Action]) -> None:
-        if not dataclasses.is_dataclass(action):
-            raise TypeError(f"{action.__name__}: declare it with @dataclass(frozen=True)")
         if action.prefix in self._shapes:
             other = self._shapes[action.prefix].action.__name__
             raise ValueError(f"{action.__name__}: prefix {action.prefix!r} is {other}'s already")
         hints = typing.get_type_hints(action)
-        decoders = tuple(_decoder(hints[f.name]) for f in dataclasses.fields(action))
+        decoders = tuple(_decoder(hints[name]) for name in action.fields)
         self._shapes[action.prefix] = _Shape(action, decoders)
 
     def get(self, prefix: str) -> type[Action] | None:
@@ -146,7 +180,6 @@ class Codec:
         return sorted(self._shapes)
 
 
-@dataclass(frozen=True)
 class MainMenu(Action, prefix="menu", label="button_menu"):
     """The hub every reply can lead back to; the core shows it after every notice, and a
     feature (bot/features/menu.py) answers it."""

@@ -170,10 +170,7 @@ class Ctx(Speaker):
         self.person = person
         self.owner: str | None = None  # the feature handling it, set by the router
         self.action: Action | None = None  # a button press, unpacked (None: forged or stale)
-
-    @property
-    def is_staff(self) -> bool:
-        return (self.message.channel, self.message.user_id) in self.settings.staff_ids
+        self.is_staff = (message.channel, message.user_id) in env.settings.staff_ids
 
     def switch_language(self, lang: str) -> None:
         self.person = replace(self.person, lang=lang)

@@ -37,7 +37,7 @@ class Group(IntEnum):
 
 
 # Text keys the core itself says, and words several features share (each other key belongs
-# to exactly one feature, channel or the delivery worker: tests/core/test_texts_owned.py).
+# to exactly one feature, channel or the delivery worker: tests/features/test_texts_owned.py).
 CORE_TEXTS = ("error_sorry", "flood_notice", "stale_button", "unknown_command", "not_text")
 COMMON_TEXTS = (
     "button_menu", "button_no", "button_skip", "button_village_other", "ask_village_other",
@@ -49,7 +49,7 @@ COMMON_TEXTS = (
 H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
 Match = Callable[[Ctx], tuple | None]  # the handler's extra arguments, or None: not this one
 Renderer = Callable[[Outgoing], Reply | None]
-GroupHandler = Callable[["InGroup"], Awaitable[list[Reply] | None]]
+GroupHandler = Callable[[InGroup], Awaitable[list[Reply] | None]]
 FirstContact = Callable[[Ctx, Outcome], Awaitable[str | None]]
 
 
@@ -62,7 +62,8 @@ class Route:
     handler: Callable[..., Awaitable[Outcome]]
     leaves_flow: bool
     what: str  # for describe(): "/start", "reg", "text BATAL", "step name"
-    action: type[Action] | None = None
+    action: type[Action] | None = None  # the button action it answers
+    commands: tuple[str, ...] = ()  # the command names it answers
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class MenuEntry:
     visible: Callable[[Settings], bool] | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class Feature:
     """One feature's handlers, text keys, commands and flow steps. ``staff``: only staff ids
     reach it; its handlers come first (Group.STAFF) and every outcome is audited.
@@ -101,9 +102,11 @@ class Feature:
         leaves: bool,
         what: str,
         action: type[Action] | None = None,
+        commands: tuple[str, ...] = (),
     ) -> Callable[[H], H]:
         def register(handler: H) -> H:
-            self.routes.append(Route(self, group, kinds, match, handler, leaves, what, action))
+            route = Route(self, group, kinds, match, handler, leaves, what, action, commands)
+            self.routes.append(route)
             return handler
 
         return register
@@ -118,7 +121,8 @@ class Feature:
             return (argument.strip(),) if name.lower() in wanted else None
 
         what = " ".join(f"/{n}" for n in names)
-        return self._add(self._group(Group.DEFAULT, None), (Kind.COMMAND,), match, True, what)
+        group = self._group(Group.DEFAULT, None)
+        return self._add(group, (Kind.COMMAND,), match, True, what, commands=tuple(names))
 
     def action(
         self, action: type[Action], *, steps: Iterable[str] = (), keeps_flow: bool | None = None

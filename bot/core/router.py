@@ -12,6 +12,7 @@ in the order it is tried (docs/architecture.md shows it).
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable
 
@@ -46,19 +47,20 @@ class Router:
                 if key in self._renderers:
                     raise ValueError(f"{feature.name}: the text {key!r} has a renderer already")
                 self._renderers[key] = renderer
-        order = {id(route): n for n, route in enumerate(routes)}
-        routes.sort(key=lambda route: (route.group, order[id(route)]))
+        routes.sort(key=lambda route: route.group)  # stable: registration order within a group
         self._routes = {kind: [r for r in routes if kind in r.kinds] for kind in Kind}
+        # what dispatch tries, per kind: a villager skips the staff features, and of the flow
+        # steps only those of the feature whose flow they are in are tried
+        self._plan = {kind: _plan(self._routes[kind]) for kind in Kind}
         self._menu = sorted((e for f in self.features for e in f.menu), key=lambda e: e.order)
         self._private = {f.name: frozenset(f.private_steps) for f in self.features}
         self._check()
 
     def _index(self, route: Route) -> None:
-        if Kind.COMMAND in route.kinds:
-            for name in route.feature.commands:
-                if name in self._commands and self._commands[name].feature is not route.feature:
-                    raise ValueError(f"/{name} belongs to {self._commands[name].feature.name}")
-                self._commands.setdefault(name, route)
+        for name in route.commands:
+            if name in self._commands:
+                raise ValueError(f"/{name} belongs to {self._commands[name].feature.name}")
+            self._commands[name] = route
         if route.action is not None:
             if route.action in self._actions:
                 raise ValueError(f"{route.action.__name__} has two handlers")
@@ -70,7 +72,6 @@ class Router:
             for action in feature.actions:
                 if action not in self._actions:
                     raise ValueError(f"{feature.name}: {action.__name__} has no handler")
-        self.label_of(MainMenu.prefix)
         if MainMenu not in self._actions:
             raise ValueError("no feature answers the main menu (MainMenu)")
         for entry in self._menu:
@@ -83,7 +84,7 @@ class Router:
     def known(self, name: str) -> str:
         """``name`` as a payload, if it is a field-less action some feature answers."""
         action = self.codec.get(name)
-        if action is None or _has_fields(action):
+        if action is None or action.fields:
             raise LookupError(f"no field-less action {name!r}")
         return name
 
@@ -102,9 +103,6 @@ class Router:
         if not flow:
             return False
         return flow.get("step") in self._private.get(flow.get("owner", ""), ())
-
-    def renderer(self, text_key: str) -> Renderer | None:
-        return self._renderers.get(text_key)
 
     def render(
         self,
@@ -151,12 +149,17 @@ class Router:
         kind = ctx.message.kind
         if kind is Kind.BUTTON:
             ctx.action = self.codec.unpack(ctx.message.text)
-        for route in self._routes[kind]:
-            if route.feature.staff and not ctx.is_staff:
+        flow = ctx.person.flow
+        owner = flow.get("owner") if flow else None
+        for staff_only, by_owner, routes in self._plan[kind]:
+            if staff_only and not ctx.is_staff:
                 continue
-            found = route.match(ctx)
-            if found is not None:
-                return await self._run(ctx, route, found)
+            for route in by_owner.get(owner, ()) if by_owner is not None else routes:
+                if route.feature.staff and not ctx.is_staff:
+                    continue
+                found = route.match(ctx)
+                if found is not None:
+                    return await self._run(ctx, route, found)
         return await self._fallback(ctx)
 
     async def _run(self, ctx: Ctx, route: Route, found: tuple) -> Outcome:
@@ -193,16 +196,21 @@ class Router:
         await audit.record(ctx.db, actor, done.handled.action, f"{message.text} → {result}")
 
     async def run_action(self, ctx: Ctx, name: str) -> Outcome:
+        """What pressing the field-less action ``name`` answers (``ctx.go``)."""
         action = self.codec.get(self.known(name))
         assert action is not None
-        route = self._actions[action]
-        ctx.owner = route.feature.name
-        return await route.handler(ctx, action())
+        return await self._call(ctx, self._actions[action], action())
 
     async def run_command(self, ctx: Ctx, name: str) -> Outcome:
-        route = self._commands[name]
-        ctx.owner = route.feature.name
-        return await route.handler(ctx, "")
+        """What ``/name`` answers (``ctx.run_command``), without leaving the flow."""
+        return await self._call(ctx, self._commands[name], "")
+
+    async def _call(self, ctx: Ctx, route: Route, argument: object) -> Outcome:
+        caller, ctx.owner = ctx.owner, route.feature.name
+        try:
+            return await route.handler(ctx, argument)
+        finally:
+            ctx.owner = caller
 
     async def in_group(self, env: Env, message: Incoming) -> list[Reply]:
         """A group chat message: the first group handler's replies (none: not our group)."""
@@ -224,5 +232,20 @@ class Router:
         return None
 
 
-def _has_fields(action: type[Action]) -> bool:
-    return bool(getattr(action, "__dataclass_fields__", {}))
+Stage = tuple[bool, dict[str | None, list[Route]] | None, list[Route]]
+
+
+def _plan(routes: list[Route]) -> list[Stage]:
+    """Routes in order, cut where the group changes: (staff only, the flow steps by the
+    feature owning the flow or None, the routes)."""
+    stages: list[Stage] = []
+    for group, members in itertools.groupby(routes, key=lambda route: route.group):
+        ordered = list(members)
+        staff_only = all(route.feature.staff for route in ordered)
+        by_owner = None
+        if group is Group.FLOW:
+            by_owner = {}
+            for route in ordered:
+                by_owner.setdefault(route.feature.name, []).append(route)
+        stages.append((staff_only, by_owner, ordered))
+    return stages

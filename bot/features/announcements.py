@@ -11,7 +11,7 @@ channel that can reach them later says announcements will come, and how to stop 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from bot.core.actions import Action
 from bot.core.context import Ctx, Outcome, Outgoing, Stale, outcome
@@ -35,32 +35,26 @@ START_WORDS = {"mulai", "start", "subscribe", "mulai langganan", "langganan"}
 VILLAGE_LIMIT = 60
 
 
-@dataclass(frozen=True)
 class Screen(Action, prefix="subs", label="button_announcements"):
     pass
 
 
-@dataclass(frozen=True)
 class Subscribe(Action, prefix="sub:on"):
     pass
 
 
-@dataclass(frozen=True)
 class Unsubscribe(Action, prefix="sub:off", label="button_stop_announcements"):
     pass
 
 
-@dataclass(frozen=True)
 class AskVillage(Action, prefix="sub:village"):
     pass
 
 
-@dataclass(frozen=True)
 class SetVillage(Action, prefix="sub:v"):
     index: int  # in config.yaml's villages
 
 
-@dataclass(frozen=True)
 class OtherVillage(Action, prefix="sub:v:other"):
     pass
 

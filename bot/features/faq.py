@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Literal
 
 from bot.content.faq import Topic as FaqTopic
@@ -42,17 +42,14 @@ GREETINGS = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
 class Ask(Action, prefix="ask", label="button_ask"):
     pass
 
 
-@dataclass(frozen=True)
 class Topic(Action, prefix="faq"):
     topic: str
 
 
-@dataclass(frozen=True)
 class Feedback(Action, prefix="fb"):
     verdict: Literal["up", "down"]
     topic: str

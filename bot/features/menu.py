@@ -3,7 +3,6 @@ contact details of both offices, and the language."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from bot.config import LANGUAGES
@@ -22,17 +21,14 @@ feature = Feature(
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
 class Contact(Action, prefix="contact", label="button_contact"):
     pass
 
 
-@dataclass(frozen=True)
 class ChooseLanguage(Action, prefix="language", label="button_language"):
     pass
 
 
-@dataclass(frozen=True)
 class SetLanguage(Action, prefix="lang"):
     lang: Literal["id", "en"]  # config.LANGUAGES
 

@@ -8,7 +8,6 @@ telegram.staff_group_id) there is no inbox: villagers see the offices' contact d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.core.actions import Action
@@ -32,12 +31,10 @@ feature = Feature(
 DECLINED_FRESH = timedelta(days=1)
 
 
-@dataclass(frozen=True)
 class AskOfficer(Action, prefix="officer", label="button_officer"):
     pass
 
 
-@dataclass(frozen=True)
 class ForwardDeclined(Action, prefix="fwd", label="button_forward_question"):
     pass
 

@@ -7,7 +7,6 @@ waitlist moves up), they leave every audience, and no text of theirs stays in th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from bot.core.actions import Action, MainMenu
@@ -29,12 +28,10 @@ feature = Feature(
 DASH = "–"
 
 
-@dataclass(frozen=True)
 class AskErase(Action, prefix="erase:ask"):
     pass
 
 
-@dataclass(frozen=True)
 class Erase(Action, prefix="erase:yes"):
     pass
 

@@ -12,7 +12,7 @@ even in the middle of another flow, which they end.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Literal
 
 from bot.core.actions import Action
@@ -55,37 +55,30 @@ EXIT_WORDS = {"batal", "menu", "cancel", "keluar"}
 VILLAGE_STEPS = ("village", "village_other")
 
 
-@dataclass(frozen=True)
 class Sessions(Action, prefix="sessions", label="button_sessions"):
     pass
 
 
-@dataclass(frozen=True)
 class Registrations(Action, prefix="registrations", label="button_registrations"):
     pass
 
 
-@dataclass(frozen=True)
 class Register(Action, prefix="reg"):
     code: str
 
 
-@dataclass(frozen=True)
 class CancelBooking(Action, prefix="cxl"):
     booking: str
 
 
-@dataclass(frozen=True)
 class Village(Action, prefix="vil"):
     index: int  # in config.yaml's villages
 
 
-@dataclass(frozen=True)
 class OtherVillage(Action, prefix="vil:other"):
     pass
 
 
-@dataclass(frozen=True)
 class Consent(Action, prefix="consent"):
     answer: Literal["yes", "no"]
 

@@ -9,7 +9,7 @@ delivery figures and a cancel button while they are still going out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -45,62 +45,50 @@ OFFICES = ("bp3mi", "imigrasi")
 DISCARD = "st:discard"  # staff sessions' action: throws the draft away
 
 
-@dataclass(frozen=True)
 class SkipEnglish(Action, prefix="st:bc:skip_en"):
     pass
 
 
-@dataclass(frozen=True)
 class Everyone(Action, prefix="st:bc:all"):
     pass
 
 
-@dataclass(frozen=True)
 class ToggleVillage(Action, prefix="st:bc:v"):
     index: int  # in the list of villages in use
 
 
-@dataclass(frozen=True)
 class VillagesChosen(Action, prefix="st:bc:next"):
     pass
 
 
-@dataclass(frozen=True)
 class ChooseSession(Action, prefix="st:bc:sessions"):
     pass
 
 
-@dataclass(frozen=True)
 class SessionChosen(Action, prefix="st:bc:s"):
     code: str
 
 
-@dataclass(frozen=True)
 class Office(Action, prefix="st:bc:o"):
     office: Literal["bp3mi", "imigrasi"]
 
 
-@dataclass(frozen=True)
 class Later(Action, prefix="st:bc:later"):
     pass
 
 
-@dataclass(frozen=True)
 class Send(Action, prefix="st:bc:send"):
     pass
 
 
-@dataclass(frozen=True)
 class Sample(Action, prefix="st:bc:pv"):
     """A button of the preview: only says it is a sample."""
 
 
-@dataclass(frozen=True)
 class AskCancel(Action, prefix="st:bc:x"):
     broadcast: int
 
 
-@dataclass(frozen=True)
 class Cancel(Action, prefix="st:bc:xx"):
     broadcast: int
 

@@ -10,7 +10,6 @@ live in the person's flow like a villager's sign-up, so a restart loses nothing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.actions import Action
@@ -40,37 +39,30 @@ NEW_STEPS = ("title", "village", "place", "start", "end", "capacity")
 TYPED_STEPS = ("title", "village_other", "place", "start", "end", "capacity")
 
 
-@dataclass(frozen=True)
 class Attendees(Action, prefix="st:att"):
     code: str
 
 
-@dataclass(frozen=True)
 class AskCancel(Action, prefix="st:ask"):
     code: str
 
 
-@dataclass(frozen=True)
 class CancelSession(Action, prefix="st:cancel"):
     code: str
 
 
-@dataclass(frozen=True)
 class Discard(Action, prefix="st:discard", label="button_discard"):
     """Throw away whatever a staff member was writing (a session, an announcement)."""
 
 
-@dataclass(frozen=True)
 class StaffVillage(Action, prefix="st:vil"):
     index: int  # in config.yaml's villages
 
 
-@dataclass(frozen=True)
 class StaffOtherVillage(Action, prefix="st:vil:other"):
     pass
 
 
-@dataclass(frozen=True)
 class Save(Action, prefix="st:save"):
     pass
 

@@ -3,7 +3,6 @@ limit lives in it alone."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 import pytest
@@ -12,17 +11,14 @@ from bot.app import build_router
 from bot.core.actions import MAX_PAYLOAD, Action, Codec
 
 
-@dataclass(frozen=True)
 class Pick(Action, prefix="t:pick"):
     index: int
 
 
-@dataclass(frozen=True)
 class PickOther(Action, prefix="t:pick:other"):
     pass
 
 
-@dataclass(frozen=True)
 class Vote(Action, prefix="t:vote"):
     verdict: Literal["up", "down"]
     topic: str
@@ -77,14 +73,12 @@ def test_the_limit_is_checked_when_packing():
 
 
 def test_two_actions_cannot_share_a_prefix_and_fields_must_be_simple(codec):
-    @dataclass(frozen=True)
     class Again(Action, prefix="t:pick"):
         other: str
 
     with pytest.raises(ValueError, match="Pick's already"):
         codec.register(Again)
 
-    @dataclass(frozen=True)
     class Odd(Action, prefix="t:odd"):
         when: float
 

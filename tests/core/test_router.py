@@ -4,7 +4,7 @@ button gets the stale-button reply, and a new feature is a module plus one line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pytest
 
@@ -149,7 +149,6 @@ async def test_villagers_never_reach_a_staff_handler(app):
 
 
 def test_mistakes_in_putting_features_together_fail_at_start():
-    @dataclass(frozen=True)
     class Twice(Action, prefix="menu"):
         pass
 
@@ -178,12 +177,10 @@ def test_mistakes_in_putting_features_together_fail_at_start():
 quiz = Feature("quiz", texts=("quiz_question", "button_quiz", "quiz_right"))
 
 
-@dataclass(frozen=True)
 class Quiz(Action, prefix="quiz", label="button_quiz"):
     pass
 
 
-@dataclass(frozen=True)
 class QuizAnswer(Action, prefix="quiz:a"):
     choice: int
 
