@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from bot.channels.registry import reachable_channels
+from bot.channels.registry import CHANNELS, reachable_channels
 from bot.config import Config
 from bot.content.faq import Faq, load_faq, read_out_of_scope
 from bot.content.matcher import Matcher
@@ -19,7 +19,7 @@ from bot.core.messages import Incoming, Reply
 from bot.core.pipeline import Pipeline
 from bot.core.router import Router
 from bot.delivery.housekeeping import housekeeping
-from bot.delivery.render import Renderer
+from bot.delivery.render import OutboxRenderer
 from bot.domain import people
 from bot.domain.broadcasts import QuietHours
 from bot.domain.outbox import Due
@@ -68,10 +68,10 @@ def settings_from(config: Config) -> Settings:
             config.broadcasts.quiet_start_hour,
             config.broadcasts.quiet_end_hour,
         ),
-        default_office=config.broadcasts.office,
         retention_days=config.retention_days,
         messages_per_minute=config.messages_per_minute,
         reachable_channels=reachable_channels(),
+        loggable_ids=frozenset(e.name for e in CHANNELS if not e.ids_are_phone_numbers),
     )
 
 
@@ -87,7 +87,7 @@ class App:
     def __init__(self, env: Env, router: Router) -> None:
         self.env, self.router = env, router
         self.pipeline = Pipeline(env, router)
-        self.renderer = Renderer(env, router)
+        self.renderer = OutboxRenderer(env, router)
 
     @property
     def db(self) -> Database:

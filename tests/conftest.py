@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from auxil.chat import STAFF
 from bot.app import App, open_app
 from bot.config import Config, load_config
 
@@ -58,3 +59,10 @@ def config(make_config: Callable[..., Config]) -> Config:
 async def app(config: Config) -> AsyncIterator[App]:
     async with open_app(config) as app:
         yield app
+
+
+@pytest.fixture
+def staffed(app: App) -> App:
+    """The app, with user STAFF (auxil/chat.py) a staff member on Telegram and in tests."""
+    app.settings.staff_ids = frozenset({("telegram", STAFF), ("test", STAFF)})
+    return app

@@ -87,20 +87,26 @@ class Delivery:
     (letting what is in flight finish) before it."""
 
     def __init__(self, core: Core, channel: str, send: Send, rate: float) -> None:
-        self.worker = DeliveryWorker(
-            core.db, channel, core.render_due, send, rate=rate, housekeeping=core.housekeeping
-        )
-        self.name = f"{channel}-outbox"
+        self.core, self.channel, self.send, self.rate = core, channel, send, rate
         self._task: asyncio.Task | None = None
         self._stop = asyncio.Event()
 
     def start(self) -> None:
+        """A fresh worker in the running event loop (it recovers rows left "sending")."""
+        core = self.core
+        worker = DeliveryWorker(
+            core.db,
+            self.channel,
+            core.render_due,
+            self.send,
+            rate=self.rate,
+            housekeeping=core.housekeeping,
+        )
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(self.worker.run(self._stop), name=self.name)
+        self._task = asyncio.create_task(worker.run(self._stop), name=f"{self.channel}-outbox")
 
     async def stop(self) -> None:
         if self._task is not None:
             self._stop.set()
             await self._task
             self._task = None
-

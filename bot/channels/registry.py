@@ -19,15 +19,25 @@ class ChannelEntry:
     name: str  # as stored with each person (people.channel)
     module: str  # its adapter, imported only when it runs (python-telegram-bot is heavy)
     texts: tuple[str, ...] = ()  # text keys the adapter itself says
+    ids_are_phone_numbers: bool = False  # then they never appear in the log
+    enable: str = ""  # how an admin switches it on, for `desabot run`'s message
 
     def adapter(self) -> ModuleType:
         return importlib.import_module(self.module)
 
 
 CHANNELS = (
-    ChannelEntry("telegram", "bot.channels.telegram"),
     ChannelEntry(
-        "whatsapp", "bot.channels.whatsapp", texts=("whatsapp_choose", "whatsapp_list_button")
+        "telegram",
+        "bot.channels.telegram",
+        enable="set the bot token in the environment variable TELEGRAM_BOT_TOKEN",
+    ),
+    ChannelEntry(
+        "whatsapp",
+        "bot.channels.whatsapp",
+        texts=("whatsapp_choose", "whatsapp_list_button"),
+        ids_are_phone_numbers=True,
+        enable="enable whatsapp in config.yaml",
     ),
 )
 

@@ -11,7 +11,10 @@ from bot.domain.backup import BackupError, backup
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
-        "backup", parents=[common], help="copy the database safely, also while the bot runs"
+        "backup",
+        parents=[common],
+        help="copy the database safely, also while the bot runs",
+        description="copy the database safely, also while the bot runs",
     )
     parser.add_argument("path", help="file to write, or a folder (or a path ending in /)")
     parser.add_argument("--force", action="store_true", help="replace an existing file")

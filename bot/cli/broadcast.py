@@ -27,11 +27,16 @@ TIME_HELP = 'local time in the configured time zone, "YYYY-MM-DD HH:MM" (default
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     broadcast = commands.add_parser(
-        "broadcast", parents=[common], help="announcements to villagers"
+        "broadcast",
+        parents=[common],
+        help="announcements to villagers",
+        description="announcements to villagers",
     )
     broadcast.set_defaults(handler=with_config(main))
     actions = broadcast.add_subparsers(dest="broadcast_command", required=True, metavar="ACTION")
-    send = actions.add_parser("send", parents=[common], help="queue an announcement")
+    send = actions.add_parser(
+        "send", parents=[common], help="queue an announcement", description="queue an announcement"
+    )
     text = send.add_mutually_exclusive_group(required=True)
     text.add_argument("--text", help="the announcement in Indonesian")
     text.add_argument("--file", type=Path, help="read the Indonesian text from a UTF-8 file")
@@ -58,14 +63,26 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     send.add_argument(
         "--dry-run", action="store_true", help="show the message and recipients; queue nothing"
     )
-    actions.add_parser("list", parents=[common], help="recent announcements, newest first")
-    status = actions.add_parser("status", parents=[common], help="delivery of one announcement")
+    actions.add_parser(
+        "list",
+        parents=[common],
+        help="recent announcements, newest first",
+        description="recent announcements, newest first",
+    )
+    status = actions.add_parser(
+        "status",
+        parents=[common],
+        help="delivery of one announcement",
+        description="delivery of one announcement",
+    )
     status.add_argument("id", help="the announcement's number")
     status.add_argument(
         "--recipients", action="store_true", help="also list every recipient's status"
     )
     status.add_argument("--csv", action="store_true", help="every recipient as CSV")
-    cancel = actions.add_parser("cancel", parents=[common], help="stop an announcement")
+    cancel = actions.add_parser(
+        "cancel", parents=[common], help="stop an announcement", description="stop an announcement"
+    )
     cancel.add_argument("id", help="the announcement's number")
 
 

@@ -14,7 +14,12 @@ from bot.support.logs import setup_logging
 
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    chat = commands.add_parser("chat", parents=[common], help="chat with the bot in this terminal")
+    chat = commands.add_parser(
+        "chat",
+        parents=[common],
+        help="chat with the bot in this terminal",
+        description="chat with the bot in this terminal",
+    )
     chat.add_argument("--user-id", default="local", help="who you are to the bot (default: local)")
     chat.add_argument("--name", default="", help="your name, as the bot greets you")
     chat.add_argument("--lang", choices=LANGUAGES, help="language (default: remembered, or id)")

@@ -19,7 +19,10 @@ from bot.support.yamlfile import LineDict, Problem
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
-        "check", parents=[common], help="check config, texts and FAQ for problems"
+        "check",
+        parents=[common],
+        help="check config, texts and FAQ for problems",
+        description="check config, texts and FAQ for problems",
     )
     parser.set_defaults(handler=main)
 

@@ -18,14 +18,27 @@ from bot.domain.store import Database
 
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    faq = commands.add_parser("faq", parents=[common], help="FAQ tools: match, check, unanswered")
-    actions = faq.add_subparsers(dest="faq_command", required=True, metavar="FAQ_COMMAND")
-    actions.add_parser(
-        "match", parents=[common], help="match questions from stdin, one JSON object per line"
+    faq = commands.add_parser(
+        "faq",
+        parents=[common],
+        help="FAQ tools: match, check, unanswered",
+        description="FAQ tools: match, check, unanswered",
     )
-    actions.add_parser("check", parents=[common], help="check the FAQ entries")
+    actions = faq.add_subparsers(dest="faq_command", required=True, metavar="ACTION")
+    actions.add_parser(
+        "match",
+        parents=[common],
+        help="match questions from stdin, one JSON object per line",
+        description="match questions from stdin, one JSON object per line",
+    )
+    actions.add_parser(
+        "check", parents=[common], help="check the FAQ entries", description="check the FAQ entries"
+    )
     unanswered = actions.add_parser(
-        "unanswered", parents=[common], help="questions the FAQ declined, and disliked answers"
+        "unanswered",
+        parents=[common],
+        help="questions the FAQ declined, and disliked answers",
+        description="questions the FAQ declined, and disliked answers",
     )
     unanswered.add_argument("--limit", type=int, default=50, help="rows per list (default 50)")
     faq.set_defaults(handler=with_config(main))

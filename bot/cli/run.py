@@ -16,11 +16,8 @@ from bot.support.logs import REDACTED, setup_logging
 
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    parser = commands.add_parser(
-        "run",
-        parents=[common],
-        help=f"run the bot (Telegram with ${TOKEN_ENV}; WhatsApp when enabled in config)",
-    )
+    what = f"run the bot (Telegram with ${TOKEN_ENV}; WhatsApp when enabled in config)"
+    parser = commands.add_parser("run", parents=[common], help=what, description=what)
     parser.set_defaults(handler=with_config(main))
 
 
@@ -35,10 +32,8 @@ def prepare(config: Config) -> list[Prepared] | str:
         if channel is not None:
             prepared.append(channel)
     if not prepared:
-        return (
-            f"set the bot token in the environment variable {TOKEN_ENV}"
-            " (or enable whatsapp in config.yaml)"
-        )
+        first, *others = [entry.enable for entry in CHANNELS]
+        return first + "".join(f" (or {other})" for other in others)
     return prepared
 
 

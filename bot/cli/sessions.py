@@ -30,21 +30,44 @@ TIME_HELP = 'local time in the configured time zone, "YYYY-MM-DD HH:MM"'
 
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    sessions = commands.add_parser("sessions", parents=[common], help="village sessions")
+    sessions = commands.add_parser(
+        "sessions", parents=[common], help="village sessions", description="village sessions"
+    )
     sessions.set_defaults(handler=with_config(main))
     actions = sessions.add_subparsers(dest="sessions_command", required=True, metavar="ACTION")
-    add = actions.add_parser("add", parents=[common], help="schedule a session; prints its code")
+    add = actions.add_parser(
+        "add",
+        parents=[common],
+        help="schedule a session; prints its code",
+        description="schedule a session; prints its code",
+    )
     _session_options(add, required=True)
-    actions.add_parser("list", parents=[common], help="every session, soonest first")
-    edit = actions.add_parser("edit", parents=[common], help="change or reschedule a session")
+    actions.add_parser(
+        "list",
+        parents=[common],
+        help="every session, soonest first",
+        description="every session, soonest first",
+    )
+    edit = actions.add_parser(
+        "edit",
+        parents=[common],
+        help="change or reschedule a session",
+        description="change or reschedule a session",
+    )
     edit.add_argument("code")
     _session_options(edit, required=False)
-    cancel = actions.add_parser("cancel", parents=[common], help="cancel a session")
+    cancel = actions.add_parser(
+        "cancel", parents=[common], help="cancel a session", description="cancel a session"
+    )
     cancel.add_argument("code")
-    people = actions.add_parser("attendees", parents=[common], help="who registered")
+    people = actions.add_parser(
+        "attendees", parents=[common], help="who registered", description="who registered"
+    )
     people.add_argument("code")
     people.add_argument("--csv", action="store_true", help="CSV on standard output")
-    checkin = actions.add_parser("checkin", parents=[common], help="check a booking in")
+    checkin = actions.add_parser(
+        "checkin", parents=[common], help="check a booking in", description="check a booking in"
+    )
     checkin.add_argument("booking_code")
 
 
@@ -82,7 +105,8 @@ CHANGES = ("add", "edit", "cancel", "checkin", "attendees")  # attendees: person
 
 def _what(args: argparse.Namespace) -> str:
     """The command's arguments, for the audit log."""
-    return " ".join(f"{k}={v}" for k, v in sorted(vars(args).items()) if v and k != "config")
+    skip = {"config", "handler"}
+    return " ".join(f"{k}={v}" for k, v in sorted(vars(args).items()) if v and k not in skip)
 
 
 async def _run(config: Config, db: Database, args: argparse.Namespace, out: TextIO) -> int:

@@ -13,7 +13,10 @@ from bot.features.staff_reports import report
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = commands.add_parser(
-        "stats", parents=[common], help="villagers, questions, sessions, announcements"
+        "stats",
+        parents=[common],
+        help="villagers, questions, sessions, announcements",
+        description="villagers, questions, sessions, announcements",
     )
     parser.add_argument("--lang", choices=LANGUAGES, help="language (default: default_language)")
     parser.set_defaults(handler=with_config(main))

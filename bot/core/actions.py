@@ -18,6 +18,7 @@ The one limit every channel shares is checked here: Telegram's callback data is 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 import typing
@@ -58,6 +59,9 @@ class Action:
         cls.label = label
         own = inspect.get_annotations(cls)
         cls.fields = tuple(name for name, kind in own.items() if "ClassVar" not in str(kind))
+        taken = {"prefix", "label", "fields", "pack"} & set(cls.fields)
+        if taken:
+            raise ValueError(f"{cls.__name__}: a field may not be called {', '.join(taken)}")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         names = type(self).fields
@@ -71,8 +75,8 @@ class Action:
         missing = [name for name in names if name not in values]
         if missing:
             raise TypeError(f"{type(self).__name__}: missing {', '.join(missing)}")
-        for name in names:
-            object.__setattr__(self, name, values[name])
+        for name, check in zip(names, _checks(type(self)), strict=True):
+            object.__setattr__(self, name, check(values[name]))
 
     def _values(self) -> tuple:
         return tuple(getattr(self, name) for name in type(self).fields)
@@ -93,6 +97,31 @@ class Action:
     def pack(self) -> str:
         values = [_encode(self, name) for name in type(self).fields]
         return check_payload(SEPARATOR.join([self.prefix, *values]))
+
+
+@functools.cache
+def _checks(action: type[Action]) -> tuple[Callable[[Any], Any], ...]:
+    """Per field, what a value must be: a wrong one fails where it is made, not later as a
+    stale button."""
+    hints = typing.get_type_hints(action)
+    return tuple(_check(action.__name__, name, hints[name]) for name in action.fields)
+
+
+def _check(owner: str, name: str, kind: object) -> Callable[[Any], Any]:
+    if typing.get_origin(kind) is Literal:
+        allowed = typing.get_args(kind)
+        expected, ok = f"one of {allowed}", lambda value: value in allowed
+    elif kind is int:
+        expected, ok = "a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)
+    else:
+        expected, ok = "text", lambda value: isinstance(value, str)
+
+    def check(value: Any) -> Any:
+        if not ok(value):
+            raise TypeError(f"{owner}.{name}: expected {expected}, got {value!r}")
+        return value
+
+    return check
 
 
 def _encode(action: Action, name: str) -> str:

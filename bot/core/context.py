@@ -42,11 +42,12 @@ class Settings:
     staff_group: tuple[str, str] | None = None  # (channel, chat id) where officers answer
     policy: ReminderPolicy = field(default_factory=lambda: ReminderPolicy(WITA))
     quiet: QuietHours = field(default_factory=lambda: QuietHours(WITA))
-    default_office: str = "bp3mi"
     retention_days: int = 180
     messages_per_minute: int = 20
     # channels with a delivery worker: only people on these can be reached later
     reachable_channels: tuple[str, ...] = ()
+    # channels whose user ids may appear in the log (on WhatsApp an id is a phone number)
+    loggable_ids: frozenset[str] = frozenset()
 
     @property
     def officer_inbox(self) -> bool:
@@ -83,10 +84,11 @@ class Handled:
 class Outcome:
     replies: list[Reply]
     handled: Handled
+    standalone: bool = False  # nothing is to be added to these replies (no first-contact note)
 
 
-def outcome(action: str, *replies: Reply) -> Outcome:
-    return Outcome(list(replies), Handled(action))
+def outcome(action: str, *replies: Reply, standalone: bool = False) -> Outcome:
+    return Outcome(list(replies), Handled(action), standalone)
 
 
 class Navigator(Protocol):
@@ -212,7 +214,7 @@ class Ctx(Speaker):
         return await self.router.run_command(self, name)
 
 
-class InGroup(Speaker):
+class GroupChat(Speaker):
     """A message in the staff group (officers, not villagers: no person, no flow)."""
 
     def __init__(self, env: Env, router: Navigator, message: Incoming) -> None:

@@ -88,7 +88,7 @@ class Pipeline:
         """Group chats: only the features' group handlers (the staff group) listen. Group
         members are officers, not villagers: no person is made and nothing is logged."""
         try:
-            return await self.router.in_group(self.env, message)
+            return await self.router.in_group_chat(self.env, message)
         except Exception:
             log.exception("event=group_message_failed")
             return [Reply(self.env.texts.get(self.env.settings.default_language, "error_sorry"))]
@@ -98,8 +98,8 @@ class Pipeline:
             return Verdict.OK  # staff are never limited
         verdict = self.flood.check((message.channel, message.user_id))
         if verdict is Verdict.DROP:
-            # the Telegram id helps check a complaint; a WhatsApp id is a phone number: left out
-            who = message.user_id if message.channel == "telegram" else "-"
+            # an id helps check a complaint; one that is a phone number (WhatsApp) is left out
+            who = message.user_id if message.channel in self.env.settings.loggable_ids else "-"
             log.info("event=flood_dropped channel=%s user=%s", message.channel, who)
         return verdict
 

@@ -1,6 +1,6 @@
 """The router: the features compiled into one table (bot/core/feature.py says how they
-register). Each message goes to the first handler that matches, trying handlers group by
-group (``Group``) and, within a group, in the order they were registered (the order of
+register). Each message goes to the first handler that matches, trying handlers priority by
+priority (``Priority``) and, within one, in the order they were registered (the order of
 bot/features/__init__.py, then of each module). A typed button is unpacked once (the codec,
 bot/core/actions.py) and goes to the one handler of its action.
 
@@ -17,8 +17,8 @@ import logging
 from collections.abc import Iterable
 
 from bot.core.actions import Action, Codec, MainMenu
-from bot.core.context import Ctx, Env, InGroup, Outcome, Outgoing, Settings, Stale
-from bot.core.feature import COMMON_TEXTS, CORE_TEXTS, Feature, Group, Renderer, Route
+from bot.core.context import Ctx, Env, GroupChat, Outcome, Outgoing, Settings, Stale
+from bot.core.feature import CORE_TEXTS, Feature, Priority, RenderQueued, Route
 from bot.core.messages import Incoming, Kind, Reply
 from bot.domain import audit
 from bot.domain.sessions import Session
@@ -36,7 +36,7 @@ class Router:
         routes: list[Route] = []
         self._actions: dict[type[Action], Route] = {}
         self._commands: dict[str, Route] = {}
-        self._renderers: dict[str, Renderer] = {}
+        self._renderers: dict[str, RenderQueued] = {}
         for feature in self.features:
             for action in feature.actions:
                 self.codec.register(action)
@@ -47,7 +47,7 @@ class Router:
                 if key in self._renderers:
                     raise ValueError(f"{feature.name}: the text {key!r} has a renderer already")
                 self._renderers[key] = renderer
-        routes.sort(key=lambda route: route.group)  # stable: registration order within a group
+        routes.sort(key=lambda route: route.priority)  # stable: registration order within one
         self._routes = {kind: [r for r in routes if kind in r.kinds] for kind in Kind}
         # what dispatch tries, per kind: a villager skips the staff features, and of the flow
         # steps only those of the feature whose flow they are in are tried
@@ -76,8 +76,16 @@ class Router:
             raise ValueError("no feature answers the main menu (MainMenu)")
         for entry in self._menu:
             self.label_of(entry.action.prefix)
-        if not any(r.group is Group.FALLBACK for r in self._routes[Kind.TEXT]):
-            raise ValueError("no feature answers typed text nothing else took (Group.FALLBACK)")
+        if not any(r.priority is Priority.FALLBACK for r in self._routes[Kind.TEXT]):
+            raise ValueError("no feature answers typed text nothing else took (FALLBACK)")
+        for feature in self.features:
+            for name in feature.links:
+                if name.startswith("/"):
+                    if name[1:] not in self._commands:
+                        raise ValueError(f"{feature.name} links to {name}, which nobody answers")
+                else:
+                    self.known(name)
+        self.text_keys()  # a key claimed twice, or borrowed from nobody, fails here
 
     # -- what features, the pipeline and `desabot check` ask ----------------------------------
 
@@ -120,12 +128,16 @@ class Router:
 
     def text_keys(self) -> dict[str, str]:
         """Every text key the bot's features and core need → who owns it."""
-        owners = dict.fromkeys((*CORE_TEXTS, *COMMON_TEXTS), "core")
+        owners = dict.fromkeys(CORE_TEXTS, "core")
         for feature in self.features:
             for key in feature.texts:
                 if key in owners:
                     raise ValueError(f"{key} is {owners[key]}'s and {feature.name}'s")
                 owners[key] = feature.name
+        for feature in self.features:
+            for key in feature.borrows:
+                if key not in owners:
+                    raise ValueError(f"{feature.name} borrows {key}, which nobody owns")
         return owners
 
     def commands(self, staff: bool = False) -> list[str]:
@@ -137,9 +149,8 @@ class Router:
         lines = []
         for kind in (Kind.COMMAND, Kind.BUTTON, Kind.TEXT, Kind.CONTACT):
             for route in self._routes[kind]:
-                lines.append(
-                    f"{kind.value:7s} {route.group.name:8s} {route.feature.name:16s} {route.what}"
-                )
+                who = f"{route.priority.name:8s} {route.feature.name:16s}"
+                lines.append(f"{kind.value:7s} {who} {route.what}")
         return lines
 
     # -- dispatch -----------------------------------------------------------------------------
@@ -212,17 +223,18 @@ class Router:
         finally:
             ctx.owner = caller
 
-    async def in_group(self, env: Env, message: Incoming) -> list[Reply]:
-        """A group chat message: the first group handler's replies (none: not our group)."""
-        ctx = InGroup(env, self, message)
+    async def in_group_chat(self, env: Env, message: Incoming) -> list[Reply]:
+        """A group chat message: the first group chat handler's replies (none: not ours)."""
+        ctx = GroupChat(env, self, message)
         for feature in self.features:
-            for handler in feature.group_handlers:
+            for handler in feature.group_chat_handlers:
                 replies = await handler(ctx)
                 if replies is not None:
                     return replies
         return []
 
     async def first_contact_note(self, ctx: Ctx, done: Outcome) -> str | None:
+        """A note a feature adds to someone's reply (the first one they get)."""
         for feature in self.features:
             for hook in feature.first_contact_hooks:
                 ctx.owner = feature.name
@@ -236,14 +248,14 @@ Stage = tuple[bool, dict[str | None, list[Route]] | None, list[Route]]
 
 
 def _plan(routes: list[Route]) -> list[Stage]:
-    """Routes in order, cut where the group changes: (staff only, the flow steps by the
+    """Routes in order, cut where the priority changes: (staff only, the flow steps by the
     feature owning the flow or None, the routes)."""
     stages: list[Stage] = []
-    for group, members in itertools.groupby(routes, key=lambda route: route.group):
+    for priority, members in itertools.groupby(routes, key=lambda route: route.priority):
         ordered = list(members)
         staff_only = all(route.feature.staff for route in ordered)
         by_owner = None
-        if group is Group.FLOW:
+        if priority is Priority.FLOW:
             by_owner = {}
             for route in ordered:
                 by_owner.setdefault(route.feature.name, []).append(route)

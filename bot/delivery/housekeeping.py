@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.core.context import Env
-from bot.delivery.render import Renderer
+from bot.delivery.render import OutboxRenderer
 from bot.domain import broadcasts, inbox, privacy
 
 
-async def housekeeping(env: Env, renderer: Renderer, now: datetime) -> None:
+async def housekeeping(env: Env, renderer: OutboxRenderer, now: datetime) -> None:
     settings = env.settings
     await broadcasts.release_due(env.db, now, settings.quiet, settings.reachable_channels)
     await broadcasts.hold_for_quiet_hours(env.db, now, settings.quiet)

@@ -2,7 +2,7 @@
 reader's language, with the session or announcement as it is then.
 
 The words and buttons come from the feature that owns the row's text key (its
-``@feature.outbox`` renderer, through the router); this module loads what they talk about.
+``@feature.renders`` renderer, through the router); this module loads what they talk about.
 An announcement is rendered once per language while it goes out, and never again once it was
 cancelled; the values WhatsApp's templates are filled from are gathered here too.
 """
@@ -21,7 +21,7 @@ BROADCAST = "broadcast"  # the text key of announcements
 CACHED_BROADCASTS = 64  # only the few announcements being sent at a time matter
 
 
-class Renderer:
+class OutboxRenderer:
     def __init__(self, env: Env, router: Router) -> None:
         self.env, self.router = env, router
         # announcements as sent, per (broadcast, language); None once it was cancelled

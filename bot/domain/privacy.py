@@ -25,26 +25,55 @@ ABANDONED_FLOW = timedelta(days=7)
 
 
 @dataclass(frozen=True)
-class Kept:
-    """Everything the database holds about one person (rows as dicts, times UTC)."""
+class KeptBooking:
+    booking_code: str
+    status: str
+    title: str  # in Indonesian
+    starts_at: str  # UTC
 
-    bookings: list[dict] = field(default_factory=list)
-    messages: list[dict] = field(default_factory=list)
-    questions: list[dict] = field(default_factory=list)
-    feedback: list[dict] = field(default_factory=list)
+
+@dataclass(frozen=True)
+class KeptMessage:
+    received_at: str
+    kind: str
+    text: str | None  # None once erased
+
+
+@dataclass(frozen=True)
+class KeptQuestion:
+    tag: str  # "#T12"
+    asked_at: str
+    question: str
+    answers: str  # the officers' answers, " / " between them
+
+
+@dataclass(frozen=True)
+class KeptRating:
+    created_at: str
+    faq_id: str
+    helpful: bool
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Everything the database holds about one person (times UTC)."""
+
+    bookings: list[KeptBooking] = field(default_factory=list)
+    messages: list[KeptMessage] = field(default_factory=list)
+    questions: list[KeptQuestion] = field(default_factory=list)
+    ratings: list[KeptRating] = field(default_factory=list)
 
     @property
     def message_texts(self) -> int:
         """Messages whose text is still kept (not erased)."""
-        return sum(1 for m in self.messages if m["text"])
+        return sum(1 for m in self.messages if m.text)
 
 
 async def collect(db: Database, person_id: int) -> Kept:
     """Everything the database holds about one person."""
     bookings = await db.fetchall(
-        "SELECT r.booking_code, r.status, r.created_at, s.title_id AS title, s.starts_at"
-        " FROM registrations r JOIN sessions s ON s.id = r.session_id WHERE r.person_id = ?"
-        " ORDER BY r.id",
+        "SELECT r.booking_code, r.status, s.title_id, s.starts_at FROM registrations r"
+        " JOIN sessions s ON s.id = r.session_id WHERE r.person_id = ? ORDER BY r.id",
         (person_id,),
     )
     messages = await db.fetchall(
@@ -57,14 +86,17 @@ async def collect(db: Database, person_id: int) -> Kept:
         " WHERE i.person_id = ? ORDER BY i.id",
         (person_id,),
     )
-    feedback = await db.fetchall(
-        "SELECT faq_id, helpful, created_at FROM feedback WHERE person_id = ?", (person_id,)
+    ratings = await db.fetchall(
+        "SELECT created_at, faq_id, helpful FROM feedback WHERE person_id = ?", (person_id,)
     )
     return Kept(
-        bookings=[dict(r) for r in bookings],
-        messages=[dict(r) for r in messages],
-        questions=[dict(r) for r in questions],
-        feedback=[dict(r) for r in feedback],
+        bookings=[KeptBooking(*row) for row in bookings],
+        messages=[KeptMessage(*row) for row in messages],
+        questions=[
+            KeptQuestion(f"#T{r['id']}", r["asked_at"], r["question"], r["answers"] or "")
+            for r in questions
+        ],
+        ratings=[KeptRating(r[0], r[1], bool(r[2])) for r in ratings],
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from bot.core.actions import Action
 from bot.core.context import Ctx, Outcome, Outgoing, Stale, outcome
-from bot.core.feature import Feature, Group
+from bot.core.feature import Feature, Priority
 from bot.core.messages import Button, Reply
 from bot.domain import people
 
@@ -28,6 +28,7 @@ feature = Feature(
         "button_set_village", "ask_set_village", "village_set", "broadcast_message",
     ),
     private_steps=("set_village",),  # the village typed after "Desa lain"
+    borrows=("button_village_other", "ask_village_other"),
 )  # fmt: skip
 
 STOP_WORDS = {"berhenti", "stop", "unsubscribe", "berhenti langganan", "stop pengumuman"}
@@ -72,12 +73,13 @@ def subscription_word(text: str) -> bool | None:
     return None
 
 
-@feature.text(subscription_word, group=Group.GLOBAL, leaves_flow=True, what="BERHENTI/MULAI")
+@feature.text(subscription_word, priority=Priority.GLOBAL, leaves_flow=True, what="BERHENTI/MULAI")
 async def by_word(ctx: Ctx, subscribe: bool) -> Outcome:
     """BERHENTI or MULAI, typed anywhere (it also ends a half-done sign-up)."""
     await people.set_subscribed(ctx.db, ctx.person.id, subscribe)
     key = "subscribed" if subscribe else "unsubscribed"
-    return outcome(key, Reply(ctx.t(key), ctx.menu()))
+    # no first-contact note: this reply says it already, in other words
+    return outcome(key, Reply(ctx.t(key), ctx.menu()), standalone=True)
 
 
 @feature.action(Screen)
@@ -168,13 +170,12 @@ async def first_contact(ctx: Ctx, done: Outcome) -> str | None:
     if ctx.is_staff:
         return None
     await people.mark_told(ctx.db, person.id)
-    # who just typed BERHENTI or MULAI has been told already, in other words
-    if done.handled.action in ("subscribed", "unsubscribed", "erased"):
+    if done.standalone:  # BERHENTI or MULAI answered, data erased: nothing to add
         return None
     return ctx.t("announcements_first_contact")
 
 
-@feature.outbox("broadcast")
+@feature.renders("broadcast")
 def announcement(out: Outgoing) -> Reply:
     """An announcement as villagers get it, naming the office it comes from, with one tap to
     stop them (values: its ``text`` and ``office``)."""

@@ -18,7 +18,7 @@ from bot.content.normalise import MAX_CHARS as MAX_QUESTION_CHARS
 from bot.content.texts import fill
 from bot.core.actions import Action
 from bot.core.context import Ctx, Handled, Outcome, Stale, outcome
-from bot.core.feature import Feature, Group
+from bot.core.feature import Feature, Priority
 from bot.core.messages import Button, Reply
 from bot.domain.feedback import record_feedback
 
@@ -29,6 +29,7 @@ feature = Feature(
         "faq_choose", "text_too_long", "faq_helpful", "button_helpful", "button_not_helpful",
         "feedback_thanks", "feedback_sorry", "empty_text",
     ),
+    links=("contact", "fwd", "/start"),
 )  # fmt: skip
 
 MAX_RELATED = 3
@@ -75,7 +76,7 @@ async def ask_prompt(ctx: Ctx, action: Ask) -> Outcome:
     return outcome("ask_prompt", Reply(ctx.t("ask_prompt"), (*buttons, ctx.back())))
 
 
-@feature.text(group=Group.FALLBACK, what="a question for the FAQ")
+@feature.text(priority=Priority.FALLBACK, what="a question for the FAQ")
 async def question(ctx: Ctx) -> Outcome:
     text = clean_text(ctx.message.text)
     if not text:

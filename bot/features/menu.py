@@ -16,7 +16,7 @@ feature = Feature(
     "menu",
     texts=(
         "welcome", "menu", "help", "contact", "button_contact", "button_language",
-        "language_prompt", "language_set",
+        "language_prompt", "language_set", "button_language_id", "button_language_en",
     ),
 )  # fmt: skip
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.core.actions import Action
-from bot.core.context import Ctx, InGroup, Outcome, Outgoing, outcome
+from bot.core.context import Ctx, GroupChat, Outcome, Outgoing, outcome
 from bot.core.feature import Feature
 from bot.core.messages import Kind, Reply
 from bot.domain import audit, inbox
@@ -25,6 +25,7 @@ feature = Feature(
         "inbox_source_declined", "officer_answer", "officer_reply_sent", "officer_reply_unknown",
         "officer_reply_not_text", "officer_reply_erased",
     ),
+    links=("contact",),
 )  # fmt: skip
 
 # "Kirim ke petugas" under a declined question forwards it if it was asked this recently.
@@ -51,7 +52,7 @@ async def prompt(ctx: Ctx, action: AskOfficer | None = None) -> Outcome:
     return outcome("officer_prompt", Reply(ctx.t("officer_prompt"), (ctx.back(),)))
 
 
-@feature.step("officer", when=str.strip, what="not blank")
+@feature.step("officer", find=lambda text: text.strip() or None, what="not blank")
 async def question_typed(ctx: Ctx) -> Outcome:
     """The question typed after "Tanya petugas"."""
     await ctx.leave_flow()
@@ -95,8 +96,8 @@ async def _forward(ctx: Ctx, question: str, source: str) -> Outcome:
 # -- in the staff group --------------------------------------------------------------------
 
 
-@feature.in_group()
-async def staff_reply(ctx: InGroup) -> list[Reply] | None:
+@feature.in_group_chat()
+async def staff_reply(ctx: GroupChat) -> list[Reply] | None:
     """A reply in the staff group to a forwarded question: the answer for the villager.
     Messages in other groups are not ours (None)."""
     message = ctx.message
@@ -121,7 +122,7 @@ async def staff_reply(ctx: InGroup) -> list[Reply] | None:
     return [Reply(ctx.t("officer_reply_sent", tag=tag, name=answered.name))]
 
 
-@feature.outbox("officer_answer")
+@feature.renders("officer_answer")
 def officer_answer(out: Outgoing) -> Reply:
     """An officer's answer in the villager's chat, with one tap to ask again."""
     again = (out.row("button_officer_again", AskOfficer()),) if out.settings.officer_inbox else ()

@@ -24,6 +24,10 @@ feature = Feature(
         "button_erase_yes", "erased", "mydata_file", "mydata_file_bookings",
         "mydata_file_questions", "mydata_file_ratings", "mydata_file_messages",
     ),
+    borrows=(
+        "status_confirmed", "status_waitlisted", "status_attended", "status_cancelled",
+        "button_language_id", "button_language_en", "button_no",
+    ),
 )  # fmt: skip
 DASH = "–"
 
@@ -53,9 +57,9 @@ async def my_data(ctx: Ctx, argument: str) -> Outcome:
     bookings = [
         ctx.t(
             "mydata_booking",
-            code=b["booking_code"],
-            title=b["title"],
-            status=ctx.t(f"status_{b['status']}", position=positions.get(b["booking_code"]) or "?"),
+            code=b.booking_code,
+            title=b.title,
+            status=ctx.t(f"status_{b.status}", position=positions.get(b.booking_code) or "?"),
         )
         for b in kept.bookings
     ]
@@ -94,22 +98,13 @@ def render_document(ctx: Ctx, person: Person, kept: Kept) -> str:
         announcements=ctx.t("mydata_on" if person.subscribed else "mydata_off"),
     )
     lines = [fields, "", ctx.t("mydata_file_bookings")]
-    lines += [
-        f"  {b['booking_code']}  {b['status']}  {b['title']}  {b['starts_at']}"
-        for b in kept.bookings
-    ]
+    lines += [f"  {b.booking_code}  {b.status}  {b.title}  {b.starts_at}" for b in kept.bookings]
     lines += ["", ctx.t("mydata_file_questions")]
-    lines += [
-        f"  #T{q['id']}  {q['asked_at']}  {q['question']}  → {q['answers'] or ''}"
-        for q in kept.questions
-    ]
+    lines += [f"  {q.tag}  {q.asked_at}  {q.question}  → {q.answers}" for q in kept.questions]
     lines += ["", ctx.t("mydata_file_ratings")]
-    lines += [
-        f"  {f['created_at']}  {f['faq_id']}  {'👍' if f['helpful'] else '👎'}"
-        for f in kept.feedback
-    ]
+    lines += [f"  {r.created_at}  {r.faq_id}  {'👍' if r.helpful else '👎'}" for r in kept.ratings]
     lines += ["", ctx.t("mydata_file_messages")]
-    lines += [f"  {m['received_at']}  {m['kind']}  {m['text'] or ''}" for m in kept.messages]
+    lines += [f"  {m.received_at}  {m.kind}  {m.text or ''}" for m in kept.messages]
     return "\n".join(lines) + "\n"
 
 
@@ -131,5 +126,5 @@ def ask_erase(ctx: Ctx) -> Outcome:
 @feature.action(Erase)
 async def erase(ctx: Ctx, action: Erase) -> Outcome:
     await privacy.erase_person(ctx.db, ctx.person.id, ctx.settings.policy)
-    # said in their language, with no menu: everything they had here is gone
-    return outcome("erased", Reply(ctx.t("erased")))
+    # said in their language, with no menu and nothing added: all they had here is gone
+    return outcome("erased", Reply(ctx.t("erased")), standalone=True)

@@ -17,7 +17,7 @@ from typing import Literal
 
 from bot.core.actions import Action
 from bot.core.context import Ctx, Outcome, Outgoing, Rows, Stale, outcome
-from bot.core.feature import Feature, Group
+from bot.core.feature import Feature, Priority, exit_word
 from bot.core.messages import Button, Kind, Reply
 from bot.domain import people, registrations, sessions
 from bot.domain.people import Person
@@ -37,21 +37,22 @@ feature = Feature(
         "button_cancel_booking", "booking_cancelled", "unknown_session", "session_closed",
         "unknown_booking", "reminder_day_before", "reminder_soon", "notice_promoted",
         "notice_session_changed", "notice_session_cancelled",
+        # words other features say too
+        "button_skip", "button_village_other", "ask_village_other", "status_confirmed",
+        "status_waitlisted", "status_attended", "status_cancelled",
     ),
     # a name, village or phone typed here is personal data: kept out of the message log
     private_steps=("name", "village", "village_other", "phone"),
+    links=("contact",),
 )  # fmt: skip
 
 MAX_LISTED = 8  # sessions shown at once: a long schedule is hard to read on a small screen
 BUTTON_TITLE = 28  # characters of a session title on its button
 _CODE = r"([0-9a-z\- ]{3,12})"
-DAFTAR = re.compile(rf"^\s*daftar\s+{_CODE}\s*$", re.IGNORECASE)  # DAFTAR <session code>
-BATAL = re.compile(rf"^\s*batal\s+{_CODE}\s*$", re.IGNORECASE)  # BATAL <booking code>
+_DAFTAR = re.compile(rf"^\s*daftar\s+{_CODE}\s*$", re.IGNORECASE)
+_BATAL = re.compile(rf"^\s*batal\s+{_CODE}\s*$", re.IGNORECASE)
 _NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ .,'\-]){1,59}$")  # letters, no digits
 _SKIP_WORDS = {"lewati", "skip", "tidak", "no", "-"}
-# typed during the sign-up questions: leave them for the main menu (BERHENTI / STOP, typed
-# anywhere, stop announcements instead: bot/features/announcements.py)
-EXIT_WORDS = {"batal", "menu", "cancel", "keluar"}
 VILLAGE_STEPS = ("village", "village_other")
 
 
@@ -87,12 +88,24 @@ feature.menu_entry(Sessions, order=20)
 feature.menu_entry(Registrations, order=30)
 
 
+def daftar_code(text: str) -> str | None:
+    """ "daftar k7qa" → "K7QA": the session code of a typed sign-up; else None."""
+    found = _DAFTAR.match(text)
+    return sessions.normalise_code(found.group(1)) if found else None
+
+
+def batal_code(text: str) -> str | None:
+    """ "BATAL hh-wa2c" → "HHWA2C": the booking code of a typed cancellation; else None."""
+    found = _BATAL.match(text)
+    return sessions.normalise_code(found.group(1)) if found else None
+
+
 def parse_command(text: str) -> tuple[str, str] | None:
     """ "daftar k7qa" → ("daftar", "K7QA"); None when the text is something else."""
-    for word, pattern in (("daftar", DAFTAR), ("batal", BATAL)):
-        found = pattern.match(text)
-        if found:
-            return word, sessions.normalise_code(found.group(1))
+    for word, find in (("daftar", daftar_code), ("batal", batal_code)):
+        code = find(text)
+        if code is not None:
+            return word, code
     return None
 
 
@@ -190,9 +203,10 @@ async def register_button(ctx: Ctx, action: Register) -> Outcome:
     return await start(ctx, action.code)
 
 
-@feature.text(DAFTAR.match, group=Group.GLOBAL, leaves_flow=True, what="DAFTAR <code>")
-async def register_by_word(ctx: Ctx, found: re.Match) -> Outcome:
-    return await start(ctx, sessions.normalise_code(found.group(1)))
+@feature.text(daftar_code, priority=Priority.GLOBAL, leaves_flow=True, what="DAFTAR <code>")
+async def register_by_word(ctx: Ctx, code: str) -> Outcome:
+    """ "DAFTAR <session code>", typed: signed up (or asked for the profile first)."""
+    return await start(ctx, code)
 
 
 async def start(ctx: Ctx, code: str) -> Outcome:
@@ -235,9 +249,10 @@ def _ask(ctx: Ctx, step: str, name: str = "") -> Outcome:
     return outcome("signup_ask_consent", Reply(text, buttons))
 
 
-@feature.step(when=lambda text: text.strip().lower() in EXIT_WORDS, what="batal, menu, ...")
+@feature.step(find=exit_word, what="batal, menu, cancel, keluar")
 async def leave(ctx: Ctx) -> Outcome:
-    """They changed their mind: the flow ends, the main menu."""
+    """Typed at any question of the sign-up: they changed their mind. The flow ends (what
+    they gave goes with it), the main menu."""
     await ctx.leave_flow()
     return await ctx.go("menu")
 
@@ -349,10 +364,10 @@ async def cancel_button(ctx: Ctx, action: CancelBooking) -> Outcome:
     return await cancel(ctx, action.booking)
 
 
-@feature.text(BATAL.match, group=Group.GLOBAL, leaves_flow=True, what="BATAL <booking code>")
-async def cancel_by_word(ctx: Ctx, found: re.Match) -> Outcome:
+@feature.text(batal_code, priority=Priority.GLOBAL, leaves_flow=True, what="BATAL <booking code>")
+async def cancel_by_word(ctx: Ctx, code: str) -> Outcome:
     """ "BATAL <booking code>", typed: the booking is cancelled (its seat goes on)."""
-    return await cancel(ctx, sessions.normalise_code(found.group(1)))
+    return await cancel(ctx, code)
 
 
 async def cancel(ctx: Ctx, booking: str) -> Outcome:
@@ -371,7 +386,7 @@ async def cancel(ctx: Ctx, booking: str) -> Outcome:
 # -- reminders and notices, rendered when the delivery worker sends them ---------------------
 
 
-@feature.outbox(
+@feature.renders(
     "reminder_day_before", "reminder_soon", "notice_promoted", "notice_session_changed",
     "notice_session_cancelled",
 )  # fmt: skip

@@ -15,7 +15,7 @@ from typing import Literal
 
 from bot.core.actions import Action
 from bot.core.context import Ctx, Outcome, Stale, outcome
-from bot.core.feature import Feature
+from bot.core.feature import Feature, exit_word
 from bot.core.messages import Button, Reply
 from bot.domain import broadcasts, sessions
 from bot.domain.broadcasts import Audience, BroadcastError
@@ -34,8 +34,11 @@ feature = Feature(
         "staff_bc_cancel_confirm", "button_bc_yes_cancel", "button_bc_all", "button_bc_session",
         "button_bc_next", "button_send_now", "button_send_scheduled", "button_schedule",
         "button_bc_cancel", "audience_all", "audience_villages", "audience_session",
-        "broadcast_done",
+        "broadcast_done", "bc_status_scheduled", "bc_status_sending", "bc_status_done",
+        "bc_status_cancelled",
     ),
+    borrows=("button_skip", "staff_bad_date", "button_no"),
+    links=("st:discard",),
 )  # fmt: skip
 
 LISTED = 8  # announcements in /pengumuman
@@ -197,6 +200,15 @@ async def _preview(ctx: Ctx, state: dict, note: str) -> Outcome:
     if draft.get("text_en"):  # what villagers who use English get
         previews.append(preview(ctx, draft["text_en"], draft["office"], "en"))
     return outcome("staff_bc_preview", *previews, Reply(note + confirm, tuple(buttons)))
+
+
+@feature.step(
+    "audience", "session", "office", "confirm", find=exit_word, what="batal, menu, cancel, keluar"
+)
+async def leave(ctx: Ctx) -> Outcome:
+    """Typed where a button is asked for: the draft is dropped, the main menu."""
+    await ctx.leave_flow()
+    return await ctx.go("menu")
 
 
 @feature.step("text", "text_en")

@@ -24,6 +24,7 @@ feature = Feature(
         "staff_unanswered_none", "staff_disliked_header", "staff_disliked_line",
         "staff_open_questions_header", "staff_open_question_line",
     ),
+    borrows=("bc_status_scheduled", "bc_status_sending", "bc_status_done", "bc_status_cancelled"),
 )  # fmt: skip
 
 TOP_TOPICS = 10

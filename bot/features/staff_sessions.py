@@ -14,7 +14,7 @@ from datetime import datetime
 
 from bot.core.actions import Action
 from bot.core.context import Ctx, Outcome, Stale, outcome
-from bot.core.feature import Feature
+from bot.core.feature import Feature, exit_word
 from bot.core.messages import Button, Reply
 from bot.domain import registrations, sessions
 from bot.support.dates import example_time, when, zone_name
@@ -30,13 +30,16 @@ feature = Feature(
         "staff_not_confirmed", "staff_sessions_header", "staff_session_line",
         "staff_no_sessions", "button_staff_attendees", "button_staff_cancel", "button_save",
         "button_discard", "button_yes_cancel", "staff_attendees", "staff_checked_in",
-        "staff_cancel_confirm", "staff_cancelled", "staff_moved",
+        "staff_cancel_confirm", "staff_cancelled", "staff_moved", "staff_bad_date",
+        "button_no",
     ),
+    borrows=("button_village_other",),
+    private_steps=("village", "village_other"),  # as typed, like a villager's village
 )  # fmt: skip
 
 MAX_SEATS = 10_000
 NEW_STEPS = ("title", "village", "place", "start", "end", "capacity")
-TYPED_STEPS = ("title", "village_other", "place", "start", "end", "capacity")
+TYPED_STEPS = ("title", "village", "village_other", "place", "start", "end", "capacity")
 
 
 class Attendees(Action, prefix="st:att"):
@@ -127,7 +130,7 @@ async def attendees_command(ctx: Ctx, argument: str) -> Outcome:
 @feature.action(Attendees)
 async def attendees_button(ctx: Ctx, action: Attendees) -> Outcome:
     if not sessions.normalise_code(action.code):
-        raise Stale
+        return _help(ctx)
     return await _attendees(ctx, action.code)
 
 
@@ -179,7 +182,7 @@ async def cancel_command(ctx: Ctx, argument: str) -> Outcome:
 @feature.action(AskCancel, keeps_flow=False)
 async def cancel_asked(ctx: Ctx, action: AskCancel) -> Outcome:
     if not sessions.normalise_code(action.code):
-        raise Stale
+        return _help(ctx)
     return await _ask_cancel(ctx, action.code)
 
 
@@ -198,7 +201,7 @@ async def _ask_cancel(ctx: Ctx, code: str) -> Outcome:
 @feature.action(CancelSession)
 async def cancel_session(ctx: Ctx, action: CancelSession) -> Outcome:
     if not sessions.normalise_code(action.code):
-        raise Stale
+        return _help(ctx)
     count = await _registrants(ctx, action.code)
     try:
         session = await sessions.cancel_session(ctx.db, action.code)
@@ -269,16 +272,28 @@ def _confirm(ctx: Ctx, state: dict, note: str) -> Outcome:
     return _out(text, "confirm", buttons)
 
 
+@feature.step("village", "confirm", find=exit_word, what="batal, menu, cancel, keluar")
+async def leave(ctx: Ctx) -> Outcome:
+    """Typed where a button is asked for: the draft is dropped, the main menu."""
+    await ctx.leave_flow()
+    return await ctx.go("menu")
+
+
 @feature.step(*TYPED_STEPS)
 async def typed(ctx: Ctx) -> Outcome:
-    """What staff type at a step: a title, a place, a date and time, a number of seats."""
+    """What staff type at a step: a title, a village (typed instead of pressed), a place, a
+    date and time, a number of seats."""
     state = ctx.flow or {}
     text = " ".join(ctx.message.text.split())
     step, draft = state["step"], dict(state["draft"])
-    if step in ("title", "village_other", "place"):
+    if step in ("title", "village", "village_other", "place"):
         if not text:
             return await _step(ctx, state)
-        draft["village" if step == "village_other" else step] = text[:100]
+        if step.startswith("village"):  # a configured village as configured
+            known = {v.lower(): v for v in ctx.settings.villages}
+            draft["village"] = known.get(text.lower(), text[:100])
+        else:
+            draft[step] = text[:100]
     elif step in ("start", "end"):
         try:
             moment = sessions.parse_local(text, ctx.settings.timezone, step)

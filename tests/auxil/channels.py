@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,6 +23,13 @@ async def running_telegram(config: Config, token: str = TOKEN) -> AsyncIterator[
             yield channel
         finally:
             await channel.stop()
+
+
+def free_port() -> int:
+    """A port nothing listens on now (for a webhook server in a test)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def buttons(message: dict) -> list[str]:

@@ -33,6 +33,16 @@ async def say(app, kind: Kind, text: str = "", user: str = "42", **options) -> l
     return replies
 
 
+STAFF = "555"  # the staff member's user id in tests, on every channel
+
+
+async def person_row(app, user: str = "42"):
+    """What the database holds of one person (by their user id)."""
+    return await app.db.fetchone(
+        "SELECT subscribed, village, active, flow FROM people WHERE channel_user_id = ?", (user,)
+    )
+
+
 Say = Callable[..., Awaitable[list[Reply]]]
 
 

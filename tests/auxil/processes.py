@@ -8,14 +8,21 @@ import time
 from pathlib import Path
 
 
-def desabot(config: Path, *args: str) -> subprocess.CompletedProcess:
-    """`desabot ARGS --config CONFIG`; output captured as text."""
+def run_desabot(*args: str, stdin: str = "", **options) -> subprocess.CompletedProcess:
+    """`desabot ARGS` (python -m bot) as a real process; output captured as text."""
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args, "--config", str(config)],
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=60,
+        **options,
     )
+
+
+def desabot(config: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    """`desabot ARGS --config CONFIG`."""
+    return run_desabot(*args, "--config", str(config), stdin=stdin)
 
 
 def wait_until(predicate, seconds: float, what: str = "the condition") -> None:

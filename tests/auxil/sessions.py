@@ -13,10 +13,12 @@ async def a_session(
     title_en: str = "Safe migration",
     capacity: int = 5,
     village: str = "Kaleke",
+    starts: datetime | None = None,
+    hours: float = 2,
 ) -> Session:
-    """A session three days ahead, two hours long."""
-    starts = datetime.now(UTC) + timedelta(days=3)
+    """A session (three days ahead, two hours long, unless told)."""
+    starts = starts or datetime.now(UTC) + timedelta(days=3)
     return await create_session(
         db, title_id=title, title_en=title_en, village=village, place="Balai desa",
-        starts=starts, ends=starts + timedelta(hours=2), capacity=capacity,
+        starts=starts, ends=starts + timedelta(hours=hours), capacity=capacity,
     )  # fmt: skip

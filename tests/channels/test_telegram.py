@@ -10,7 +10,6 @@ import asyncio
 import io
 import logging
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -18,7 +17,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from auxil.channels import buttons, running_telegram
+from auxil.channels import buttons, free_port, running_telegram
 from auxil.fake_bot_api import FakeBotApi, html_visible_text
 from auxil.sessions import a_session
 from bot.app import open_app
@@ -268,12 +267,6 @@ def await_phones(config) -> set[str]:
 
     with sqlite3.connect(config.database) as conn:
         return {r[0] for r in conn.execute("SELECT phone FROM people WHERE phone IS NOT NULL")}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def test_webhook_mode_checks_the_secret_token_header(make_config, fake):

@@ -7,13 +7,13 @@ import asyncio
 import hashlib
 import hmac
 import json
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
+from auxil.channels import free_port
 from auxil.fake_bot_api import FakeBotApi
 from auxil.fake_graph_api import FakeGraphApi
 from auxil.sessions import a_session
@@ -31,12 +31,6 @@ from bot.core.messages import Button, Kind, Reply
 
 SECRETS = WhatsAppSecrets("EAAG-access-token", "app-secret-123", "verify-me")
 VILLAGER = "6281234567890"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def sign(body: bytes, secret: str = SECRETS.app_secret) -> str:

@@ -133,3 +133,20 @@ def test_session_changes_from_the_command_line_are_audited(config, tmp_path):
         logged = conn.execute("SELECT action, detail FROM audit_log ORDER BY id").fetchall()
     assert [a for a, _ in logged] == ["sessions_add", "sessions_cancel"]
     assert "title=Sosialisasi" in logged[0][1] and f"code={code}" in logged[1][1]
+
+
+def test_the_audit_line_of_a_command_holds_its_arguments_only(config, tmp_path):
+    """The argument parser's own values (the command's handler) stay out of the detail."""
+    start = (datetime.now(WITA) + timedelta(days=3)).strftime("%Y-%m-%d 09:00")
+    end = (datetime.now(WITA) + timedelta(days=3)).strftime("%Y-%m-%d 12:00")
+    added = desabot(
+        config, "sessions", "add", "--title", "Sosialisasi", "--village", "Sibowi",
+        "--place", "Balai desa", "--start", start, "--end", end, "--capacity", "20",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "desabot.sqlite3") as conn:
+        [(detail,)] = conn.execute("SELECT detail FROM audit_log").fetchall()
+    assert "handler" not in detail and "function" not in detail and "0x" not in detail
+    assert detail.startswith("capacity=20 command=sessions end=")

@@ -5,24 +5,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 
+from auxil.processes import run_desabot as desabot
 from bot.app import open_app
 from bot.config import load_config
 from bot.core.messages import Incoming, Kind
 from conftest import REPO, write_config
-
-
-def desabot(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
 
 QUESTIONS = [
     "brp biaya paspor skrg?",

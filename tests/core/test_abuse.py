@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pytest
 
+from auxil import chat
 from bot.core.flood import FloodGuard, Verdict
 from bot.core.messages import Incoming, Kind
 
-STAFF = "555"
+STAFF = chat.STAFF
 
 
 def incoming(kind: Kind, text: str, user: str = "42", update_id: str | None = None) -> Incoming:
-    return Incoming("telegram", user, kind, text, display_name="Budi", update_id=update_id)
+    return chat.incoming(kind, text, user, channel="telegram", name="Budi", update_id=update_id)
 
 
 class Clock:

@@ -1,31 +1,42 @@
 """The package's shape: imports go one way, down the layers of docs/architecture.md; the core
-imports no feature and no platform; features do not import each other, nor channels each
-other; and there is no import cycle anywhere in bot/ (imports inside functions count)."""
+imports no feature and no platform; features do not import each other, nor channel adapters
+each other; SQL and the database driver live in bot/domain only; there is no import cycle
+anywhere in bot/. Imports inside functions, relative imports and imports by name string
+count too. Each check is shown to fail on a violation planted for it."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+
+import pytest
 
 from conftest import REPO
 
 BOT = REPO / "bot"
-# (rank, package): a module may import its own package and any package of a lower rank.
-# Packages of the same rank know nothing of each other.
-LAYERS = {
-    "bot": 0,  # bot/__init__.py: the version
-    "bot.support": 0,  # YAML with line numbers, logs, dates, limits
-    "bot.config": 1,
-    "bot.content": 2,  # texts, FAQ, matcher
-    "bot.domain": 2,  # all SQL
-    "bot.core": 3,  # messages, actions, router, pipeline
-    "bot.features": 4,
-    "bot.delivery": 4,
-    "bot.channels": 5,
-    "bot.app": 6,
-    "bot.cli": 7,
-    "bot.__main__": 8,  # python -m bot
+LOWER = {  # what each layer may import besides itself (docs/architecture.md, "may import")
+    "bot": set(),
+    "bot.support": {"bot"},
+    "bot.config": {"bot", "bot.support"},
+    "bot.content": {"bot", "bot.support", "bot.config"},
+    "bot.domain": {"bot", "bot.support"},
+    "bot.core": {"bot", "bot.support", "bot.config", "bot.content", "bot.domain"},
+    "bot.features": {"bot", "bot.support", "bot.config", "bot.content", "bot.domain", "bot.core"},
+    "bot.delivery": {"bot", "bot.support", "bot.config", "bot.content", "bot.domain", "bot.core"},
 }
+LOWER["bot.channels"] = LOWER["bot.delivery"] | {"bot.delivery"}
+LOWER["bot.app"] = LOWER["bot.channels"] | {"bot.channels", "bot.features"}
+LOWER["bot.cli"] = LOWER["bot.app"] | {"bot.app"}
+LOWER["bot.__main__"] = {"bot.cli"}
+PLATFORMS = {"telegram", "tornado", "httpx"}  # only their channel adapters import these
+DRIVERS = {"sqlite3", "aiosqlite"}  # only bot/domain talks to the database
+SQL = re.compile(
+    r"\bselect\b.+?\bfrom\b|\bupdate\s+\w+\s+set\b|\binsert\s+into\b|\bdelete\s+from\b"
+    r"|\bcreate\s+(?:table|index)\b|\bpragma\s+\w+"
+)
+DYNAMIC = {"import_module", "__import__"}
+SHARED_CHANNEL_MODULES = {"bot.channels", "bot.channels.base", "bot.channels.registry"}
 
 
 def module_name(path: Path) -> str:
@@ -36,112 +47,204 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(p): p for p in BOT.rglob("*.py")}
 
 
-def imports(path: Path) -> set[str]:
-    """bot modules a file imports, anywhere in it (``from bot.domain import people`` is
-    bot.domain.people when that is a module)."""
+def package_of(module: str) -> str:
+    path = MODULES[module]
+    return module if path.name == "__init__.py" else module.rpartition(".")[0]
+
+
+def parse(module: str) -> ast.Module:
+    return ast.parse(MODULES[module].read_text(), str(MODULES[module]))
+
+
+def imports(module: str, tree: ast.Module) -> set[str]:
+    """bot modules a module imports, anywhere in it; ``from bot.domain import people`` is
+    bot.domain.people when that is a module; relative imports are resolved."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names if alias.name.startswith("bot")}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bot"):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "bot"}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                package = package_of(module).split(".")
+                package = package[: len(package) - node.level + 1]
+                base = ".".join([*package, base] if base else package)
+            if base.split(".")[0] != "bot":
+                continue
             for alias in node.names:
-                child = f"{node.module}.{alias.name}"
-                found.add(child if child in MODULES else node.module)
+                child = f"{base}.{alias.name}"
+                found.add(child if child in MODULES else base)
     return found
 
 
-GRAPH = {name: imports(path) for name, path in MODULES.items()}
+def third_party(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def dynamic_imports(tree: ast.Module) -> list[str]:
+    """Calls of importlib.import_module(...) or __import__(...)."""
+    calls = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+            if name in DYNAMIC:
+                calls.append(name)
+    return calls
+
+
+def strings(tree: ast.Module) -> str:
+    """Every string constant of a module but its docstrings, lower case (SQL is often split
+    across lines; a docstring may well say "update")."""
+    docs = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    parts = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and id(n) not in docs]
+    return " ".join(p for p in parts if isinstance(p, str)).lower()
+
+
+TREES = {name: parse(name) for name in MODULES}
+GRAPH = {name: imports(name, tree) for name, tree in TREES.items()}
 
 
 def layer(module: str) -> str:
-    return max((p for p in LAYERS if module == p or module.startswith(p + ".")), key=len)
+    """The layer a module belongs to; a module outside every layer is an error."""
+    for name in sorted(LOWER, key=len, reverse=True):
+        if module == name or (name != "bot" and module.startswith(name + ".")):
+            return name
+    raise AssertionError(f"{module} is in no layer: add it to docs/architecture.md and LOWER")
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    wrong = []
+    for module, targets in graph.items():
+        mine = layer(module)
+        wrong += [f"{module} imports {t}" for t in targets if layer(t) not in LOWER[mine] | {mine}]
+    return wrong
+
+
+def sibling_violations(graph: dict[str, set[str]]) -> list[str]:
+    wrong = []
+    for module, targets in graph.items():
+        if module.startswith("bot.features."):
+            wrong += [f"{module} imports {t}" for t in targets if t.startswith("bot.features.")]
+        if module.startswith("bot.channels.") and module not in SHARED_CHANNEL_MODULES:
+            wrong += [
+                f"{module} imports {t}"
+                for t in targets
+                if t.startswith("bot.channels") and t not in SHARED_CHANNEL_MODULES
+            ]
+    return sorted(wrong)
+
+
+def sql_holders(trees: dict[str, ast.Module]) -> list[str]:
+    return sorted(
+        name
+        for name, tree in trees.items()
+        if layer(name) != "bot.domain"
+        and (SQL.search(strings(tree)) or third_party(tree) & DRIVERS)
+    )
 
 
 def test_every_module_belongs_to_a_layer():
-    assert all(layer(m) for m in MODULES)
     assert len(MODULES) > 40, "the scan found too few modules"
+    for module in MODULES:
+        layer(module)
+    with pytest.raises(AssertionError, match=r"bot\.web is in no layer"):
+        layer("bot.web")
 
 
 def test_imports_only_go_down_the_layers():
-    wrong = []
-    for module, targets in GRAPH.items():
-        mine = layer(module)
-        for target in targets:
-            theirs = layer(target)
-            if theirs != mine and LAYERS[theirs] >= LAYERS[mine]:
-                wrong.append(f"{module} imports {target}")
-    assert not wrong, "\n".join(wrong)
+    assert not layer_violations(GRAPH), "\n".join(layer_violations(GRAPH))
+    planted = {**GRAPH, "bot.domain.people": GRAPH["bot.domain.people"] | {"bot.config"}}
+    assert layer_violations(planted) == ["bot.domain.people imports bot.config"]
+
+
+def test_relative_imports_are_resolved():
+    tree = ast.parse("from . import menu\nfrom ..domain import people")
+    assert imports("bot.features.faq", tree) == {"bot.features.menu", "bot.domain.people"}
+    tree = ast.parse("from .context import Ctx\nfrom .. import features")
+    assert imports("bot.core.router", tree) == {"bot.core.context", "bot.features"}
 
 
 def test_the_core_imports_no_feature_no_channel_and_no_platform():
     for module, targets in GRAPH.items():
         if layer(module) == "bot.core":
             assert not {t for t in targets if t.startswith(("bot.features", "bot.channels"))}
-            platforms = imports_of_any(MODULES[module].read_text()) & PLATFORMS
-            assert not platforms, f"{module} imports {platforms}"
+            assert not third_party(TREES[module]) & (PLATFORMS | DRIVERS), module
 
 
-PLATFORMS = {"telegram", "tornado", "httpx", "aiosqlite", "sqlite3"}
-
-
-def imports_of_any(source: str) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module.split(".")[0])
-    return names
+def test_only_channel_adapters_import_a_platform_library():
+    for module, tree in TREES.items():
+        if third_party(tree) & PLATFORMS:
+            assert module in ("bot.channels.telegram", "bot.channels.whatsapp"), module
 
 
 def test_features_do_not_import_each_other_nor_channels_each_other():
-    shared = {"bot.channels", "bot.channels.base", "bot.channels.registry"}
-    for module, targets in GRAPH.items():
-        if module.startswith("bot.features.") and module != "bot.features":
-            others = {t for t in targets if t.startswith("bot.features") and t != module}
-            assert not others, f"{module} imports {others}: navigate by action name instead"
-        if module.startswith("bot.channels.") and module not in shared:
-            others = {t for t in targets if t.startswith("bot.channels") and t not in shared}
-            assert not others, f"{module} imports {others}"
+    assert not sibling_violations(GRAPH), "\n".join(sibling_violations(GRAPH))
+    planted = {
+        **GRAPH,
+        "bot.features.faq": GRAPH["bot.features.faq"] | {"bot.features.menu"},
+        "bot.channels.whatsapp": GRAPH["bot.channels.whatsapp"] | {"bot.channels.telegram"},
+    }
+    assert sibling_violations(planted) == [
+        "bot.channels.whatsapp imports bot.channels.telegram",
+        "bot.features.faq imports bot.features.menu",
+    ]
 
 
-def test_no_import_cycle_in_bot():
-    state: dict[str, str] = {}  # "visiting" or "done"
-
-    def visit(module: str, path: list[str]) -> None:
-        state[module] = "visiting"
-        for target in sorted(GRAPH.get(module, ())):
-            if target not in MODULES:
-                continue
-            if state.get(target) == "visiting":
-                cycle = [*path[path.index(target) :], target]
-                raise AssertionError("import cycle: " + " → ".join(cycle))
-            if target not in state:
-                visit(target, [*path, target])
-        state[module] = "done"
-
-    for module in sorted(MODULES):
-        if module not in state:
-            visit(module, [module])
-
-
-def test_the_cycle_check_finds_a_cycle(monkeypatch):
-    """The check above can fail: two modules importing each other are caught."""
-    monkeypatch.setitem(GRAPH, "bot.core.router", GRAPH["bot.core.router"] | {"bot.app"})
-    try:
-        test_no_import_cycle_in_bot()
-    except AssertionError as exc:
-        assert "bot.app" in str(exc) and "bot.core.router" in str(exc)
-    else:
-        raise AssertionError("a cycle went unnoticed")
+def test_nothing_imports_by_name_but_the_channel_registry():
+    for module, tree in TREES.items():
+        if module != "bot.channels.registry":
+            assert not dynamic_imports(tree), f"{module} imports by name"
+    assert dynamic_imports(ast.parse("importlib.import_module('bot.features.menu')"))
 
 
 def test_sql_lives_in_the_domain():
-    """Only bot/domain/ holds SQL statements (and the delivery worker none of its own)."""
-    statement = ("SELECT ", "UPDATE ", "INSERT INTO", "DELETE FROM")
-    holders = sorted(
-        name
-        for name, path in MODULES.items()
-        if layer(name) != "bot.domain" and any(s in path.read_text() for s in statement)
-    )
-    assert holders == [], holders
+    """Only bot/domain/ holds SQL or talks to the database driver."""
+    assert sql_holders(TREES) == []
+    planted = {
+        **TREES,
+        "bot.features.faq": ast.parse('q = ("select id " "from people")'),
+        "bot.channels.console": ast.parse("import aiosqlite"),
+    }
+    assert sql_holders(planted) == ["bot.channels.console", "bot.features.faq"]
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, str] = {}  # "visiting" or "done"
+
+    def visit(module: str, path: list[str]) -> list[str] | None:
+        state[module] = "visiting"
+        for target in sorted(graph.get(module, ())):
+            if target not in graph:
+                continue
+            if state.get(target) == "visiting":
+                return [*path[path.index(target) :], target]
+            if target not in state and (cycle := visit(target, [*path, target])):
+                return cycle
+        state[module] = "done"
+        return None
+
+    for module in sorted(graph):
+        if module not in state and (cycle := visit(module, [module])):
+            return cycle
+    return None
+
+
+def test_no_import_cycle_in_bot():
+    cycle = find_cycle(GRAPH)
+    assert cycle is None, "import cycle: " + " → ".join(cycle or [])
+    planted = {**GRAPH, "bot.core.router": GRAPH["bot.core.router"] | {"bot.app"}}
+    found = find_cycle(planted)
+    assert found and "bot.app" in found and "bot.core.router" in found

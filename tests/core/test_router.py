@@ -8,45 +8,33 @@ from dataclasses import replace
 
 import pytest
 
-from auxil.chat import actions, talker
+from auxil.chat import STAFF, actions, person_row, talker
 from auxil.sessions import a_session
-from bot.app import App, build_router
+from bot.app import App, build_router, open_app
 from bot.content.texts import Texts
 from bot.core.actions import Action
 from bot.core.context import Ctx, Env, Outcome, outcome
-from bot.core.feature import Feature, Group
+from bot.core.feature import Feature, Priority
 from bot.core.messages import Kind, Reply
 from bot.core.pipeline import Pipeline
 from bot.core.router import Router
 from bot.features import FEATURES
 
-STAFF = "555"
 say = talker(channel="telegram", name="Budi")
 say_plain = talker(channel="test")  # no first-contact note: the terminal cannot be reached
 STALE = "tombol itu sudah tidak berlaku"
 
 
-@pytest.fixture
-def staffed(app: App) -> App:
-    app.settings.staff_ids = frozenset({("telegram", STAFF)})
-    return app
-
-
-async def flow_of(app: App, user: str = "42"):
-    row = await app.db.fetchone(
-        "SELECT flow, subscribed, village FROM people WHERE channel_user_id = ?", (user,)
-    )
-    return row
-
-
 def test_the_order_handlers_are_tried_in_is_the_written_one():
+    assert [p.name for p in sorted(Priority)] == ["STAFF", "GLOBAL", "FLOW", "DEFAULT", "FALLBACK"]
     table = build_router().describe()
     text = [line.split() for line in table if line.startswith("text")]
-    groups = [Group[parts[1]] for parts in text]
-    assert groups == sorted(groups), "text handlers out of priority order"
+    groups = [Priority[parts[1]] for parts in text]
     assert [g.name for g in dict.fromkeys(groups)] == [
         "STAFF", "GLOBAL", "FLOW", "FALLBACK",
     ]  # fmt: skip
+    commands = {parts[1] for parts in map(str.split, table) if parts[0] == "command"}
+    assert commands == {"STAFF", "GLOBAL"}  # a villager's command works anywhere
     # the words that work anywhere come before any flow's step: BERHENTI, DAFTAR, BATAL
     global_words = [" ".join(parts[3:]) for parts in text if parts[1] == "GLOBAL"]
     assert global_words == [
@@ -57,10 +45,10 @@ def test_the_order_handlers_are_tried_in_is_the_written_one():
     assert text[-1][2:] == ["faq", "text", "a", "question", "for", "the", "FAQ"]
 
 
-def toy(name: str, group: Group | None, reply: str, staff: bool = False) -> Feature:
+def toy(name: str, priority: Priority | None, reply: str, staff: bool = False) -> Feature:
     feature = Feature(name, staff=staff)
 
-    @feature.text(lambda text: text if text == "halo" else None, group=group)
+    @feature.text(lambda text: text if text == "halo" else None, priority=priority)
     async def answer(ctx: Ctx, found: str) -> Outcome:
         return outcome(name, Reply(reply))
 
@@ -77,9 +65,9 @@ def with_features(app: App, *extra: Feature, texts: dict[str, str] | None = None
 
 
 async def test_first_match_wins_by_group_then_by_registration(app):
-    later = toy("later", Group.DEFAULT, "later")
-    first_default = toy("first", Group.DEFAULT, "first")
-    global_word = toy("global", Group.GLOBAL, "global")
+    later = toy("later", Priority.DEFAULT, "later")
+    first_default = toy("first", Priority.DEFAULT, "first")
+    global_word = toy("global", Priority.GLOBAL, "global")
     pipeline = with_features(app, later, first_default, global_word)
     [reply] = await say_plain(pipeline, Kind.TEXT, "halo")
     assert reply.text == "global"
@@ -90,7 +78,7 @@ async def test_first_match_wins_by_group_then_by_registration(app):
 
 async def test_a_staff_feature_is_tried_first_but_only_for_staff(staffed):
     pipeline = with_features(
-        staffed, toy("global", Group.GLOBAL, "global"), toy("s", None, "staff", staff=True)
+        staffed, toy("global", Priority.GLOBAL, "global"), toy("s", None, "staff", staff=True)
     )
     [villager] = await say_plain(pipeline, Kind.TEXT, "halo")
     [staff] = await say_plain(pipeline, Kind.TEXT, "halo", user=STAFF, channel="telegram")
@@ -104,12 +92,12 @@ async def test_stop_typed_during_a_sign_up_stops_announcements_not_just_the_sign
     await say(app, Kind.BUTTON, f"reg:{session.code}")
     await say(app, Kind.TEXT, "Budi Santoso")
     [reply] = await say(app, Kind.TEXT, "stop")
-    row = await flow_of(app)
+    row = await person_row(app)
     assert row["subscribed"] == 0 and row["flow"] is None
     assert "tidak akan menerima pengumuman" in reply.text
     await say(app, Kind.BUTTON, f"reg:{session.code}")
     [menu] = await say(app, Kind.TEXT, "batal")  # the sign-up's own exit word
-    row = await flow_of(app)
+    row = await person_row(app)
     assert row["subscribed"] == 0 and row["flow"] is None and menu.text.startswith("Menu utama")
 
 
@@ -118,10 +106,22 @@ async def test_daftar_typed_while_a_village_is_asked_signs_up_instead(app):
     session = await a_session(app.db)
     await say(app, Kind.BUTTON, "sub:v:other")
     [reply] = await say(app, Kind.TEXT, f"DAFTAR {session.code}")
-    row = await flow_of(app)
+    row = await person_row(app)
     assert row["village"] is None
     assert row["flow"] is not None and '"owner": "signup"' in row["flow"]
     assert "nama lengkap" in reply.text  # the sign-up asks for their name
+
+
+async def test_daftar_typed_as_a_question_for_an_officer_signs_up_instead(make_config):
+    """Before, "DAFTAR K7QA" typed after "Tanya petugas" went to the staff group as a
+    question, and the villager was not signed up."""
+    async with open_app(make_config(telegram={"staff_group_id": -100123})) as app:
+        session = await a_session(app.db)
+        [prompt] = await say(app, Kind.BUTTON, "officer")
+        assert "petugas" in prompt.text.lower()
+        [reply] = await say(app, Kind.TEXT, f"daftar {session.code.lower()}")
+        assert "nama lengkap" in reply.text
+        assert (await app.db.fetchone("SELECT count(*) FROM inbox"))[0] == 0
 
 
 async def test_every_forged_payload_gets_the_stale_button_reply(staffed):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from auxil.processes import desabot
+from auxil.sessions import a_session as shared_session
 from bot.domain.people import touch_person
 from bot.domain.registrations import attendees, cancel_registration, check_in, register
 from bot.domain.sessions import (
@@ -38,21 +38,15 @@ async def db(tmp_path):
     await database.close()
 
 
+async def a_session(db, capacity: int = 2, starts: datetime = SOON, village: str = "Langaleso"):
+    return await shared_session(
+        db, title_en="Safe migration talk", capacity=capacity, village=village, starts=starts,
+        hours=3,
+    )  # fmt: skip
+
+
 async def people(db, count: int) -> list[int]:
     return [(await touch_person(db, "test", str(n), f"Warga {n}", "id")).id for n in range(count)]
-
-
-async def a_session(db, capacity: int = 2, starts: datetime = SOON, village: str = "Langaleso"):
-    return await create_session(
-        db,
-        title_id="Sosialisasi migrasi aman",
-        title_en="Safe migration talk",
-        village=village,
-        place="Balai desa",
-        starts=starts,
-        ends=starts + timedelta(hours=3),
-        capacity=capacity,
-    )
 
 
 async def test_a_new_session_gets_a_short_code_without_look_alike_letters(db):
@@ -172,35 +166,26 @@ async def test_the_last_seat_500_villagers_at_once_on_50_seats(db):
     assert [r.waitlist_position for r in rows[50:]] == list(range(1, 451))
 
 
-def desabot(config, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "sessions", *args, "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_staff_cli_adds_lists_edits_exports_and_cancels(tmp_path):
     config = write_config(tmp_path)
     start = (datetime.now(WITA) + timedelta(days=3)).strftime("%Y-%m-%d 09:00")
     end = start.replace("09:00", "12:00")
     added = desabot(
-        config, "add", "--title", "Hari layanan paspor", "--village", "Sibowi",
+        config, "sessions", "add", "--title", "Hari layanan paspor", "--village", "Sibowi",
         "--place", "Kantor desa", "--start", start, "--end", end, "--capacity", "30",
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     code = added.stdout.strip()
     assert len(code) == 4
-    listed = desabot(config, "list")
+    listed = desabot(config, "sessions", "list")
     assert f"{code}  {start}-12:00  scheduled  0/30 seats" in listed.stdout
-    edited = desabot(config, "edit", code, "--capacity", "40", "--place", "Balai desa")
+    edited = desabot(config, "sessions", "edit", code, "--capacity", "40", "--place", "Balai desa")
     assert "0/40 seats" in edited.stdout and "Balai desa" in edited.stdout
-    exported = desabot(config, "attendees", code, "--csv")
+    exported = desabot(config, "sessions", "attendees", code, "--csv")
     assert list(csv.reader(io.StringIO(exported.stdout))) == [
         ["name", "village", "phone", "booking_code", "status", "waitlist_position"]
     ]
-    cancelled = desabot(config, "cancel", code)
+    cancelled = desabot(config, "sessions", "cancel", code)
     assert "cancelled" in cancelled.stdout
 
 
@@ -217,7 +202,7 @@ def test_staff_cli_adds_lists_edits_exports_and_cancels(tmp_path):
     ],
 )  # fmt: skip
 def test_staff_cli_errors_are_one_clear_line(tmp_path, args, message):
-    result = desabot(write_config(tmp_path), *args)
+    result = desabot(write_config(tmp_path), "sessions", *args)
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr

@@ -7,19 +7,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from auxil.chat import actions, talker
-from bot.app import App
+from auxil.chat import STAFF, actions, talker
 from bot.core.messages import Kind, Reply
 from bot.domain.sessions import get_session, upcoming_sessions
 
-STAFF = "555"
 say = talker(user=STAFF, name="Petugas")
-
-
-@pytest.fixture
-def staffed(app: App) -> App:
-    app.settings.staff_ids = frozenset({("test", STAFF)})
-    return app
 
 
 def local(app, days: int, hour: int) -> str:
@@ -150,3 +142,31 @@ async def test_forged_staff_buttons_do_not_crash(staffed):
     for forged in ["st:cancel:", "st:att:", "st:vil:²", "st:save", "st:nothing"]:
         replies = await say(staffed, Kind.BUTTON, forged)
         assert not any("ada gangguan" in r.text for r in replies)
+
+
+@pytest.mark.parametrize("word", ["batal", "menu", "cancel", "keluar"])
+async def test_an_exit_word_where_a_button_is_asked_drops_the_draft(staffed, word):
+    """As before the redesign: typed at a step that asks for a button (the village, the
+    confirmation), these words leave the draft for the main menu."""
+    await draft(staffed, "3")  # at the confirmation
+    [menu] = await say(staffed, Kind.TEXT, word)
+    assert menu.text.startswith("Menu utama")
+    row = await staffed.db.fetchone("SELECT flow FROM people WHERE channel_user_id = ?", (STAFF,))
+    assert row["flow"] is None
+    assert not await upcoming_sessions(staffed.db)
+
+
+async def test_a_village_typed_instead_of_pressed_is_taken(staffed):
+    """Before, a village typed at that step sent the staff member into a villager's sign-up
+    (the next question was their phone number)."""
+    await say(staffed, Kind.COMMAND, "sesi_baru")
+    await say(staffed, Kind.TEXT, "Sosialisasi migrasi aman")
+    [place] = await say(staffed, Kind.TEXT, "sibowi")
+    assert "tempat" in place.text.lower()
+    await say(staffed, Kind.TEXT, "Balai desa")
+    await say(staffed, Kind.TEXT, local(staffed, 4, 9))
+    await say(staffed, Kind.TEXT, local(staffed, 4, 12))
+    [confirm] = await say(staffed, Kind.TEXT, "5")
+    assert "Sibowi" in confirm.text  # written as configured
+    logged = await staffed.db.fetchall("SELECT text FROM messages WHERE text LIKE '%ibowi%'")
+    assert not logged  # a village typed at that step stays out of the message log, as before
