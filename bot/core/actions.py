@@ -43,9 +43,10 @@ def check_payload(payload: str) -> str:
 class Action:
     """Base of every typed button action: a class with ``prefix=`` (how its payload starts)
     and, for actions other features link to by name, ``label=`` (the text key of the
-    button's usual label); its annotated attributes are its fields, in order. Instances are
-    frozen values, like frozen dataclasses (without a generated class per action: there are
-    fifty of them)."""
+    button's usual label); its annotated attributes are its fields, in order (a subclass of
+    an action does not inherit them: each action declares its own). Instances are frozen
+    values checked against their fields' types, like frozen dataclasses without generated
+    code per class (there are fifty of them)."""
 
     prefix: ClassVar[str]
     label: ClassVar[str | None]

@@ -49,24 +49,24 @@ def week_start(now: datetime, timezone: tzinfo) -> datetime:
     return datetime.combine(monday, time(0), timezone)
 
 
-async def report(say: Speaker, now: datetime | None = None) -> str:
+async def report(speaker: Speaker, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
-    zone = say.settings.timezone
-    lines = [say.t("stats_header", date=local_time(now, zone))]
-    lines += await _people(say)
+    zone = speaker.settings.timezone
+    lines = [speaker.t("stats_header", date=local_time(now, zone))]
+    lines += await _people(speaker)
     lines.append("")
-    lines += await _questions(say, week_start(now, zone))
+    lines += await _questions(speaker, week_start(now, zone))
     lines.append("")
-    lines += await _sessions(say)
+    lines += await _sessions(speaker)
     lines.append("")
-    lines += await _broadcasts(say)
+    lines += await _broadcasts(speaker)
     return "\n".join(lines).strip()
 
 
-async def _people(say: Speaker) -> list[str]:
-    reach = await stats.reach(say.db, say.settings.reachable_channels)
+async def _people(speaker: Speaker) -> list[str]:
+    reach = await stats.reach(speaker.db, speaker.settings.reachable_channels)
     lines = [
-        say.t(
+        speaker.t(
             "stats_people",
             total=str(reach.total),
             active=str(reach.active),
@@ -75,9 +75,9 @@ async def _people(say: Speaker) -> list[str]:
         )
     ]
     for row in reach.villages:
-        village = row.village or say.t("stats_no_village")
+        village = row.village or speaker.t("stats_no_village")
         lines.append(
-            say.t(
+            speaker.t(
                 "stats_village_line",
                 village=village,
                 count=str(row.people),
@@ -87,38 +87,40 @@ async def _people(say: Speaker) -> list[str]:
     return lines
 
 
-def _title(say: Speaker, topic_id: str | None) -> str:
-    topic = say.env.faq.topics.get(topic_id or "")
-    return topic.title[say.lang] if topic else (topic_id or "")
+def _title(speaker: Speaker, topic_id: str | None) -> str:
+    topic = speaker.env.faq.topics.get(topic_id or "")
+    return topic.title[speaker.lang] if topic else (topic_id or "")
 
 
-async def _questions(say: Speaker, since: datetime) -> list[str]:
-    figures = await stats.questions(say.db, since, TOP_TOPICS)
+async def _questions(speaker: Speaker, since: datetime) -> list[str]:
+    figures = await stats.questions(speaker.db, since, TOP_TOPICS)
     lines = [
-        say.t(
+        speaker.t(
             "stats_questions",
             since=since.strftime("%Y-%m-%d"),
             answered=str(figures.answered),
             unanswered=str(figures.declined),
-            open=str(await inbox.open_questions(say.db)),
+            open=str(await inbox.open_questions(speaker.db)),
         )
     ]
     for topic_id, times in figures.topics:
-        lines.append(say.t("stats_topic_line", topic=_title(say, topic_id), count=str(times)))
+        lines.append(
+            speaker.t("stats_topic_line", topic=_title(speaker, topic_id), count=str(times))
+        )
     return lines
 
 
-async def _sessions(say: Speaker) -> list[str]:
-    upcoming = await sessions.upcoming_sessions(say.db)
+async def _sessions(speaker: Speaker) -> list[str]:
+    upcoming = await sessions.upcoming_sessions(speaker.db)
     if not upcoming:
-        return [say.t("stats_sessions_none")]
-    lines = [say.t("stats_sessions_header")]
+        return [speaker.t("stats_sessions_none")]
+    lines = [speaker.t("stats_sessions_header")]
     for s in upcoming:
         lines.append(
-            say.t(
+            speaker.t(
                 "stats_session_line",
                 code=s.code,
-                title=s.title.get(say.lang) or s.title["id"],
+                title=s.title.get(speaker.lang) or s.title["id"],
                 confirmed=str(s.confirmed),
                 capacity=str(s.capacity),
                 percent=f"{100 * s.confirmed // s.capacity}%",
@@ -128,21 +130,21 @@ async def _sessions(say: Speaker) -> list[str]:
     return lines
 
 
-async def _broadcasts(say: Speaker) -> list[str]:
-    recent = await broadcasts.recent_broadcasts(say.db, RECENT_BROADCASTS)
+async def _broadcasts(speaker: Speaker) -> list[str]:
+    recent = await broadcasts.recent_broadcasts(speaker.db, RECENT_BROADCASTS)
     if not recent:
-        return [say.t("stats_broadcasts_none")]
-    lines = [say.t("stats_broadcasts_header")]
+        return [speaker.t("stats_broadcasts_none")]
+    lines = [speaker.t("stats_broadcasts_header")]
     for b in recent:
-        counts = await broadcasts.summary(say.db, b.id)
+        counts = await broadcasts.summary(speaker.db, b.id)
         total = sum(counts.values())
         rate = f"{100 * counts['sent'] / total:.0f}%" if total else "–"
         lines.append(
-            say.t(
+            speaker.t(
                 "stats_broadcast_line",
                 id=str(b.id),
-                status=say.t(f"bc_status_{b.status}"),
-                when=local_time(b.send_at, say.settings.timezone),
+                status=speaker.t(f"bc_status_{b.status}"),
+                when=local_time(b.send_at, speaker.settings.timezone),
                 total=str(total),
                 rate=rate,
                 **{k: str(v) for k, v in counts.items()},
@@ -151,35 +153,35 @@ async def _broadcasts(say: Speaker) -> list[str]:
     return lines
 
 
-async def unanswered_report(say: Speaker) -> str:
+async def unanswered_report(speaker: Speaker) -> str:
     """What the FAQ could not answer, most frequent first, the answers people disliked, and
     the questions still waiting for an officer."""
-    questions = await feedback.unanswered_questions(say.db, TOP_QUESTIONS)
-    disliked = await feedback.disliked_answers(say.db, TOP_QUESTIONS)
-    none = say.t("staff_unanswered_none")
-    lines = [say.t("staff_unanswered_header")]
+    questions = await feedback.unanswered_questions(speaker.db, TOP_QUESTIONS)
+    disliked = await feedback.disliked_answers(speaker.db, TOP_QUESTIONS)
+    none = speaker.t("staff_unanswered_none")
+    lines = [speaker.t("staff_unanswered_header")]
     lines += [
-        say.t("staff_unanswered_line", times=str(q.times), text=q.text[:200]) for q in questions
+        speaker.t("staff_unanswered_line", times=str(q.times), text=q.text[:200]) for q in questions
     ] or [none]
-    lines += ["", say.t("staff_disliked_header")]
+    lines += ["", speaker.t("staff_disliked_header")]
     lines += [
-        say.t(
+        speaker.t(
             "staff_disliked_line",
             times=str(q.times),
             text=q.text[:200],
-            topic=_title(say, q.faq_id),
+            topic=_title(speaker, q.faq_id),
         )
         for q in disliked
     ] or [none]
-    waiting = await inbox.open_question_list(say.db, TOP_QUESTIONS)
-    lines += ["", say.t("staff_open_questions_header")]
+    waiting = await inbox.open_question_list(speaker.db, TOP_QUESTIONS)
+    lines += ["", speaker.t("staff_open_questions_header")]
     lines += [
-        say.t(
+        speaker.t(
             "staff_open_question_line",
             tag=q.tag,
             name=q.name,
             village=q.village or "–",
-            asked=local_time(datetime.fromisoformat(q.asked_at), say.settings.timezone),
+            asked=local_time(datetime.fromisoformat(q.asked_at), speaker.settings.timezone),
             text=q.question[:200],
         )
         for q in waiting
