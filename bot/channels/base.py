@@ -4,18 +4,16 @@ worker's set-up, and how the command line prepares it (``Prepared``, ``SetupErro
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from bot.content.texts import Texts
 from bot.core.messages import Incoming, Reply
 from bot.delivery.worker import DeliveryWorker, Send
 from bot.domain.outbox import Due
 from bot.domain.store import Database
-
-T = TypeVar("T")
 
 
 class Core(Protocol):
@@ -58,28 +56,63 @@ class Prepared:
 class ChatOrder:
     """Different chats are handled at once, up to ``limit``; one chat's messages strictly in
     order. The chat's lock is taken before a slot, so a burst from one chat (a photo album)
-    waits on its own lock without holding the slots other villagers need."""
+    waits on its own lock without holding the slots other villagers need.
+
+        async with order.turn(chat_id):
+            ...
+
+    ``turn`` is a small object, not an async generator or a wrapping coroutine: a burst of
+    a hundred waiting updates then costs a hundred small objects, nothing more."""
 
     def __init__(self, limit: int) -> None:
         self._slots = asyncio.BoundedSemaphore(limit)
         self._locks: dict[Hashable, asyncio.Lock] = {}
         self._waiting: dict[Hashable, int] = {}
 
-    async def run(self, chat: Hashable | None, work: Awaitable[T]) -> T:
-        """``work`` in ``chat``'s turn (None: a chat with nothing to keep in order). A plain
-        coroutine, not an async generator: the event loop tracks every live one of those."""
-        if chat is None:
-            async with self._slots:
-                return await work
-        lock = self._locks.setdefault(chat, asyncio.Lock())
-        self._waiting[chat] = self._waiting.get(chat, 0) + 1
+    def turn(self, chat: Hashable | None) -> _Turn:
+        """``chat``'s turn (None: a chat with nothing to keep in order)."""
+        return _Turn(self, chat)
+
+
+class _Turn:
+    __slots__ = ("chat", "lock", "order")
+
+    def __init__(self, order: ChatOrder, chat: Hashable | None) -> None:
+        self.order, self.chat = order, chat
+        self.lock: asyncio.Lock | None = None
+
+    async def __aenter__(self) -> None:
+        order, chat = self.order, self.chat
+        if chat is not None:
+            self.lock = order._locks.setdefault(chat, asyncio.Lock())
+            order._waiting[chat] = order._waiting.get(chat, 0) + 1
         try:
-            async with lock, self._slots:
-                return await work
-        finally:
-            self._waiting[chat] -= 1
-            if not self._waiting[chat]:  # forget idle chats, so memory stays flat
-                del self._waiting[chat], self._locks[chat]
+            if self.lock is not None:
+                await self.lock.acquire()
+            try:
+                await order._slots.acquire()
+            except BaseException:
+                if self.lock is not None:
+                    self.lock.release()
+                raise
+        except BaseException:
+            self._forget()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.order._slots.release()
+        if self.lock is not None:
+            self.lock.release()
+        self._forget()
+
+    def _forget(self) -> None:
+        """Forget a chat nobody waits in any more, so memory stays flat."""
+        order, chat = self.order, self.chat
+        if chat is None:
+            return
+        order._waiting[chat] -= 1
+        if not order._waiting[chat]:
+            del order._waiting[chat], order._locks[chat]
 
 
 class Delivery:

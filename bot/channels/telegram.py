@@ -185,7 +185,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._order = ChatOrder(max_concurrent_updates)
 
     async def do_process_update(self, update: object, coroutine) -> None:
-        await self._order.run(_chat_key(update), coroutine)
+        async with self._order.turn(_chat_key(update)):
+            await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -401,13 +401,11 @@ class WhatsAppChannel:
     async def _handle(self, message: Incoming) -> None:
         """One chat's messages one after another, in order; other chats meanwhile."""
         try:
-            await self._order.run(message.user_id, self._answer(message))
+            async with self._order.turn(message.user_id):
+                for reply in await self.core.handle(message):
+                    await self._send_reply(message.user_id, reply, message.language_hint)
         except Exception:
             log.exception("event=whatsapp_handling_failed")
-
-    async def _answer(self, message: Incoming) -> None:
-        for reply in await self.core.handle(message):
-            await self._send_reply(message.user_id, reply, message.language_hint)
 
     async def _send_reply(self, to: str, reply: Reply, lang: str | None) -> None:
         """A reply to someone who just wrote (inside the window): refusals are logged."""
