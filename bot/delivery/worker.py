@@ -80,6 +80,10 @@ class DeliveryWorker:
         self._sent: list[tuple[int, str | None]] = []
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flushing: set[asyncio.Task] = set()
+        # one write of delivery marks at a time: while it waits for a slow disk, the chats
+        # that fill the next batch wait too, so a crash then re-sends a few tens, not
+        # everything sent meanwhile
+        self._flush_lock = asyncio.Lock()
 
     async def recover(self) -> None:
         await outbox.recover(self.db, self.channel)
@@ -212,7 +216,8 @@ class DeliveryWorker:
     async def _mark_sent(self, outbox_id: int, platform_id: str | None = None) -> None:
         """Record a delivery. Marks are written a few at a time (SENT_FLUSH_ROWS, or after
         SENT_FLUSH_SECONDS), which halves the database work per message; a crash before the
-        write re-sends at most those few, like the ones in flight."""
+        write re-sends at most those few (and the batch being written, and the ones in
+        flight): about 3 x SENT_FLUSH_ROWS plus in_flight, however slow the disk."""
         self._sent.append((outbox_id, platform_id))
         if len(self._sent) >= SENT_FLUSH_ROWS:
             await self._flush_sent()
@@ -233,11 +238,12 @@ class DeliveryWorker:
         task.add_done_callback(self._flushing.discard)
 
     async def _flush_sent(self) -> None:
-        if self._flush_timer is not None:
-            self._flush_timer.cancel()
-            self._flush_timer = None
-        sent, self._sent = self._sent, []
-        await outbox.mark_sent(self.db, sent)
+        async with self._flush_lock:
+            if self._flush_timer is not None:
+                self._flush_timer.cancel()
+                self._flush_timer = None
+            sent, self._sent = self._sent, []
+            await outbox.mark_sent(self.db, sent)
 
 
 def _finished(sending: dict[asyncio.Task, int], busy: set[str], chat: str, task: asyncio.Task):
