@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -236,3 +237,34 @@ async def test_unexpected_errors_put_the_row_back_in_the_queue(db):
     await worker.drain_once()
     state = await db.fetchone("SELECT status, last_error FROM outbox WHERE id = ?", (row,))
     assert state["status"] == "pending" and "template exploded" in state["last_error"]
+
+
+async def test_a_slow_disk_holds_sending_back_so_a_crash_would_resend_only_a_few(db, monkeypatch):
+    """What a kill -9 can send twice is what the platform accepted and the outbox has not yet
+    recorded. While writing those marks waits for a slow disk, sending waits too: that many
+    stays a few tens (the kill -9 broadcast test once saw more than 40 under load)."""
+    from bot.delivery import worker as worker_module
+    from bot.domain import outbox
+
+    write = outbox.mark_sent
+    recorded: set[int] = set()
+    accepted: set[int] = set()
+    most = 0
+
+    async def slow_write(database, sent):
+        await asyncio.sleep(0.05)  # a disk busy with something else
+        await write(database, sent)
+        recorded.update(row_id for row_id, _ in sent)
+
+    async def send(due, reply) -> None:
+        nonlocal most
+        accepted.add(due.id)
+        most = max(most, len(accepted - recorded))
+
+    monkeypatch.setattr(worker_module.outbox, "mark_sent", slow_write)
+    for n in range(100):
+        await queue(db, await person(db, n), f"k{n}", datetime.now(UTC) - timedelta(seconds=1))
+    worker = DeliveryWorker(db, "telegram", Recorder().render, send, rate=100_000)
+    assert await worker.drain_once() == 100
+    assert recorded == accepted and len(accepted) == 100
+    assert most <= 3 * worker_module.SENT_FLUSH_ROWS + 8, most
