@@ -13,7 +13,6 @@ in the order it is tried (docs/architecture.md shows it).
 from __future__ import annotations
 
 import itertools
-import logging
 from collections.abc import Iterable
 
 from bot.core.actions import Action, Codec, MainMenu
@@ -22,8 +21,6 @@ from bot.core.feature import CORE_TEXTS, Feature, Priority, RenderQueued, Route
 from bot.core.messages import Incoming, Kind, Reply
 from bot.domain import audit
 from bot.domain.sessions import Session
-
-log = logging.getLogger(__name__)
 
 
 class Router:
