@@ -179,10 +179,11 @@ async def cancel_command(ctx: Ctx, argument: str) -> Outcome:
     return await _ask_cancel(ctx, argument)
 
 
-@feature.action(AskCancel, keeps_flow=False)
+@feature.action(AskCancel)
 async def cancel_asked(ctx: Ctx, action: AskCancel) -> Outcome:
     if not sessions.normalise_code(action.code):
         return _help(ctx)
+    await ctx.leave_flow()  # as /batal_sesi does: a draft in progress is dropped
     return await _ask_cancel(ctx, action.code)
 
 
@@ -287,8 +288,8 @@ async def typed(ctx: Ctx) -> Outcome:
     text = " ".join(ctx.message.text.split())
     step, draft = state["step"], dict(state["draft"])
     if step in ("title", "village", "village_other", "place"):
-        if not text:
-            return await _step(ctx, state)
+        if not text or (step.startswith("village") and not re.search(r"[^\W\d_]", text)):
+            return await _step(ctx, state)  # nothing, or no village without a letter: again
         if step.startswith("village"):  # a configured village as configured
             known = {v.lower(): v for v in ctx.settings.villages}
             draft["village"] = known.get(text.lower(), text[:100])

@@ -207,7 +207,9 @@ def test_nothing_imports_by_name_but_the_channel_registry():
     for module, tree in TREES.items():
         if module != "bot.channels.registry":
             assert not dynamic_imports(tree), f"{module} imports by name"
+            assert "importlib" not in third_party(tree), f"{module} imports importlib"
     assert dynamic_imports(ast.parse("importlib.import_module('bot.features.menu')"))
+    assert "importlib" in third_party(ast.parse("from importlib import import_module as im"))
 
 
 def test_sql_lives_in_the_domain():

@@ -170,3 +170,17 @@ async def test_a_village_typed_instead_of_pressed_is_taken(staffed):
     assert "Sibowi" in confirm.text  # written as configured
     logged = await staffed.db.fetchall("SELECT text FROM messages WHERE text LIKE '%ibowi%'")
     assert not logged  # a village typed at that step stays out of the message log, as before
+
+
+async def test_a_button_with_an_empty_code_gets_the_help_and_keeps_the_draft(staffed):
+    await say(staffed, Kind.COMMAND, "sesi_baru")
+    await say(staffed, Kind.TEXT, "Sosialisasi migrasi aman")
+    for payload in ("st:att:--", "st:ask:--", "st:cancel:--"):
+        [reply] = await say(staffed, Kind.BUTTON, payload)
+        assert "/sesi_baru" in reply.text  # the staff help lists the commands
+        row = await staffed.db.fetchone(
+            "SELECT flow FROM people WHERE channel_user_id = ?", (STAFF,)
+        )
+        assert '"step": "village"' in row["flow"], payload
+    [again] = await say(staffed, Kind.TEXT, "12345")  # a village has letters
+    assert "desa" in again.text.lower() and actions(again)[0] == "st:vil:0"
