@@ -8,6 +8,7 @@ telegram.staff_group_id) there is no inbox: villagers see the offices' contact d
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 from bot.core.actions import Action
@@ -28,6 +29,7 @@ feature = Feature(
     links=("contact",),
 )  # fmt: skip
 
+log = logging.getLogger(__name__)
 # "Kirim ke petugas" under a declined question forwards it if it was asked this recently.
 DECLINED_FRESH = timedelta(days=1)
 
@@ -99,10 +101,18 @@ async def _forward(ctx: Ctx, question: str, source: str) -> Outcome:
 @feature.in_group_chat()
 async def staff_reply(ctx: GroupChat) -> list[Reply] | None:
     """A reply in the staff group to a forwarded question: the answer for the villager.
-    Messages in other groups are not ours (None)."""
+    Messages in other groups are not ours (None). Only staff answer: a reply from a group
+    member who is not in telegram.staff_ids is ignored (the log names their id only)."""
     message = ctx.message
     if (message.channel, message.group) != ctx.settings.staff_group:
         return None
+    if (message.channel, message.user_id) not in ctx.settings.staff_ids:
+        log.warning(
+            "event=staff_group_reply_ignored reason=not_staff channel=%s user=%s",
+            message.channel,
+            message.user_id,
+        )
+        return []
     inbox_id = inbox.tag_in(message.reply_to)
     if inbox_id is None:
         return [Reply(ctx.t("officer_reply_unknown"))]

@@ -3,6 +3,7 @@ Bot API server (which enforces Telegram's rules), the delivery worker and a real
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -30,7 +31,7 @@ async def channel(make_config, fake) -> AsyncIterator[TelegramChannel]:
         telegram={
             "api_base_url": fake.base_url,
             "poll_timeout": 1,
-            "staff_ids": [STAFF],
+            "staff_ids": [STAFF, 777],
             "staff_group_id": GROUP,
             "max_messages_per_second": 200,
             "delivery_per_second": 100,
@@ -147,3 +148,29 @@ async def test_a_question_goes_to_the_staff_group_and_the_reply_comes_back(chann
     assert len(fake.sent(GROUP)) == 2  # the chatter got no reply
     answers = await channel.core.db.fetchall("SELECT answer FROM inbox_answers")
     assert [a[0] for a in answers] == ["Cek di siskop2mi dulu & jangan bayar di muka."]
+
+
+async def test_only_staff_in_the_group_can_answer_a_villager(channel, fake):
+    """A group member who is not in telegram.staff_ids replies to a forwarded question: the
+    villager never sees it, the group gets no acknowledgement, the log names the id only."""
+    villager = VILLAGERS[1]
+    fake.push_text(villager, "/start", first_name="Rina")
+    await step(fake, villager, 1)
+    fake.push_callback(villager, "officer")
+    await step(fake, villager, 2)
+    fake.push_text(villager, "Agen minta uang muka, benar?", first_name="Rina")
+    await step(fake, villager, 3)
+    forward = await step(fake, GROUP, 1)
+    fake.push_group_message(
+        GROUP, 778, "Transfer 5 juta ke rekening 123", reply_to_message_id=forward["message_id"]
+    )
+    fake.push_group_message(
+        GROUP, 777, "Jangan bayar apa pun di muka.", reply_to_message_id=forward["message_id"]
+    )
+    answer = await step(fake, villager, 4)
+    assert answer["visible_text"].endswith("Jangan bayar apa pun di muka.")
+    await asyncio.sleep(0.3)
+    assert all("Transfer" not in m["visible_text"] for m in fake.sent(villager))
+    assert len(fake.sent(GROUP)) == 2  # the forward and the staff member's acknowledgement
+    answers = await channel.core.db.fetchall("SELECT answer FROM inbox_answers")
+    assert [a[0] for a in answers] == ["Jangan bayar apa pun di muka."]

@@ -22,7 +22,9 @@ GROUP = -1001234567890
 @pytest.fixture
 async def with_group(make_config):
     bp3mi = {"name": "BP3MI Sulawesi Tengah", "hours": "Senin–Jumat 08.00–16.00"}
-    config = make_config(telegram={"staff_group_id": GROUP}, offices={"bp3mi": bp3mi})
+    config = make_config(
+        telegram={"staff_group_id": GROUP, "staff_ids": [777]}, offices={"bp3mi": bp3mi}
+    )
     async with open_app(config) as app:
         yield app
 
