@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from bot.domain.message_log import without_nik
 from bot.domain.outbox import enqueue
 from bot.domain.store import Database, utc_now
-from bot.support.logs import PHONE, PHONE_MASK
 
 # A villager cannot flood the staff group: beyond this many questions an hour, they are
 # stored and held back, then forwarded as the hour allows (and listed by /belum_terjawab).
@@ -118,8 +117,9 @@ async def answer(
     db: Database, inbox_id: int, text: str, answered_by: str, update_key: str | None = None
 ) -> Answered | None:
     """Store a staff reply and queue it to the villager; None when there is no such question.
-    Identity and phone numbers in the answer are masked, like everything kept."""
-    text = PHONE.sub(PHONE_MASK, without_nik(text))
+    An identity number in it is masked; the phone numbers an officer gives (the office's
+    callback number) are the answer, and stay."""
+    text = without_nik(text)
     async with db.write() as conn:
         rows = list(
             await conn.execute_fetchall(

@@ -7,8 +7,9 @@ from datetime import datetime
 
 from bot.domain.store import Database, utc_now
 
-# An Indonesian identity number (16 digits, maybe written in groups): never kept
-NIK = re.compile(r"(?<!\d)(?:\d[\s.\-]?){15}\d(?!\d)")
+# An Indonesian identity number (16 digits, maybe written in groups, with spaces, dots,
+# dashes, slashes or underscores between them, up to three in a row): never kept
+NIK = re.compile(r"(?<!\d)(?:\d[\s.\-\u2013\u2014/_]{0,3}){15}\d(?!\d)")
 
 
 def without_nik(text: str) -> str:

@@ -214,3 +214,17 @@ async def test_an_officer_reply_delivered_twice_is_acted_on_once(with_group):
     assert (await c.db.fetchone("SELECT count(*) FROM inbox_answers"))[0] == 1
     answers = await c.db.fetchall("SELECT id FROM outbox WHERE text_key = 'officer_answer'")
     assert len(answers) == 1
+
+
+async def test_an_officer_answer_keeps_the_phone_number_it_gives(with_group):
+    """Villagers' numbers stay out of what is kept; an office's callback number typed by an
+    officer is the answer itself (an identity number is still masked)."""
+    c = with_group
+    await say(c, Kind.BUTTON, "officer")
+    await say(c, Kind.TEXT, "Nomor kantor berapa?")
+    forward = await rendered(c, (await queued(c))[0])
+    typed = "Telepon kantor di 0451-421234 atau WA 0812-3456-7890. NIK 7271012345678901 jangan."
+    await in_group(c, typed, forward.text)
+    answer = await rendered(c, (await queued(c))[1])
+    assert "0451-421234" in answer.text and "0812-3456-7890" in answer.text
+    assert "7271012345678901" not in answer.text and "[NIK]" in answer.text

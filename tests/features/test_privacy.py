@@ -166,3 +166,19 @@ async def test_audit_details_keep_no_identity_or_phone_numbers(app):
     await audit.record(app.db, "cli:x", "test", "HP 0812-3456-7890 NIK 7271012345678901")
     row = await app.db.fetchone("SELECT detail FROM audit_log")
     assert row[0] == "HP [phone] NIK [NIK]"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "7271  0123  4567  8901",  # two spaces between groups
+        "7271 – 0123 – 4567 – 8901",  # an en dash
+        "7271/0123/4567/8901",
+        "7271_0123_4567_8901",
+        "72.71.01.23.45.67.89.01",
+    ],
+)
+async def test_an_identity_number_in_any_grouping_is_never_stored(app, typed):
+    await say(app, Kind.TEXT, f"NIK saya {typed} bisa bikin paspor?")
+    row = await app.db.fetchone("SELECT text FROM messages")
+    assert "[NIK]" in row[0] and "4567" not in row[0] and "45.67" not in row[0]
