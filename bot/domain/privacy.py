@@ -102,13 +102,16 @@ async def collect(db: Database, person_id: int) -> Kept:
 
 async def erase_person(db: Database, person_id: int, policy: ReminderPolicy) -> None:
     """Forget a person: bookings cancelled (waitlists promoted), out of every audience, no
-    text of theirs kept. The anonymous row stays so the counts in the statistics stay; if
-    they write again they are someone new."""
+    text of theirs kept, their name gone from the audit log (who acted, the action and the
+    booking code stay). The anonymous row stays so the counts in the statistics stay; if
+    they write again they are someone new. Afterwards the WAL is checkpointed and emptied,
+    and with secure_delete on (bot/domain/store.py) no erased string is left in either file."""
     for code in await active_booking_codes(db, person_id):
         # a session cancelled or already started: nothing to give up
         with contextlib.suppress(SessionError):
             await cancel_registration(db, code, person_id, policy)
     async with db.write() as conn:
+        await _erase_from_audit(conn, person_id)
         await conn.execute("UPDATE messages SET text = NULL WHERE person_id = ?", (person_id,))
         await conn.execute(
             "UPDATE inbox_answers SET answer = '' WHERE inbox_id IN"
@@ -130,7 +133,27 @@ async def erase_person(db: Database, person_id: int, policy: ReminderPolicy) -> 
             " subscribed = 0, active = 0, erased_at = ? WHERE id = ?",
             (utc_now(), person_id),
         )
+    await db.checkpoint()
     log.info("event=person_erased person=%s", person_id)
+
+
+async def _erase_from_audit(conn, person_id: int) -> None:
+    """Their name and phone in the audit lines about their bookings (a check-in says who
+    came), replaced; the lines stay."""
+    [person] = await conn.execute_fetchall(
+        "SELECT full_name, display_name, phone FROM people WHERE id = ?", (person_id,)
+    )
+    codes = await conn.execute_fetchall(
+        "SELECT booking_code FROM registrations WHERE person_id = ?", (person_id,)
+    )
+    words = sorted({w for w in person if w and len(w.strip()) >= 2}, key=len, reverse=True)
+    for (code,) in codes:
+        for word in words:
+            await conn.execute(
+                "UPDATE audit_log SET detail = replace(detail, ?, '[erased]')"
+                " WHERE instr(detail, ?) > 0 AND instr(detail, ?) > 0",
+                (word, code, word),
+            )
 
 
 async def erase_old_texts(db: Database, now: datetime, days: int) -> int:

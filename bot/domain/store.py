@@ -72,6 +72,9 @@ class Database:
         await self._conn.execute("PRAGMA journal_mode = WAL")
         await self._conn.execute("PRAGMA synchronous = NORMAL")
         await self._conn.execute("PRAGMA foreign_keys = ON")
+        # what is deleted or overwritten is zeroed in the file, not just marked free:
+        # an erased person's texts must not survive in the database's free pages
+        await self._conn.execute("PRAGMA secure_delete = ON")
         await self._migrate()
 
     async def _migrate(self) -> None:
@@ -105,6 +108,13 @@ class Database:
             raise StoreError(
                 f"{self.path}: cannot write the database ({exc}); {DISK_HINT}"
             ) from None
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the database file and empty it (after an erasure: the WAL holds
+        the old versions of the pages until then). Waits for the busy timeout if another
+        connection still reads an old snapshot; the next checkpoint finishes the job then."""
+        async with self._write_lock:
+            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def schema_version(self) -> int:
         row = await self.fetchone("PRAGMA user_version")

@@ -94,3 +94,33 @@ def test_two_processes_opening_a_new_database_at_once_both_succeed(tmp_path):
         for proc in procs:
             _, err = proc.communicate(timeout=60)
             assert proc.returncode == 0, err.decode()
+
+
+async def test_deleted_content_is_zeroed_whatever_sqlite_was_built_with(tmp_path, monkeypatch):
+    """secure_delete is set on the bot's own connection: the SQLite of this machine zeroes
+    deleted content by default, another build may not (the statement is what matters)."""
+    import aiosqlite
+
+    import bot.domain.store as store
+
+    issued: list[str] = []
+    connect = aiosqlite.connect
+
+    async def recording_connect(*args, **kwargs):
+        connection = await connect(*args, **kwargs)
+        execute = connection.execute
+
+        def execute_and_note(sql, *more):
+            issued.append(sql)
+            return execute(sql, *more)
+
+        connection.execute = execute_and_note
+        return connection
+
+    monkeypatch.setattr(store.aiosqlite, "connect", recording_connect)
+    db = await Database.open(tmp_path / "bot.sqlite3")
+    try:
+        assert "PRAGMA secure_delete = ON" in issued
+        assert (await db.fetchone("PRAGMA secure_delete"))[0] == 1
+    finally:
+        await db.close()

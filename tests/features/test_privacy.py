@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from auxil.chat import actions, talker
+from auxil.chat import STAFF, actions, talker
 from auxil.sessions import a_session
 from bot.app import App
 from bot.core.messages import Kind
@@ -182,3 +182,24 @@ async def test_an_identity_number_in_any_grouping_is_never_stored(app, typed):
     await say(app, Kind.TEXT, f"NIK saya {typed} bisa bikin paspor?")
     row = await app.db.fetchone("SELECT text FROM messages")
     assert "[NIK]" in row[0] and "4567" not in row[0] and "45.67" not in row[0]
+
+
+async def test_after_hapusdata_neither_the_file_nor_its_wal_holds_what_was_erased(staffed):
+    """grep the bytes: the name, the phone number and what they typed are gone from the
+    database file and from its -wal, the audit log included, while the bot still runs."""
+    c = staffed
+    await signed_up(c)  # Siti Aminah, 0812 3456 7890, a confirmed seat
+    await say(c, Kind.TEXT, "kalimat rahasia unik tentang agen gelap")
+    booking = (await c.db.fetchone("SELECT booking_code FROM registrations"))[0]
+    [checked] = await say(c, Kind.COMMAND, f"hadir {booking}", user=STAFF, name="Petugas")
+    assert "Siti Aminah" in checked.text
+    audit = await c.db.fetchone("SELECT detail FROM audit_log WHERE action = 'staff_checkin'")
+    assert "Siti Aminah" in audit[0]  # says who came, until she erases her data
+    await say(c, Kind.BUTTON, "erase:yes")
+    database = c.db.path
+    for path in (database, database.with_name(database.name + "-wal")):
+        data = path.read_bytes() if path.exists() else b""
+        for erased in (b"Siti", b"Aminah", b"6281234567890", b"agen gelap", b"rahasia"):
+            assert erased not in data, f"{path.name} still holds {erased!r}"
+    [detail] = await c.db.fetchone("SELECT detail FROM audit_log WHERE action = 'staff_checkin'")
+    assert booking in detail and "[erased]" in detail  # who acted and on what booking stay
