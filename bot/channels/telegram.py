@@ -207,7 +207,8 @@ def _chat_key(update: object) -> int | None:
 class WebhookRejections(logging.Filter):
     """python-telegram-bot notes a webhook request without the right secret-token header
     only at DEBUG (with the wrong token in it). Make it one WARNING line, with neither the
-    body nor the token offered; the logger's other DEBUG lines pass only when DEBUG is on."""
+    body nor the token offered. The logger's other DEBUG lines (the received updates, with
+    what villagers wrote) never pass; INFO and above as the level allows."""
 
     LOGGER = "telegram.ext.Updater"  # PTB's webhook server logs under this name
 
@@ -218,7 +219,7 @@ class WebhookRejections(logging.Filter):
             record.msg, record.args = f"event=webhook_rejected status=403 reason={reason}", None
             record.levelno, record.levelname = logging.WARNING, "WARNING"
             return True
-        return logging.getLogger().isEnabledFor(record.levelno)
+        return record.levelno >= logging.INFO and logging.getLogger().isEnabledFor(record.levelno)
 
     @classmethod
     def install(cls) -> None:

@@ -3,9 +3,8 @@ chat, every officer reply in the staff group and every change made from the comm
 
 from __future__ import annotations
 
-from bot.domain.message_log import without_nik
 from bot.domain.store import Database, utc_now
-from bot.support.logs import PHONE, PHONE_MASK
+from bot.support.logs import PHONE, PHONE_MASK, without_nik
 
 DETAIL_LIMIT = 500
 

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.domain.message_log import without_nik
 from bot.domain.outbox import enqueue
 from bot.domain.store import Database, utc_now
+from bot.support.logs import without_nik
 
 # A villager cannot flood the staff group: beyond this many questions an hour, they are
 # stored and held back, then forwarded as the hour allows (and listed by /belum_terjawab).

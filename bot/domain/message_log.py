@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from bot.domain.store import Database, utc_now
-
-# An Indonesian identity number (16 digits, maybe written in groups, with spaces, dots,
-# dashes, slashes or underscores between them, up to three in a row): never kept
-NIK = re.compile(r"(?<!\d)(?:\d[\s.\-\u2013\u2014/_]{0,3}){15}\d(?!\d)")
-
-
-def without_nik(text: str) -> str:
-    return NIK.sub("[NIK]", text)
-
+from bot.support.logs import without_nik  # an identity number is never kept
 
 STORED_TEXT_LIMIT = 4096  # a 20,000-character paste is cut before it is stored
 

@@ -2,6 +2,10 @@
 
 httpx logs each request URL at INFO, and Bot API URLs contain the token: its logger is kept at
 WARNING, and a filter on the handler replaces any secret that still slips into a message.
+At DEBUG the libraries would log what villagers wrote, their names and numbers (the updates
+python-telegram-bot receives, the requests it sends, the SQL parameters aiosqlite runs): they
+are held at INFO whatever the level, so DEBUG shows the bot's own events only. Phone numbers
+and identity numbers (NIK) are masked in every record.
 """
 
 from __future__ import annotations
@@ -13,6 +17,16 @@ from collections.abc import Iterable
 
 REDACTED = "[REDACTED]"
 NOISY_LOGGERS = ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler", "tornado.access")
+# their DEBUG records carry message texts, names and numbers
+TALKATIVE_LOGGERS = ("telegram", "aiosqlite", "tornado", "asyncio")
+# An Indonesian identity number (16 digits, maybe written in groups, with spaces, dots,
+# dashes, slashes or underscores between them, up to three in a row): never kept, never logged
+NIK = re.compile(r"(?<!\d)(?:\d[\s.\-\u2013\u2014/_]{0,3}){15}\d(?!\d)")
+NIK_MASK = "[NIK]"
+
+
+def without_nik(text: str) -> str:
+    return NIK.sub(NIK_MASK, text)
 
 
 # Phone numbers as villagers give them: +62 812..., 62812..., 0812-3456-7890, (0812) 3456/7890,
@@ -40,7 +54,7 @@ class RedactSecrets(logging.Filter):
     def _clean(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
-        return PHONE.sub(PHONE_MASK, text)
+        return PHONE.sub(PHONE_MASK, without_nik(text))
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -66,6 +80,8 @@ def setup_logging(level: str, secrets: Iterable[str] = (), stream=None) -> loggi
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for name in TALKATIVE_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     return handler
