@@ -11,6 +11,7 @@ import yaml
 from auxil.chat import STAFF
 from bot.app import App, open_app
 from bot.config import Config, load_config
+from bot.domain.store import Database
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -59,6 +60,14 @@ def config(make_config: Callable[..., Config]) -> Config:
 async def app(config: Config) -> AsyncIterator[App]:
     async with open_app(config) as app:
         yield app
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh database file, for tests of the domain layer without the rest of the bot."""
+    database = await Database.open(tmp_path / "bot.sqlite3")
+    yield database
+    await database.close()
 
 
 @pytest.fixture

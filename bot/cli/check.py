@@ -13,6 +13,7 @@ from bot.cli.common import EXIT_OK, EXIT_PROBLEMS
 from bot.config import LANGUAGES, Config, ConfigError, load_config
 from bot.content.faq import check_faq
 from bot.content.texts import check_texts
+from bot.core.router import Router
 from bot.support import yamlfile
 from bot.support.yamlfile import LineDict, Problem
 
@@ -63,16 +64,16 @@ def check_all(config_path: Path) -> Report:
     return Report(errors, unset_value_warnings(config))
 
 
-def needed_texts() -> list[str]:
+def needed_texts(router: Router | None = None) -> list[str]:
     """Every text key the features, the core and the channels say."""
-    keys = list(build_router().text_keys())
+    keys = list((router or build_router()).text_keys())
     return keys + [key for channel in CHANNELS for key in channel.texts]
 
 
 def needed_text_problems(texts_dir: Path) -> list[Problem]:
     """Every text the bot says exists; every command listed for the menu is one it knows."""
-    needed = needed_texts()
-    known = build_router().commands()
+    router = build_router()
+    needed, known = needed_texts(router), router.commands()
     problems = []
     for lang in LANGUAGES:
         path = texts_dir / f"{lang}.yaml"

@@ -119,16 +119,24 @@ async def test_an_announcement_queued_elsewhere_is_picked_up_by_the_running_bot(
     assert "Hari layanan paspor di kantor desa." in message["visible_text"]
 
 
-async def test_a_question_goes_to_the_staff_group_and_the_reply_comes_back(channel, fake):
-    villager = VILLAGERS[0]
-    fake.push_text(villager, "/start", first_name="Wati")
+async def ask_an_officer(fake, villager: int, name: str, question: str) -> tuple[dict, dict]:
+    """/start, "Tanya petugas", the question: what the villager is told, and the forward the
+    staff group gets (which can be the group's first message only)."""
+    fake.push_text(villager, "/start", first_name=name)
     await step(fake, villager, 1)
     fake.push_callback(villager, "officer")
     await step(fake, villager, 2)
-    fake.push_text(villager, "Apakah PT Maju Jaya di Palu resmi?", first_name="Wati")
+    fake.push_text(villager, question, first_name=name)
     told = await step(fake, villager, 3)
+    return told, await step(fake, GROUP, 1)
+
+
+async def test_a_question_goes_to_the_staff_group_and_the_reply_comes_back(channel, fake):
+    villager = VILLAGERS[0]
+    told, forward = await ask_an_officer(
+        fake, villager, "Wati", "Apakah PT Maju Jaya di Palu resmi?"
+    )
     assert "diteruskan ke petugas" in told["visible_text"]
-    forward = await step(fake, GROUP, 1)
     assert "#T1" in forward["visible_text"] and "👤 Wati" in forward["visible_text"]
     assert "Apakah PT Maju Jaya di Palu resmi?" in forward["visible_text"]
 
@@ -154,13 +162,7 @@ async def test_only_staff_in_the_group_can_answer_a_villager(channel, fake):
     """A group member who is not in telegram.staff_ids replies to a forwarded question: the
     villager never sees it, the group gets no acknowledgement, the log names the id only."""
     villager = VILLAGERS[1]
-    fake.push_text(villager, "/start", first_name="Rina")
-    await step(fake, villager, 1)
-    fake.push_callback(villager, "officer")
-    await step(fake, villager, 2)
-    fake.push_text(villager, "Agen minta uang muka, benar?", first_name="Rina")
-    await step(fake, villager, 3)
-    forward = await step(fake, GROUP, 1)
+    _, forward = await ask_an_officer(fake, villager, "Rina", "Agen minta uang muka, benar?")
     fake.push_group_message(
         GROUP, 778, "Transfer 5 juta ke rekening 123", reply_to_message_id=forward["message_id"]
     )

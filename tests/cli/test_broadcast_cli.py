@@ -116,13 +116,18 @@ def test_stats_in_either_language(config):
     assert "Villagers: 4 (4 active, 0 blocked the bot, 1 stopped announcements)" in english
 
 
-def test_session_changes_from_the_command_line_are_audited(config, tmp_path):
+def add_session(config):
+    """`desabot sessions add` for a session three days ahead, 20 seats."""
     start = (datetime.now(WITA) + timedelta(days=3)).strftime("%Y-%m-%d 09:00")
     end = (datetime.now(WITA) + timedelta(days=3)).strftime("%Y-%m-%d 12:00")
-    added = desabot(
+    return desabot(
         config, "sessions", "add", "--title", "Sosialisasi", "--village", "Sibowi",
         "--place", "Balai desa", "--start", start, "--end", end, "--capacity", "20",
     )  # fmt: skip
+
+
+def test_session_changes_from_the_command_line_are_audited(config, tmp_path):
+    added = add_session(config)
     assert added.returncode == 0, added.stderr
     code = added.stdout.strip()
     assert desabot(config, "sessions", "list").returncode == 0  # reading is not audited
@@ -137,12 +142,7 @@ def test_session_changes_from_the_command_line_are_audited(config, tmp_path):
 
 def test_the_audit_line_of_a_command_holds_its_arguments_only(config, tmp_path):
     """The argument parser's own values (the command's handler) stay out of the detail."""
-    start = (datetime.now(WITA) + timedelta(days=3)).strftime("%Y-%m-%d 09:00")
-    end = (datetime.now(WITA) + timedelta(days=3)).strftime("%Y-%m-%d 12:00")
-    added = desabot(
-        config, "sessions", "add", "--title", "Sosialisasi", "--village", "Sibowi",
-        "--place", "Balai desa", "--start", start, "--end", end, "--capacity", "20",
-    )  # fmt: skip
+    added = add_session(config)
     assert added.returncode == 0, added.stderr
     import sqlite3
 

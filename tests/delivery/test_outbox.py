@@ -6,25 +6,15 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from bot.delivery.worker import DeliveryError, DeliveryWorker
 from bot.domain.outbox import enqueue
 from bot.domain.people import touch_person
 from bot.domain.registrations import cancel_registration, register
 from bot.domain.reminders import ReminderPolicy
 from bot.domain.sessions import cancel_session, create_session, edit_session
-from bot.domain.store import Database
 
 WITA = ZoneInfo("Asia/Makassar")
 POLICY = ReminderPolicy(WITA, day_before_hour=9, before_start=timedelta(hours=2))
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = await Database.open(tmp_path / "outbox.sqlite3")
-    yield database
-    await database.close()
 
 
 async def person(db, n: int) -> int:

@@ -4,49 +4,15 @@ quiet hours, cancelling, the text's limits."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.channels.registry import reachable_channels
+from auxil.broadcasts import NEVER_QUIET, NIGHT, REACHABLE, WITA, announce, villager
 from bot.domain import broadcasts
 from bot.domain.broadcasts import Audience, BroadcastError, QuietHours
-from bot.domain.people import set_subscribed, set_village, touch_person
+from bot.domain.people import set_subscribed
 from bot.domain.registrations import register
 from bot.domain.sessions import create_session
-from bot.domain.store import Database
-
-WITA = ZoneInfo("Asia/Makassar")
-NIGHT = QuietHours(WITA, 21, 7)
-NEVER_QUIET = QuietHours(WITA, 0, 0)
-REACHABLE = reachable_channels()  # Telegram and WhatsApp, not the terminal
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = await Database.open(tmp_path / "broadcasts.sqlite3")
-    yield database
-    await database.close()
-
-
-async def villager(db, n: int, village: str | None = None, channel: str = "telegram") -> int:
-    person = await touch_person(db, channel, str(n), f"Warga {n}", "id")
-    if village:
-        await set_village(db, person.id, village)
-    return person.id
-
-
-async def announce(db, audience: Audience, send_at: datetime | None = None, sender=None):
-    return await broadcasts.create_broadcast(
-        db,
-        text_id="Ada sesi paspor hari Sabtu.",
-        text_en="Passport session on Saturday.",
-        office="bp3mi",
-        audience=audience,
-        send_at=send_at or datetime.now(UTC),
-        created_by="test",
-        sender_id=sender,
-    )
 
 
 async def outbox(db, broadcast_id: int) -> list[tuple]:

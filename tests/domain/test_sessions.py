@@ -30,18 +30,10 @@ from bot.domain.sessions import (
     parse_local,
     upcoming_sessions,
 )
-from bot.domain.store import Database
 from conftest import write_config
 
 WITA = ZoneInfo("Asia/Makassar")
 SOON = datetime.now(UTC) + timedelta(days=7)
-
-
-@pytest.fixture
-async def db(tmp_path):
-    database = await Database.open(tmp_path / "sessions.sqlite3")
-    yield database
-    await database.close()
 
 
 async def a_session(db, capacity: int = 2, starts: datetime = SOON, village: str = "Langaleso"):
