@@ -15,8 +15,8 @@ from bot.content.matcher import Matcher
 from bot.content.normalise import load_lexicon
 from bot.content.texts import Texts, load_texts
 from bot.core.context import Env, Settings, Speaker
-from bot.core.messages import Incoming, Reply
-from bot.core.pipeline import Pipeline
+from bot.core.messages import Incoming, Reply, incoming_from_text
+from bot.core.pipeline import Pipeline, Taken
 from bot.core.router import Router
 from bot.delivery.housekeeping import housekeeping
 from bot.delivery.render import OutboxRenderer
@@ -103,6 +103,10 @@ class App:
 
     async def handle(self, message: Incoming) -> list[Reply]:
         return await self.pipeline.handle(message)
+
+    async def take(self, intake_id: int, payload: str) -> Taken:
+        """Handle an update stored in the intake table (``payload``: its Incoming as text)."""
+        return await self.pipeline.take(incoming_from_text(payload), intake_id)
 
     async def render_due(self, due: Due) -> Reply | None:
         return await self.renderer.render(due)

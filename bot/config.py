@@ -88,6 +88,15 @@ class WhatsAppConfig:
 
 
 @dataclass(frozen=True)
+class WebhookLimits:
+    """What any webhook server (Telegram in webhook mode, WhatsApp) accepts."""
+
+    max_body_bytes: int = 1024 * 1024  # a larger POST is answered 413 before it is read
+    max_connections: int = 256  # open at once; beyond it the oldest is closed
+    timeout_seconds: int = 10  # to send a request's headers, and again its body
+
+
+@dataclass(frozen=True)
 class BroadcastConfig:
     office: str = "bp3mi"  # who announcements are from unless staff choose
     quiet_start_hour: int = 21  # local time; nothing announced from here...
@@ -114,6 +123,7 @@ class Config:
     whatsapp: WhatsAppConfig = field(default_factory=WhatsAppConfig)
     retention_days: int = 180  # message texts older than this are erased every day
     messages_per_minute: int = 20  # more from one person: one notice, then silence
+    webhooks: WebhookLimits = field(default_factory=WebhookLimits)
 
     def office_values(self) -> dict[str, str]:
         """Placeholder values such as ``bp3mi.phone``; unset values are left out."""
@@ -264,6 +274,7 @@ def load_config(path: Path | str) -> Config:
         whatsapp=_whatsapp(top.section("whatsapp")),
         retention_days=_one_integer(top, "privacy", "retention_days", 180, 1, 3650),
         messages_per_minute=_one_integer(top, "flood", "messages_per_minute", 20, 1, 1000),
+        webhooks=_webhooks(top.section("webhooks")),
     )
     top.finish()
     return config
@@ -429,6 +440,22 @@ def _one_integer(
     value = section.integer(key, default, minimum=minimum, maximum=maximum)
     section.finish()
     return value
+
+
+def _webhooks(section: _Section) -> WebhookLimits:
+    limits = WebhookLimits(
+        max_body_bytes=section.integer(
+            "max_body_bytes", WebhookLimits.max_body_bytes, minimum=4096, maximum=64 * 1024 * 1024
+        ),
+        max_connections=section.integer(
+            "max_connections", WebhookLimits.max_connections, minimum=8, maximum=100_000
+        ),
+        timeout_seconds=section.integer(
+            "timeout_seconds", WebhookLimits.timeout_seconds, minimum=1, maximum=300
+        ),
+    )
+    section.finish()
+    return limits
 
 
 def _broadcasts(section: _Section) -> BroadcastConfig:

@@ -11,14 +11,16 @@ from typing import Protocol
 
 from bot.content.texts import Texts
 from bot.core.messages import Incoming, Reply
+from bot.core.pipeline import Taken
 from bot.delivery.worker import DeliveryWorker, Send
 from bot.domain.outbox import Due
 from bot.domain.store import Database
 
 
 class Core(Protocol):
-    """What a channel is handed (bot.app.App): a callback for each message, and what its
-    delivery worker needs. A channel never sees features, the router or SQL."""
+    """What a channel is handed (bot.app.App): a callback for each message (``take`` for one
+    stored in the intake table first, bot/channels/intake.py), and what its delivery worker
+    needs. A channel never sees features, the router or SQL."""
 
     @property
     def db(self) -> Database: ...
@@ -27,6 +29,8 @@ class Core(Protocol):
     def texts(self) -> Texts: ...
 
     async def handle(self, message: Incoming) -> list[Reply]: ...
+
+    async def take(self, intake_id: int, payload: str) -> Taken: ...
 
     async def render_due(self, due: Due) -> Reply | None: ...
 
@@ -123,11 +127,13 @@ class Delivery:
         self.core, self.channel, self.send, self.rate = core, channel, send, rate
         self._task: asyncio.Task | None = None
         self._stop = asyncio.Event()
+        self.worker: DeliveryWorker
 
-    def start(self) -> None:
-        """A fresh worker in the running event loop (it recovers rows left "sending")."""
+    async def start(self) -> None:
+        """A fresh worker in the running event loop. Rows a crash left "sending" go back to
+        the queue first, before any new reply is claimed."""
         core = self.core
-        worker = DeliveryWorker(
+        self.worker = DeliveryWorker(
             core.db,
             self.channel,
             core.render_due,
@@ -135,8 +141,16 @@ class Delivery:
             rate=self.rate,
             housekeeping=core.housekeeping,
         )
+        await self.worker.recover()
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(worker.run(self._stop), name=f"{self.channel}-outbox")
+        self._task = asyncio.create_task(
+            self.worker.run(self._stop, recover=False), name=f"{self.channel}-outbox"
+        )
+
+    async def send_now(self, items: list[Due]) -> None:
+        """Replies just queued and claimed (bot/core/pipeline.py, Taken.queued), sent now."""
+        if items:
+            await self.worker.send_now(items)
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -1,16 +1,23 @@
 """Telegram channel: the only module that imports python-telegram-bot.
 
-It turns each Update into a neutral Incoming, hands it to the core and renders the replies:
-plain text HTML-escaped (so a villager's "<" or "&" never breaks a message), split at 4096
-characters on line boundaries, buttons as an inline keyboard on the last part. Its delivery
-worker sends what the outbox holds for Telegram chats.
+Updates come in by long polling, the bot owning the getUpdates offset: it asks for the next
+updates (which tells Telegram the last ones arrived) only once the last ones are stored in the
+intake table (bot/channels/intake.py); in webhook mode its own server (bot/channels/webhook.py)
+answers Telegram only after storing. Each Update becomes a neutral Incoming whose id names the
+bot (a new token's update ids start again). The replies are rendered as plain text
+HTML-escaped (so a villager's "<" or "&" never breaks a message), split at 4096 characters on
+line boundaries, buttons as an inline keyboard on the last part; they go through the outbox,
+so one Telegram refuses for a moment is sent again, from the part that failed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import hmac
 import html
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -30,35 +37,43 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
+    Conflict,
     Forbidden,
     InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import (
-    AIORateLimiter,
-    Application,
-    BaseUpdateProcessor,
-    ContextTypes,
-    TypeHandler,
-)
+from telegram.ext import AIORateLimiter, Application
+from tornado.httputil import HTTPHeaders
 
-from bot.channels.base import ChatOrder, Core, Delivery, Prepared, SetupError
-from bot.config import TOKEN_ENV, WEBHOOK_SECRET_ENV, Config, TelegramConfig, secret
+from bot.channels import webhook
+from bot.channels.base import Core, Delivery, Prepared, SetupError
+from bot.channels.intake import Intake, arrival
+from bot.config import (
+    TOKEN_ENV,
+    WEBHOOK_SECRET_ENV,
+    Config,
+    TelegramConfig,
+    WebhookLimits,
+    secret,
+)
 from bot.core.messages import Button, Incoming, Kind, Reply, split_text
+from bot.core.pipeline import Taken
 from bot.delivery.worker import DeliveryError
 from bot.domain.outbox import Due
+from bot.domain.store import DatabaseError
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 # Updates handled at once: villagers do not wait for each other, while each chat's own
-# messages are still handled one after another, in order (PerChatUpdateProcessor).
+# messages are still handled one after another, in order (ChatOrder).
 MAX_CONCURRENT_UPDATES = 4
-UNLIMITED = 1_000_000
 STARTUP_RETRY_MAX_SECONDS = 60
+POLL_RETRY_MAX_SECONDS = 30
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 def incoming_from_update(
@@ -78,20 +93,20 @@ def incoming_from_update(
             text=query.data or "",
             display_name=query.from_user.full_name,
             language_hint=query.from_user.language_code,
-            update_id=str(update.update_id),
+            update_id=f"{bot_id}:{update.update_id}",
         )
     message = update.message
     if message is None or message.from_user is None:
         return None  # edits, channel posts, ...
     if message.chat.type != "private":
-        return _staff_group_reply(message, staff_group, bot_id)
+        return _staff_group_reply(update, message, staff_group, bot_id)
     user = message.from_user
     common = {
         "channel": CHANNEL,
         "user_id": str(user.id),
         "display_name": user.full_name,
         "language_hint": user.language_code,
-        "update_id": str(update.update_id),
+        "update_id": f"{bot_id}:{update.update_id}",
     }
     if message.text is not None:
         command = _command_name(message)
@@ -109,7 +124,7 @@ def incoming_from_update(
 
 
 def _staff_group_reply(
-    message: Message, staff_group: int | None, bot_id: int | None
+    update: Update, message: Message, staff_group: int | None, bot_id: int | None
 ) -> Incoming | None:
     replied = message.reply_to_message
     if message.chat.id != staff_group:
@@ -131,7 +146,7 @@ def _staff_group_reply(
         language_hint=user.language_code,
         group=str(message.chat.id),
         reply_to=replied.text or replied.caption or "",
-        update_id=str(message.message_id),
+        update_id=f"{bot_id}:{update.update_id}",
     )
 
 
@@ -176,59 +191,6 @@ def render(reply: Reply) -> list[tuple[str, Markup | None]]:
     return parts
 
 
-class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Different chats are handled concurrently; one chat's updates strictly in order
-    (ChatOrder, bot/channels/base.py)."""
-
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(UNLIMITED)  # PTB's own semaphore would be taken before the chat lock
-        self._order = ChatOrder(max_concurrent_updates)
-
-    async def do_process_update(self, update: object, coroutine) -> None:
-        async with self._order.turn(_chat_key(update)):
-            await coroutine
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to release."""
-
-
-def _chat_key(update: object) -> int | None:
-    """Whose updates must stay in order: the chat, or the user (a button on an old message)."""
-    if not isinstance(update, Update):
-        return None
-    if update.effective_chat is not None:
-        return update.effective_chat.id
-    return update.effective_user.id if update.effective_user is not None else None
-
-
-class WebhookRejections(logging.Filter):
-    """python-telegram-bot notes a webhook request without the right secret-token header
-    only at DEBUG (with the wrong token in it). Make it one WARNING line, with neither the
-    body nor the token offered. The logger's other DEBUG lines (the received updates, with
-    what villagers wrote) never pass; INFO and above as the level allows."""
-
-    LOGGER = "telegram.ext.Updater"  # PTB's webhook server logs under this name
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = str(record.msg)
-        if message.startswith(("Request did not include the secret", "Request had the wrong")):
-            reason = "no_secret_token" if "did not include" in message else "wrong_secret_token"
-            record.msg, record.args = f"event=webhook_rejected status=403 reason={reason}", None
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-            return True
-        return record.levelno >= logging.INFO and logging.getLogger().isEnabledFor(record.levelno)
-
-    @classmethod
-    def install(cls) -> None:
-        logger = logging.getLogger(cls.LOGGER)
-        if not any(isinstance(f, cls) for f in logger.filters):
-            logger.addFilter(cls())
-        logger.setLevel(logging.DEBUG)  # the records must exist for the filter to see them
-
-
 @dataclass(frozen=True)
 class TelegramSecrets:
     token: str
@@ -251,7 +213,7 @@ def prepare(config: Config) -> Prepared | None:
     secrets = TelegramSecrets(token, webhook_secret)
 
     def build(core: Core) -> TelegramChannel:
-        return TelegramChannel(core, config.telegram, secrets, core.texts.commands)
+        return TelegramChannel(core, config.telegram, secrets, core.texts.commands, config.webhooks)
 
     return Prepared((token, webhook_secret or ""), build)
 
@@ -263,16 +225,23 @@ class TelegramChannel:
         config: TelegramConfig,
         secrets: TelegramSecrets,
         commands: dict[str, dict[str, str]],
+        limits: WebhookLimits | None = None,
     ) -> None:
         self.core = core
         self.config = config
         self.secrets = secrets
         self.commands = commands
+        self.limits = limits or WebhookLimits()
         self.application = self._build_application()
         self.delivery = Delivery(core, CHANNEL, self.deliver, config.delivery_per_second)
+        self.intake = Intake(core, CHANNEL, self._deliver_taken, MAX_CONCURRENT_UPDATES)
+        self._polling: asyncio.Task | None = None
+        self._server: webhook.BoundedServer | None = None
+        self._answering: set[asyncio.Task] = set()
 
     def _build_application(self) -> Application:
-        application = (
+        # no Updater: the bot reads updates itself, so it decides when they are acknowledged
+        return (
             Application.builder()
             .token(self.secrets.token)
             .base_url(self.config.api_base_url)
@@ -281,36 +250,121 @@ class TelegramChannel:
                 AIORateLimiter(overall_max_rate=self.config.max_messages_per_second, max_retries=3)
             )
             .get_updates_read_timeout(self.config.poll_timeout + 10)
-            .concurrent_updates(PerChatUpdateProcessor(MAX_CONCURRENT_UPDATES))
+            .updater(None)
             .build()
         )
-        application.add_handler(TypeHandler(Update, self._on_update))
-        application.add_error_handler(self._on_error)
-        return application
 
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message = incoming_from_update(update, self.config.staff_group_id, self.application.bot.id)
-        if message is None:
-            return
-        if update.callback_query is not None:
-            await _quietly(update.callback_query.answer())  # stops the button's spinner
-        replies = await self.core.handle(message)
-        chat_id = update.effective_chat.id if update.effective_chat else int(message.user_id)
-        for reply in replies:
-            await self.send(chat_id, reply)
+    @property
+    def bot_id(self) -> int:
+        return self.application.bot.id
 
-    async def _transmit(self, chat_id: int, reply: Reply) -> None:
-        """The reply's messages (and file) to one chat; Telegram errors are raised."""
-        for text, markup in render(reply):
-            await self.application.bot.send_message(
-                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-            )
+    # -- in ------------------------------------------------------------------------------------
+
+    async def _store(self, updates: list[Update]) -> None:
+        """Store the updates that need handling (raises DatabaseError if they could not be);
+        then stop the spinner of the buttons tapped."""
+        messages = [
+            incoming_from_update(u, self.config.staff_group_id, self.bot_id) for u in updates
+        ]
+        await self.intake.store([arrival(m) for m in messages if m is not None])
+        for update in updates:
+            if update.callback_query is not None:
+                self._answer(update.callback_query.answer())
+
+    def _answer(self, awaitable) -> None:
+        task = asyncio.create_task(_quietly(awaitable))
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
+
+    async def _poll(self) -> None:
+        """getUpdates with the offset moved past an update only once it is stored: Telegram
+        keeps what the bot has not confirmed, so a crash loses nothing. Network trouble and
+        a second bot polling with the same token are retried with backoff; a full disk too,
+        without confirming anything meanwhile."""
+        bot = self.application.bot
+        offset: int | None = None
+        delay = 1.0
+        while True:
+            if self.intake.full:  # a flood: Telegram keeps the rest a while
+                await asyncio.sleep(0.2)
+                continue
+            try:
+                updates = await bot.get_updates(
+                    offset=offset,
+                    timeout=self.config.poll_timeout,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+                if updates:
+                    await self._store(list(updates))
+                    offset = updates[-1].update_id + 1
+                delay = 1.0
+            except InvalidToken:
+                log.error("event=polling_stopped reason=invalid_token")
+                raise
+            except (NetworkError, Conflict, DatabaseError) as exc:
+                log.warning("event=polling_error error=%r wait_seconds=%.0f", str(exc), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, POLL_RETRY_MAX_SECONDS)
+
+    def _webhook_headers(self, headers: HTTPHeaders) -> str | None:
+        offered = headers.get(SECRET_HEADER)
+        if offered is None:
+            return "no_secret_token"
+        expected = self.secrets.webhook_secret or ""
+        if not hmac.compare_digest(offered.encode(), expected.encode()):
+            return "wrong_secret_token"
+        return None
+
+    async def _webhook_body(self, body: bytes, headers: HTTPHeaders) -> int:
+        """A webhook POST whose secret token was right: 200 only once it is stored (a 5xx
+        and Telegram sends it again)."""
+        try:
+            update = Update.de_json(json.loads(body), self.application.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.warning("event=webhook_bad_update channel=telegram")
+            return 400
+        if update is None:
+            return 400
+        try:
+            await self._store([update])
+        except DatabaseError as exc:
+            log.error("event=database_failed step=intake error=%r", str(exc))
+            return 503
+        return 200
+
+    # -- out -----------------------------------------------------------------------------------
+
+    async def _deliver_taken(self, taken: Taken, chat: str) -> None:
+        """What handling an update gave: queued replies sent now (through the outbox, so a
+        refusal is retried), direct ones (the staff group) as they are."""
+        await self.delivery.send_now(taken.queued)
+        for reply in taken.direct:
+            await self.send(int(chat), reply)
+
+    def _messages(self, reply: Reply) -> list[tuple[str, Markup | None] | tuple[str, bytes]]:
+        parts: list = list(render(reply))
         if reply.document:
-            name, content = reply.document
-            await self.application.bot.send_document(chat_id, InputFile(content, filename=name))
+            parts.append(reply.document)
+        return parts
+
+    async def _transmit(self, chat_id: int, reply: Reply, skip: int = 0) -> None:
+        """The reply's messages (and file) to one chat, from part ``skip`` on; Telegram errors
+        are raised, with the number of parts sent before in ``parts_sent``."""
+        bot = self.application.bot
+        for number, part in enumerate(self._messages(reply)[skip:]):
+            try:
+                if isinstance(part[1], bytes):
+                    await bot.send_document(chat_id, InputFile(part[1], filename=part[0]))
+                else:
+                    await bot.send_message(
+                        chat_id, part[0], parse_mode=ParseMode.HTML, reply_markup=part[1]
+                    )
+            except TelegramError as exc:
+                exc.parts_sent = number  # type: ignore[attr-defined]
+                raise
 
     async def send(self, chat_id: int, reply: Reply) -> None:
-        """Send one reply; a refusal by Telegram is logged, not raised."""
+        """Send one reply now (the staff group); a refusal by Telegram is logged, not raised."""
         try:
             await self._transmit(chat_id, reply)
         except Forbidden:
@@ -319,26 +373,24 @@ class TelegramChannel:
             log.error(
                 "event=send_refused reason=bad_request chat=%s error=%r", chat_id, exc.message
             )
+        except TelegramError as exc:
+            log.warning("event=send_failed chat=%s error=%r", chat_id, str(exc))
 
     async def deliver(self, due: Due, reply: Reply) -> None:
-        """Send an outbox message; Telegram's refusals become DeliveryErrors the worker sorts."""
+        """Send an outbox row (from the part a last attempt stopped at); Telegram's refusals
+        become DeliveryErrors the worker sorts."""
         try:
-            await self._transmit(int(due.channel_user_id), reply)
+            await self._transmit(int(due.channel_user_id), reply, due.parts_sent)
         except Forbidden as exc:
             raise DeliveryError("blocked", exc.message) from None
         except BadRequest as exc:
             raise DeliveryError("rejected", exc.message) from None
         except RetryAfter as exc:
-            raise DeliveryError("retry", exc.message, _seconds(exc.retry_after)) from None
+            raise DeliveryError(
+                "retry", exc.message, _seconds(exc.retry_after), _parts(exc)
+            ) from None
         except NetworkError as exc:  # includes TimedOut
-            raise DeliveryError("retry", str(exc)) from None
-
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        error = context.error
-        if isinstance(error, NetworkError):
-            log.warning("event=telegram_network_error error=%r", str(error))
-        else:
-            log.error("event=update_failed error=%r", error, exc_info=error)
+            raise DeliveryError("retry", str(exc), None, _parts(exc)) from None
 
     async def register_commands(self) -> None:
         """The command menu in the Telegram app, per language; Indonesian is the default."""
@@ -348,6 +400,8 @@ class TelegramChannel:
             await bot.set_my_commands(listing, scope=BotCommandScopeDefault(), language_code=lang)
         default = self.commands.get("id") or next(iter(self.commands.values()))
         await bot.set_my_commands([BotCommand(n, d) for n, d in default.items()])
+
+    # -- running -------------------------------------------------------------------------------
 
     async def _connect(self) -> None:
         """getMe and the command list; a network failure is retried with backoff, forever.
@@ -371,56 +425,63 @@ class TelegramChannel:
     async def start(self) -> None:
         await self._connect()
         await self.application.start()
-        self.delivery.start()
-        updater = self.application.updater
-        assert updater is not None
+        await self.delivery.start()
+        self.intake.start()  # what a crash left waiting is handled first
+        bot = self.application.bot
         if self.config.mode == "webhook":
-            WebhookRejections.install()
             hook = self.config.webhook
-            await updater.start_webhook(
-                listen=hook.listen,
-                port=hook.port,
-                url_path=hook.path,
-                webhook_url=hook.public_url,
+            endpoint = webhook.Endpoint(CHANNEL, self._webhook_headers, self._webhook_body)
+            self._server = webhook.serve(endpoint, hook.path, self.limits, hook.listen, hook.port)
+            await bot.set_webhook(
+                hook.public_url,
                 secret_token=self.secrets.webhook_secret,
                 allowed_updates=Update.ALL_TYPES,
             )
         else:
-            await updater.start_polling(
-                timeout=self.config.poll_timeout,
-                allowed_updates=Update.ALL_TYPES,
-                bootstrap_retries=-1,
-                error_callback=self._polling_error,
-            )
+            await bot.delete_webhook()  # getUpdates is refused while a webhook is set
+            self._polling = asyncio.create_task(self._poll(), name="telegram-polling")
         log.info("event=telegram_started mode=%s", self.config.mode)
 
-    def _polling_error(self, error: TelegramError) -> None:
-        log.warning("event=polling_error error=%r", str(error))
-
     async def stop(self) -> None:
+        if self._polling is not None:
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError, InvalidToken):
+                await self._polling
+            self._polling = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        await self.intake.stop()
         await self.delivery.stop()
-        updater = self.application.updater
-        if updater is not None and updater.running:
-            await updater.stop()
+        if self._answering:
+            await asyncio.gather(*list(self._answering), return_exceptions=True)
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()
         log.info("event=telegram_stopped")
 
     async def serve(self, stop: asyncio.Event) -> None:
-        """Run until ``stop`` is set (SIGTERM/SIGINT in the CLI), even while still starting."""
+        """Run until ``stop`` is set (SIGTERM/SIGINT in the CLI), even while still starting;
+        polling that stops for good (a revoked token) stops the bot."""
         starting = asyncio.create_task(self.start())
         stopping = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if starting.done():
                 starting.result()  # a start-up failure is raised here
-                await stopping
+                waits = {stopping} | ({self._polling} if self._polling else set())
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                if self._polling is not None and self._polling.done():
+                    self._polling.result()
         finally:
             for task in (starting, stopping):
                 task.cancel()
             await asyncio.gather(starting, stopping, return_exceptions=True)
             await self.stop()
+
+
+def _parts(exc: Exception) -> int:
+    return getattr(exc, "parts_sent", 0)
 
 
 def _seconds(value: object) -> float:

@@ -5,10 +5,14 @@ of the API (send text, interactive, template; read the webhook), wants every err
 its own way (the 24-hour window, the pair rate limit) and must run against a local stand-in in
 tests, which a base URL from config gives for free.
 
-In: the webhook answers Meta's GET verification, checks every POST's X-Hub-Signature-256
-(HMAC-SHA256 of the raw body with the app secret, compared in constant time; 403 otherwise),
-answers 200 at once and handles the messages in the background, each chat in order. A message
-delivered twice (same id) is acted on once (the core keeps each message's id).
+In: the webhook (bot/channels/webhook.py: size, time and connection limits) answers Meta's GET
+verification and checks every POST's X-Hub-Signature-256 (HMAC-SHA256 of the raw body with the
+app secret, compared in constant time; 403 otherwise) before parsing it. Its messages are
+stored in the intake table before the 200 (a 503 if they could not be, and Meta sends them
+again), then handled from there, each chat in order (bot/channels/intake.py); statuses are
+recorded before the 200 too. A message delivered twice (same phone number id and message id)
+is acted on once. Replies go through the outbox: one refused for a moment (rate limit,
+network) is sent again, from the part that failed.
 
 Out: text split at 4096; the core's buttons as reply buttons (at most 3, titles at most 20)
 or, when there are more or longer ones, a list (at most 10 rows a message). Messages queued in
@@ -30,22 +34,27 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import tornado.web
 from aiolimiter import AsyncLimiter
-from tornado.httpserver import HTTPServer
+from tornado.httputil import HTTPHeaders
 
-from bot.channels.base import ChatOrder, Core, Delivery, Prepared, SetupError
+from bot.channels import webhook
+from bot.channels.base import Core, Delivery, Prepared, SetupError
+from bot.channels.intake import Intake, arrival
 from bot.config import (
     WHATSAPP_APP_SECRET_ENV,
     WHATSAPP_TOKEN_ENV,
     WHATSAPP_VERIFY_TOKEN_ENV,
     Config,
     Template,
+    WebhookLimits,
     WhatsAppConfig,
     secret,
 )
 from bot.core.messages import MAX_TEXT, Button, Incoming, Kind, Reply, split_text
+from bot.core.pipeline import Taken
 from bot.delivery.worker import DeliveryError
 from bot.domain import message_log, outbox, people
 from bot.domain.outbox import Due
+from bot.domain.store import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +90,9 @@ PARAMETER_LIMIT.update(name=60, text=600, question=120, answer=600)
 # -- signatures and webhook payloads -------------------------------------------------------
 
 
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+
+
 def signature_ok(body: bytes, header: str | None, app_secret: str) -> bool:
     """X-Hub-Signature-256: "sha256=" + HMAC-SHA256(app secret, raw body), in constant time."""
     if not header or not header.startswith("sha256="):
@@ -105,8 +117,10 @@ class Inbound:
     statuses: list[Status] = field(default_factory=list)
 
 
-def parse_webhook(payload: object) -> Inbound:
-    """The messages and statuses of one webhook POST; ValueError if it is not one."""
+def parse_webhook(payload: object, phone_number_id: str = "") -> Inbound:
+    """The messages and statuses of one webhook POST; ValueError if it is not one. A
+    message's id is prefixed with the phone number id it was sent to (the payload's, or
+    ``phone_number_id``)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
         raise ValueError("not a WhatsApp webhook payload: no entry list")
     inbound = Inbound()
@@ -119,8 +133,11 @@ def parse_webhook(payload: object) -> Inbound:
                 c.get("wa_id"): (c.get("profile") or {}).get("name", "")
                 for c in _dicts(value.get("contacts"))
             }
+            metadata = value.get("metadata")
+            number = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
+            number = str(number or phone_number_id)
             for message in _dicts(value.get("messages")):
-                incoming = _incoming(message, names)
+                incoming = _incoming(message, names, number)
                 if incoming is not None:
                     inbound.messages.append(incoming)
             for status in _dicts(value.get("statuses")):
@@ -132,7 +149,7 @@ def _dicts(value: object) -> list[dict]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def _incoming(message: dict, names: dict) -> Incoming | None:
+def _incoming(message: dict, names: dict, number: str) -> Incoming | None:
     sender, message_id, kind = message.get("from"), message.get("id"), message.get("type")
     if not isinstance(sender, str) or not sender.isdigit() or not isinstance(message_id, str):
         return None
@@ -140,7 +157,7 @@ def _incoming(message: dict, names: dict) -> Incoming | None:
         "channel": CHANNEL,
         "user_id": sender,
         "display_name": str(names.get(sender) or ""),
-        "update_id": message_id,
+        "update_id": f"{number}:{message_id}",
     }
     if kind == "text":
         return _typed(str((message.get("text") or {}).get("body", "")), common)
@@ -319,40 +336,6 @@ class GraphClient:
 # -- the channel --------------------------------------------------------------------------------
 
 
-class WebhookHandler(tornado.web.RequestHandler):
-    def initialize(self, channel: WhatsAppChannel) -> None:
-        self.channel = channel
-
-    def get(self) -> None:
-        """Meta's verification: echo hub.challenge when hub.verify_token is ours."""
-        mode = self.get_query_argument("hub.mode", "")
-        token = self.get_query_argument("hub.verify_token", "")
-        verify = self.channel.secrets.verify_token
-        if mode == "subscribe" and hmac.compare_digest(token.encode(), verify.encode()):
-            self.write(self.get_query_argument("hub.challenge", ""))
-            return
-        log.warning("event=whatsapp_verification_refused")
-        self.set_status(403)
-
-    def post(self) -> None:
-        body = self.request.body
-        header = self.request.headers.get("X-Hub-Signature-256")
-        if not signature_ok(body, header, self.channel.secrets.app_secret):
-            log.warning("event=webhook_rejected channel=whatsapp status=403 reason=signature")
-            self.set_status(403)
-            return
-        try:
-            inbound = parse_webhook(json.loads(body))
-        except ValueError as exc:  # signed but not a payload we know: say so, do not retry
-            log.warning("event=whatsapp_bad_payload error=%r", str(exc))
-            self.set_status(400)
-            return
-        self.channel.accept(inbound)  # handled in the background; Meta gets its 200 at once
-
-    def log_exception(self, *args) -> None:  # never log a request body
-        log.error("event=whatsapp_webhook_failed")
-
-
 def prepare(config: Config) -> Prepared | None:
     """WhatsApp runs when config.yaml enables it; its three secrets come from the
     environment."""
@@ -366,49 +349,77 @@ def prepare(config: Config) -> Prepared | None:
     secrets = WhatsAppSecrets(*values)
 
     def build(core: Core) -> WhatsAppChannel:
-        return WhatsAppChannel(core, config.whatsapp, secrets)
+        return WhatsAppChannel(core, config.whatsapp, secrets, config.webhooks)
 
     return Prepared(tuple(values), build)
 
 
 class WhatsAppChannel:
-    def __init__(self, core: Core, config: WhatsAppConfig, secrets: WhatsAppSecrets) -> None:
+    def __init__(
+        self,
+        core: Core,
+        config: WhatsAppConfig,
+        secrets: WhatsAppSecrets,
+        limits: WebhookLimits | None = None,
+    ) -> None:
         self.core = core
         self.config = config
         self.secrets = secrets
+        self.limits = limits or WebhookLimits()
         self.client = GraphClient(config, secrets.access_token)
         self.limiter = AsyncLimiter(config.messages_per_second, 1)
         self.slow_limiter = AsyncLimiter(max(1, config.messages_per_second // 2), 1)
         self._slow_until = 0.0
-        self._order = ChatOrder(MAX_CONCURRENT)
-        self._tasks: set[asyncio.Task] = set()
-        self._server: HTTPServer | None = None
+        self.intake = Intake(core, CHANNEL, self._deliver_taken, MAX_CONCURRENT)
+        self._server: webhook.BoundedServer | None = None
         self.delivery = Delivery(core, CHANNEL, self.deliver, config.messages_per_second)
 
     # -- in ------------------------------------------------------------------------------------
 
-    def accept(self, inbound: Inbound) -> None:
-        for message in inbound.messages:
-            self._spawn(self._handle(message))
-        if inbound.statuses:
-            self._spawn(self._record_statuses(inbound.statuses))
+    def _verify(self, handler: tornado.web.RequestHandler) -> None:
+        """Meta's verification: echo hub.challenge when hub.verify_token is ours."""
+        mode = handler.get_query_argument("hub.mode", "")
+        token = handler.get_query_argument("hub.verify_token", "")
+        verify = self.secrets.verify_token
+        if mode == "subscribe" and hmac.compare_digest(token.encode(), verify.encode()):
+            handler.write(handler.get_query_argument("hub.challenge", ""))
+            return
+        log.warning("event=whatsapp_verification_refused")
+        handler.set_status(403)
 
-    def _spawn(self, coroutine) -> None:
-        task = asyncio.create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _check_headers(self, headers: HTTPHeaders) -> str | None:
+        """A POST without a well-formed signature is refused before its body is read."""
+        header = headers.get(SIGNATURE_HEADER, "")
+        digest = header.removeprefix("sha256=")
+        if not header.startswith("sha256=") or len(digest) != 64:
+            return "signature"
+        return None
 
-    async def _handle(self, message: Incoming) -> None:
-        """One chat's messages one after another, in order; other chats meanwhile."""
+    async def _accept(self, body: bytes, headers: HTTPHeaders) -> int:
+        """A whole POST: its signature checked, then parsed; 200 only once stored."""
+        if not signature_ok(body, headers.get(SIGNATURE_HEADER), self.secrets.app_secret):
+            log.warning("event=webhook_rejected channel=whatsapp status=403 reason=signature")
+            return 403
         try:
-            async with self._order.turn(message.user_id):
-                for reply in await self.core.handle(message):
-                    await self._send_reply(message.user_id, reply, message.language_hint)
-        except Exception:
-            log.exception("event=whatsapp_handling_failed")
+            inbound = parse_webhook(json.loads(body), self.config.phone_number_id)
+        except ValueError as exc:  # signed but not a payload we know: say so, do not retry
+            log.warning("event=whatsapp_bad_payload error=%r", str(exc))
+            return 400
+        try:
+            await self.intake.store([arrival(m) for m in inbound.messages])
+            await self._record_statuses(inbound.statuses)
+        except DatabaseError as exc:  # Meta sends it again
+            log.error("event=database_failed step=intake error=%r", str(exc))
+            return 503
+        return 200
+
+    async def _deliver_taken(self, taken: Taken, chat: str) -> None:
+        await self.delivery.send_now(taken.queued)
+        for reply in taken.direct:
+            await self._send_reply(chat, reply, None)
 
     async def _send_reply(self, to: str, reply: Reply, lang: str | None) -> None:
-        """A reply to someone who just wrote (inside the window): refusals are logged."""
+        """A reply sent as it is (an apology when the database failed): refusals logged."""
         person_lang = await people.language_of(self.core.db, CHANNEL, to)
         for body in self._render(reply, person_lang or lang or "id"):
             try:
@@ -449,10 +460,11 @@ class WhatsAppChannel:
         template = self.config.templates.get(due.text_key)
         try:
             if not due.values.get(TEMPLATE_ONLY) and await self._window_open(due.person_id):
+                bodies = self._render(reply, due.lang)[due.parts_sent :]
                 try:
-                    return await self._send_all(due.channel_user_id, self._render(reply, due.lang))
+                    return await self._send_all(due.channel_user_id, bodies)
                 except GraphError as exc:
-                    if exc.code != OUTSIDE_WINDOW:
+                    if exc.code != OUTSIDE_WINDOW or getattr(exc, "parts_sent", 0):
                         raise
             if template is None:
                 raise DeliveryError(
@@ -465,21 +477,28 @@ class WhatsAppChannel:
         except GraphError as exc:
             raise self._delivery_error(exc) from None
         except httpx.HTTPError as exc:
-            raise DeliveryError("retry", f"network: {exc!r}") from None
+            parts = getattr(exc, "parts_sent", 0)
+            raise DeliveryError("retry", f"network: {exc!r}", None, parts) from None
 
     async def _send_all(self, to: str, bodies: list[dict]) -> str | None:
+        """The messages of one reply in order; an error says how many went out before it."""
         platform_id = None
-        for body in bodies:
-            platform_id = await self._post(to, body)
+        for number, body in enumerate(bodies):
+            try:
+                platform_id = await self._post(to, body)
+            except (GraphError, httpx.HTTPError) as exc:
+                exc.parts_sent = number  # type: ignore[attr-defined]
+                raise
         return platform_id
 
     def _delivery_error(self, exc: GraphError) -> DeliveryError:
+        parts = getattr(exc, "parts_sent", 0)
         if exc.code in RETRY_LATER:
             if exc.code in SLOWING_CODES:
                 self._slow_until = time.monotonic() + SLOW_DOWN_SECONDS
-            return DeliveryError("retry", str(exc), RETRY_LATER[exc.code])
+            return DeliveryError("retry", str(exc), RETRY_LATER[exc.code], parts)
         if exc.status >= 500 or exc.status in (401, 403, 429):
-            return DeliveryError("retry", str(exc))
+            return DeliveryError("retry", str(exc), None, parts)
         return DeliveryError("rejected", str(exc))
 
     async def _window_open(self, person_id: int) -> bool:
@@ -489,18 +508,19 @@ class WhatsAppChannel:
     # -- running -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        app = tornado.web.Application([(f"/{self.config.path}", WebhookHandler, {"channel": self})])
-        self._server = HTTPServer(app, xheaders=True)
-        self._server.listen(self.config.port, address=self.config.listen)
-        self.delivery.start()
+        await self.delivery.start()
+        self.intake.start()  # what a crash left waiting is handled first
+        endpoint = webhook.Endpoint(CHANNEL, self._check_headers, self._accept, self._verify)
+        self._server = webhook.serve(
+            endpoint, self.config.path, self.limits, self.config.listen, self.config.port
+        )
         log.info("event=whatsapp_started port=%s", self.config.port)
 
     async def stop(self) -> None:
         if self._server is not None:
             self._server.stop()
             self._server = None
-        if self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.intake.stop()
         await self.delivery.stop()
         await self.client.close()
         log.info("event=whatsapp_stopped")

@@ -7,7 +7,9 @@ Reply text is plain text: each channel escapes it for its platform.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import base64
+import json
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
 from bot.core.actions import check_payload
@@ -104,3 +106,44 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     if current.strip() or not chunks:
         chunks.append(current)
     return [chunk for chunk in chunks if chunk.strip()] or [text[:limit]]
+
+
+# -- as text: an Incoming waits in the intake table, a Reply in the outbox ---------------------
+
+
+def incoming_to_text(message: Incoming) -> str:
+    return json.dumps(asdict(message), ensure_ascii=False)
+
+
+def incoming_from_text(text: str) -> Incoming:
+    data = json.loads(text)
+    return Incoming(**{**data, "kind": Kind(data["kind"])})
+
+
+def reply_to_text(reply: Reply) -> str:
+    data: dict = {"text": reply.text}
+    if reply.buttons:
+        data["buttons"] = [[[b.label, b.action] for b in row] for row in reply.buttons]
+    if reply.share_contact:
+        data["share_contact"] = list(reply.share_contact)
+    if reply.remove_keyboard:
+        data["remove_keyboard"] = True
+    if reply.document:
+        name, content = reply.document
+        data["document"] = [name, base64.b64encode(content).decode("ascii")]
+    return json.dumps(data, ensure_ascii=False)
+
+
+def reply_from_text(text: str) -> Reply:
+    data = json.loads(text)
+    document = data.get("document")
+    share = data.get("share_contact")
+    return Reply(
+        data["text"],
+        tuple(
+            tuple(Button(label, action) for label, action in row) for row in data.get("buttons", ())
+        ),
+        share_contact=(share[0], share[1]) if share else None,
+        remove_keyboard=bool(data.get("remove_keyboard")),
+        document=(document[0], base64.b64decode(document[1])) if document else None,
+    )

@@ -15,15 +15,16 @@ Every message passes the same steps, in this order, each a method below:
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from bot.config import LANGUAGES
 from bot.core.context import Ctx, Env, Handled, Outcome
 from bot.core.flood import FloodGuard, Verdict
-from bot.core.messages import Incoming, Kind, Reply
+from bot.core.messages import Incoming, Kind, Reply, reply_to_text
 from bot.core.router import Router
-from bot.domain import people
-from bot.domain.message_log import log_message
+from bot.domain import intake, outbox, people
+from bot.domain.message_log import LogLine, log_message, record_message
+from bot.domain.outbox import Due
 from bot.domain.people import Person
 from bot.domain.store import DatabaseError
 
@@ -41,27 +42,51 @@ def valid_unicode(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+@dataclass(frozen=True)
+class Taken:
+    """What handling an update gave: replies queued in the outbox and claimed, for the
+    channel to send now (``queued``), and replies to send as they are (``direct``: in a group
+    chat, or an apology when the database failed). ``recorded``: logged and marked handled."""
+
+    queued: list[Due] = field(default_factory=list)
+    direct: list[Reply] = field(default_factory=list)
+    recorded: bool = False
+
+
 class Pipeline:
     def __init__(self, env: Env, router: Router) -> None:
         self.env, self.router = env, router
         self.flood = FloodGuard(env.settings.messages_per_minute)
 
     async def handle(self, message: Incoming) -> list[Reply]:
+        """The replies to a message that was not stored first (the terminal chat, tests)."""
+        return (await self._run(message, None)).direct
+
+    async def take(self, message: Incoming, intake_id: int) -> Taken:
+        """Handle an update from the intake table (bot/domain/intake.py): its log line, its
+        replies (claimed in the outbox, to send now) and its mark as handled are written in
+        one transaction, so it is handled once and no reply is lost in a crash."""
+        taken = await self._run(message, intake_id)
+        if not taken.recorded:  # nothing logged: no person, a repeat, a database failure
+            await intake.handled(self.env.db, intake_id)
+        return taken
+
+    async def _run(self, message: Incoming, intake_id: int | None) -> Taken:
         message = self.clean(message)
         if message.group is not None:
-            return await self.in_group(message)
+            return Taken(direct=await self.in_group(message))
         verdict = self.flood_guard(message)
         if verdict is Verdict.DROP:
-            return []
+            return Taken()
         lang = language_from_hint(message.language_hint, self.env.settings.default_language)
         try:
             person = await self.find_person(message, lang)
         except DatabaseError as exc:  # a full disk: an apology, not silence
             log.error("event=database_failed step=person error=%r", str(exc))
-            return [Reply(self.env.texts.get(lang, "error_sorry"))]
+            return Taken(direct=[Reply(self.env.texts.get(lang, "error_sorry"))])
         if person.repeated:  # the platform delivered this message again: acted on already
             log.info("event=duplicate_update_ignored channel=%s", message.channel)
-            return []
+            return Taken()
         ctx = Ctx(self.env, self.router, message, person)
         # a name, village or phone typed during a sign-up is not kept in the message log
         private = self.router.is_private(person.flow) and message.kind in (
@@ -70,12 +95,16 @@ class Pipeline:
         )
         done = await self.route(ctx, verdict)
         try:
-            await self.log(ctx, person, done, private)
             note = await self.router.first_contact_note(ctx, done)
+            replies = self.first_contact(done.replies, note)
+            if intake_id is None:
+                await self.log(ctx, person, done, private)
+                return Taken(direct=replies)
+            queued = await self.log_and_queue(ctx, person, done, private, replies, intake_id)
         except DatabaseError as exc:  # the reply still goes out; the log line says what is wrong
             log.error("event=database_failed step=log error=%r", str(exc))
-            return done.replies
-        return self.first_contact(done.replies, note)
+            return Taken(direct=done.replies)
+        return Taken(queued=queued, recorded=True)
 
     def clean(self, message: Incoming) -> Incoming:
         return replace(
@@ -126,10 +155,9 @@ class Pipeline:
             return Outcome(ctx.notice("error_sorry").replies, Handled("error"))
         return done
 
-    async def log(self, ctx: Ctx, person: Person, done: Outcome, private: bool) -> None:
+    def _log_line(self, ctx: Ctx, person: Person, done: Outcome, private: bool) -> LogLine:
         message = ctx.message
-        await log_message(
-            self.env.db,
+        return LogLine(
             person.id,
             message.media or message.kind.value,
             "" if private else message.text,
@@ -139,6 +167,32 @@ class Pipeline:
             done.handled.score,
             self.update_key(message),
         )
+
+    async def log(self, ctx: Ctx, person: Person, done: Outcome, private: bool) -> None:
+        await log_message(self.env.db, self._log_line(ctx, person, done, private))
+
+    async def log_and_queue(
+        self,
+        ctx: Ctx,
+        person: Person,
+        done: Outcome,
+        private: bool,
+        replies: list[Reply],
+        intake_id: int,
+    ) -> list[Due]:
+        """The log line, the replies queued and the update marked handled: one transaction."""
+        message = ctx.message
+        async with self.env.db.write() as conn:
+            await record_message(conn, self._log_line(ctx, person, done, private))
+            queued = await outbox.queue_replies(
+                conn,
+                person.id,
+                intake_id,
+                [reply_to_text(reply) for reply in replies],
+                (message.channel, message.user_id),
+            )
+            await intake.mark_handled(conn, intake_id)
+        return queued
 
     @staticmethod
     def first_contact(replies: list[Reply], note: str | None) -> list[Reply]:

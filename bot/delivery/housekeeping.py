@@ -1,6 +1,7 @@
 """What the delivery worker does between batches: release due announcements into the outbox,
 hold them during quiet hours, close finished ones (telling their sender), forget cancelled
-ones, forward officer questions held back by the hourly limit, and the daily retention job."""
+ones, forward officer questions held back by the hourly limit, and the daily retention job
+(which also forgets the keys of updates handled long ago)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 
 from bot.core.context import Env
 from bot.delivery.render import OutboxRenderer
-from bot.domain import broadcasts, inbox, privacy
+from bot.domain import broadcasts, inbox, intake, privacy
 
 
 async def housekeeping(env: Env, renderer: OutboxRenderer, now: datetime) -> None:
@@ -18,4 +19,5 @@ async def housekeeping(env: Env, renderer: OutboxRenderer, now: datetime) -> Non
     await broadcasts.finish_done(env.db, now)
     await renderer.forget_cancelled()
     await inbox.forward_held(env.db, settings.staff_group)
-    await privacy.run_retention_if_due(env.db, now, settings.retention_days)
+    if await privacy.run_retention_if_due(env.db, now, settings.retention_days):
+        await intake.forget_handled(env.db, now)

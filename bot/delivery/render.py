@@ -10,10 +10,10 @@ cancelled; the values WhatsApp's templates are filled from are gathered here too
 from __future__ import annotations
 
 from bot.core.context import Env
-from bot.core.messages import Reply
+from bot.core.messages import Reply, reply_from_text
 from bot.core.router import Router
 from bot.domain import broadcasts, people, registrations, sessions
-from bot.domain.outbox import Due
+from bot.domain.outbox import REPLY, Due
 from bot.domain.sessions import Session
 from bot.support.dates import when
 
@@ -29,6 +29,9 @@ class OutboxRenderer:
 
     async def render(self, due: Due) -> Reply | None:
         """An outbox row as the message to send now; None: drop it."""
+        if due.text_key == REPLY:  # a reply to a message, made when it was queued
+            words = due.values.get(REPLY)  # gone: its person erased their data meanwhile
+            return reply_from_text(words) if words else None
         if due.broadcast_id is not None:
             return await self._announcement(due.broadcast_id, due.lang)
         session = None

@@ -39,10 +39,13 @@ class DeliveryError(Exception):
     long as it takes) or "error" (something unforeseen: retried MAX_ATTEMPTS times, then
     parked)."""
 
-    def __init__(self, kind: str, detail: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, kind: str, detail: str, retry_after: float | None = None, parts_sent: int = 0
+    ) -> None:
         super().__init__(detail)
         self.kind = kind
         self.retry_after = retry_after
+        self.parts_sent = parts_sent  # of a message in parts: how many went out before it
 
 
 Render = Callable[[Due], Awaitable[object | None]]  # None: nothing to send any more
@@ -88,11 +91,13 @@ class DeliveryWorker:
     async def recover(self) -> None:
         await outbox.recover(self.db, self.channel)
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, recover: bool = True) -> None:
         """Deliver until ``stop`` is set. The next batch is claimed while the last one is
         still going out, so the queue never stands still between batches; a chat that still
-        has messages in flight is left for a later batch, so its messages stay in order."""
-        await self.recover()
+        has messages in flight is left for a later batch, so its messages stay in order.
+        ``recover``: first put back rows a crash left "sending" (unless the caller did)."""
+        if recover:
+            await self.recover()
         sending: dict[asyncio.Task, int] = {}  # task → rows it delivers
         busy: set[str] = set()  # chats with a task in flight
         last_housekeeping = -HOUSEKEEPING_SECONDS
@@ -169,17 +174,28 @@ class DeliveryWorker:
             log.info("event=outbox_dropped id=%s reason=%r", row.due.id, reason)
         return reason is not None
 
+    async def send_now(self, items: list[Due]) -> None:
+        """Replies to someone who just wrote, claimed by the caller: sent at once, in order,
+        not paced with the queue (the platform's own limits still apply in the channel). One
+        refused for a moment goes back to the queue with those after it, as any row."""
+        await self._in_order(items)
+
     async def _deliver_in_order(self, items: list[Due]) -> int:
-        """One chat's rows, one after another. When one must wait for a retry, the rest wait
-        with it, so a later message never overtakes an earlier one."""
+        """One chat's rows, one after another, paced."""
         async with self.in_flight:
-            for index, item in enumerate(items):
-                await self.limiter.acquire()
-                retry_at = await self._deliver(item)
-                if retry_at is not None:
-                    await outbox.postpone(self.db, item, items[index + 1 :], retry_at)
-                    break
+            await self._in_order(items, paced=True)
         return len(items)
+
+    async def _in_order(self, items: list[Due], paced: bool = False) -> None:
+        """When one must wait for a retry, the rest wait with it, so a later message never
+        overtakes an earlier one."""
+        for index, item in enumerate(items):
+            if paced:
+                await self.limiter.acquire()
+            retry_at = await self._deliver(item)
+            if retry_at is not None:
+                await outbox.postpone(self.db, item, items[index + 1 :], retry_at)
+                break
 
     async def _deliver(self, due: Due) -> str | None:
         """Send one row; returns the time it will be retried at, or None when it is done."""
@@ -210,7 +226,8 @@ class DeliveryWorker:
         # network trouble or a flood limit: wait and try again, however long the outage lasts
         wait = timedelta(seconds=error.retry_after or 2 ** min(due.attempts + 1, 10))
         when = iso(self.clock() + min(wait, BACKOFF_LIMIT))
-        await outbox.retry_at(self.db, due.id, when, str(error))
+        parts = due.parts_sent + error.parts_sent if error.parts_sent else None
+        await outbox.retry_at(self.db, due.id, when, str(error), parts)
         return when
 
     async def _mark_sent(self, outbox_id: int, platform_id: str | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.store import Database, utc_now
@@ -10,34 +11,49 @@ from bot.support.logs import without_nik  # an identity number is never kept
 STORED_TEXT_LIMIT = 4096  # a 20,000-character paste is cut before it is stored
 
 
-async def log_message(
-    db: Database,
-    person_id: int,
-    kind: str,
-    text: str,
-    lang: str,
-    action: str,
-    faq_id: str | None = None,
-    score: float | None = None,
-    update_key: str | None = None,
-) -> None:
-    """Log one message and what was done with it (``action``, the FAQ topic given and the
-    matcher's score). An identity number (NIK) in it is never stored."""
-    await db.write_one(
-        "INSERT INTO messages (person_id, received_at, kind, text, lang, action, faq_id, score,"
-        " update_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        (
-            person_id,
-            utc_now(),
-            kind,
-            without_nik(text[:STORED_TEXT_LIMIT]),
-            lang,
-            action,
-            faq_id,
-            score,
-            update_key,
-        ),
+@dataclass(frozen=True)
+class LogLine:
+    """One message and what was done with it (``action``, the FAQ topic given and the
+    matcher's score)."""
+
+    person_id: int
+    kind: str
+    text: str
+    lang: str
+    action: str
+    faq_id: str | None = None
+    score: float | None = None
+    update_key: str | None = None
+
+
+_INSERT = (
+    "INSERT INTO messages (person_id, received_at, kind, text, lang, action, faq_id, score,"
+    " update_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+)
+
+
+def _values(line: LogLine) -> tuple:
+    """An identity number (NIK) in the text is never stored."""
+    return (
+        line.person_id,
+        utc_now(),
+        line.kind,
+        without_nik(line.text[:STORED_TEXT_LIMIT]),
+        line.lang,
+        line.action,
+        line.faq_id,
+        line.score,
+        line.update_key,
     )
+
+
+async def log_message(db: Database, line: LogLine) -> None:
+    await db.write_one(_INSERT, _values(line))
+
+
+async def record_message(conn, line: LogLine) -> None:
+    """``log_message`` inside a transaction the caller holds."""
+    await conn.execute(_INSERT, _values(line))
 
 
 async def last_message_at(db: Database, person_id: int) -> datetime | None:

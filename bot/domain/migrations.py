@@ -208,4 +208,23 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE people SET flow = json_set(flow, '$.owner', 'signup')
         WHERE flow IS NOT NULL AND json_extract(flow, '$.owner') IS NULL;
     """,
+    # 9: durable intake. Every incoming update is stored before the platform is told it
+    # arrived, then handled from here, each chat in order (bot/domain/intake.py); the key
+    # names the bot or phone number, so a new bot token does not collide with old ids. A
+    # reply that is sent part by part remembers how many parts went out (outbox.parts_sent).
+    """
+    CREATE TABLE intake (
+        id INTEGER PRIMARY KEY,
+        update_key TEXT NOT NULL UNIQUE,
+        channel TEXT NOT NULL,
+        chat TEXT NOT NULL,
+        payload TEXT,
+        received_at TEXT NOT NULL,
+        handled_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX intake_waiting ON intake (channel, id) WHERE handled_at IS NULL;
+    CREATE INDEX intake_handled ON intake (handled_at) WHERE handled_at IS NOT NULL;
+    ALTER TABLE outbox ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;
+    """,
 )

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from bot.domain.store import Database, utc_now
 
+REPLY = "reply"  # the text key of a reply to a message: its words are in values_json
 # A row goes to its own chat (outbox.channel/chat), or else to its person's.
 _DESTINATION = "coalesce(o.channel, p.channel)"
 _CHAT = "coalesce(o.chat, p.channel_user_id)"
@@ -63,6 +64,36 @@ async def enqueue(
     )
 
 
+async def queue_replies(
+    conn, person_id: int, intake_id: int, replies: list[str], chat: tuple[str, str]
+) -> list[Due]:
+    """The replies to one incoming update (each a Reply as text, bot/core/messages.py), queued
+    in the transaction that marks it handled, and claimed ("sending") for the channel to send
+    at once; if sending fails for a moment, or the bot stops, the delivery worker sends them.
+    ``chat``: where the update came from, which is the person's chat unless they have just
+    erased their data (their row no longer knows it)."""
+    [(own_chat, lang)] = await conn.execute_fetchall(
+        "SELECT channel_user_id, lang FROM people WHERE id = ?", (person_id,)
+    )
+    channel, chat_id = (None, None) if chat[1] == own_chat else chat
+    now, due = utc_now(), iso(datetime.now(UTC))
+    queued = []
+    for number, payload in enumerate(replies):
+        rows = await conn.execute_fetchall(
+            "INSERT INTO outbox (person_id, text_key, values_json, due_at, dedupe_key,"
+            " created_at, channel, chat, status, attempts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sending', 1)"
+            " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            (person_id, REPLY, json.dumps({REPLY: payload}), due,
+             f"reply:{intake_id}:{number}", now, channel, chat_id),
+        )  # fmt: skip
+        queued += [(row[0], payload) for row in rows]
+    return [
+        Due(row_id, person_id, chat[1], lang, None, REPLY, {REPLY: payload}, 1)
+        for row_id, payload in queued
+    ]
+
+
 async def drop_pending(conn, dedupe_prefix: str) -> None:
     """Withdraw queued messages that no longer apply (a cancelled booking's reminders)."""
     await conn.execute(
@@ -84,6 +115,7 @@ class Due:
     attempts: int
     broadcast_id: int | None = None
     to_person: bool = True  # False: about the person, sent elsewhere (the staff group)
+    parts_sent: int = 0  # of a message sent in parts: those the platform already accepted
 
 
 @dataclass(frozen=True)
@@ -117,7 +149,7 @@ async def due_rows(
     rows = await db.fetchall(
         f"SELECT o.id, o.person_id, {_CHAT} AS chat, p.lang,"
         " o.session_id, o.text_key, o.values_json, o.attempts, o.expires_at,"
-        " o.broadcast_id, o.chat IS NULL AS to_person, p.subscribed, p.active"
+        " o.broadcast_id, o.chat IS NULL AS to_person, o.parts_sent, p.subscribed, p.active"
         " FROM outbox o JOIN people p ON p.id = o.person_id"
         f" WHERE o.status = 'pending' AND o.broadcast_id {kind} AND o.due_at <= ?"
         f" AND {_DESTINATION} = ?{skip} ORDER BY o.due_at, o.id LIMIT ?",
@@ -154,6 +186,7 @@ def _due(r) -> Due:
         attempts=r["attempts"],
         broadcast_id=r["broadcast_id"],
         to_person=bool(r["to_person"]),
+        parts_sent=r["parts_sent"],
     )
 
 
@@ -165,10 +198,15 @@ async def finish(db: Database, outbox_id: int, status: str, error: str | None) -
     )
 
 
-async def retry_at(db: Database, outbox_id: int, when: str, error: str) -> None:
+async def retry_at(
+    db: Database, outbox_id: int, when: str, error: str, parts_sent: int | None = None
+) -> None:
+    """Back to the queue until ``when``; ``parts_sent``: the parts already delivered, which
+    the next attempt skips."""
     await db.write_one(
-        "UPDATE outbox SET status = 'pending', due_at = ?, last_error = ? WHERE id = ?",
-        (when, error, outbox_id),
+        "UPDATE outbox SET status = 'pending', due_at = ?, last_error = ?,"
+        " parts_sent = coalesce(?, parts_sent) WHERE id = ?",
+        (when, error, parts_sent, outbox_id),
     )
 
 
@@ -199,9 +237,12 @@ async def mark_sent(db: Database, sent: list[tuple[int, str | None]]) -> None:
     named = [(row_id, platform_id) for row_id, platform_id in sent if platform_id]
     cases = " ".join("WHEN ? THEN ?" for _ in named)
     platform = f"CASE id {cases} ELSE platform_id END" if named else "platform_id"
+    # a reply's words are kept only until they went out
     await db.write_one(
         f"UPDATE outbox SET status = 'sent', last_error = NULL, sent_at = ?,"
-        f" platform_id = {platform} WHERE id IN ({marks})",
+        f" platform_id = {platform}, values_json = CASE text_key WHEN '{REPLY}' THEN '{{}}'"
+        f" ELSE values_json END, chat = CASE text_key WHEN '{REPLY}' THEN NULL ELSE chat END"
+        f" WHERE id IN ({marks})",
         (utc_now(), *(v for pair in named for v in pair), *ids),
     )
 

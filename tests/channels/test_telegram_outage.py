@@ -23,7 +23,7 @@ async def settled(db, seconds: float = 10.0):
     """The outbox row once no attempt is in flight ("sending" lasts one try)."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
-        row = await db.fetchone("SELECT attempts, status FROM outbox")
+        row = await db.fetchone("SELECT attempts, status FROM outbox WHERE dedupe_key = 'outage'")
         if row["status"] != "sending" or asyncio.get_running_loop().time() > deadline:
             return row
         await asyncio.sleep(0.01)

@@ -1,0 +1,217 @@
+"""The webhook server both channels are posted to (Telegram in webhook mode, WhatsApp): a
+Tornado server no request can take the memory or the open files of.
+
+- A body larger than ``max_body_bytes`` is answered 413: from its Content-Length before a
+  byte of it is read, or as soon as a chunked one passes the limit. Bodies being read at once
+  share a memory budget (BODY_BUDGET bodies' worth); beyond it a request gets 503.
+- The endpoint checks the request's headers (Telegram's secret token) before the body is
+  read, and the whole body (WhatsApp's signature) before it is parsed.
+- A client has ``timeout_seconds`` to send its headers, and again its body; then it is
+  closed, however slowly it trickles bytes in.
+- At most ``max_connections`` are open (and never more than a quarter of the process's open
+  file limit): a new one beyond it closes the oldest, so a crowd of idle or slow connections
+  makes room for Telegram's or Meta's next request instead of shutting it out.
+- Refusals are logged without the body, at most one line per reason a minute, with a count.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import tornado.web
+from tornado.httpserver import HTTPServer
+from tornado.httputil import HTTPHeaders
+from tornado.iostream import IOStream
+
+from bot.config import WebhookLimits
+
+log = logging.getLogger(__name__)
+
+BODY_BUDGET = 16  # bodies of the largest size that may be read at once
+REFUSAL_LOG_SECONDS = 60.0
+FD_SHARE = 4  # connections may use at most a quarter of the open files
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What a channel does with requests. ``check_headers``: a reason to refuse (403), or
+    None, before the body is read; ``accept``: the status for a whole body; ``get``: answers
+    a GET (Meta's verification) or None for 405."""
+
+    channel: str
+    check_headers: Callable[[HTTPHeaders], str | None]
+    accept: Callable[[bytes, HTTPHeaders], Awaitable[int]]
+    get: Callable[[tornado.web.RequestHandler], None] | None = None
+
+
+class Refusals:
+    """Refusals logged one line per reason a minute at most: an attack cannot fill the disk."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self._last: dict[str, float] = {}
+        self._since: dict[str, int] = {}
+
+    def note(self, status: int, reason: str) -> None:
+        now = time.monotonic()
+        if now - self._last.get(reason, -REFUSAL_LOG_SECONDS) < REFUSAL_LOG_SECONDS:
+            self._since[reason] = self._since.get(reason, 0) + 1
+            return
+        more = self._since.pop(reason, 0)
+        self._last[reason] = now
+        log.warning(
+            "event=webhook_rejected channel=%s status=%s reason=%s%s",
+            self.channel,
+            status,
+            reason,
+            f" more_since_last_line={more}" if more else "",
+        )
+
+
+class Budget:
+    """Bytes of request bodies held at once, across the server."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.used = limit, 0
+
+    def take(self, size: int) -> bool:
+        if self.used + size > self.limit:
+            return False
+        self.used += size
+        return True
+
+    def give(self, size: int) -> None:
+        self.used = max(0, self.used - size)
+
+
+class BoundedServer(HTTPServer):
+    """An HTTPServer with a cap on open connections: the oldest goes when a new one comes."""
+
+    def initialize(self, *args, max_connections: int = 256, **kwargs) -> None:  # type: ignore[override]
+        super().initialize(*args, **kwargs)
+        self.max_connections = max_connections
+        self._streams: dict[IOStream, None] = {}  # in the order they came
+
+    def handle_stream(self, stream: IOStream, address: tuple) -> None:
+        if len(self._streams) >= self.max_connections:
+            for old in [s for s in self._streams if s.closed()]:
+                del self._streams[old]
+        while len(self._streams) >= self.max_connections:
+            oldest = next(iter(self._streams))
+            del self._streams[oldest]
+            oldest.close()
+        self._streams[stream] = None
+        super().handle_stream(stream, address)
+
+    @property
+    def open_connections(self) -> int:
+        return sum(1 for s in self._streams if not s.closed())
+
+
+@tornado.web.stream_request_body
+class _Handler(tornado.web.RequestHandler):
+    def initialize(
+        self, endpoint: Endpoint, limits: WebhookLimits, budget: Budget, refusals: Refusals
+    ) -> None:
+        self.endpoint, self.limits, self.budget, self.refusals = endpoint, limits, budget, refusals
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.refused = False
+
+    def prepare(self) -> None:
+        if self.request.method != "POST":
+            return
+        length = self.request.headers.get("Content-Length", "")
+        if length and (not length.isdigit() or int(length) > self.limits.max_body_bytes):
+            self._refuse(413, "too_large")
+            return
+        reason = self.endpoint.check_headers(self.request.headers)
+        if reason is not None:
+            self._refuse(403, reason)
+
+    async def data_received(self, chunk: bytes) -> None:
+        if self.refused:
+            return
+        self.size += len(chunk)
+        if self.size > self.limits.max_body_bytes:
+            await self._refuse_and_close(413, "too_large")
+        elif not self.budget.take(len(chunk)):
+            await self._refuse_and_close(503, "busy")
+        else:
+            self.chunks.append(chunk)
+
+    async def post(self) -> None:
+        if self.refused:
+            return
+        body = b"".join(self.chunks)
+        self._release()
+        status = await self.endpoint.accept(body, self.request.headers)
+        self.set_status(status)
+
+    def get(self) -> None:
+        if self.endpoint.get is None:
+            self.set_status(405)
+            return
+        self.endpoint.get(self)
+
+    def _refuse(self, status: int, reason: str) -> None:
+        self.refused = True
+        self._release()
+        self.refusals.note(status, reason)
+        self.set_status(status)
+        self.set_header("Connection", "close")
+        self.finish()
+
+    async def _refuse_and_close(self, status: int, reason: str) -> None:
+        """Mid-body: answer, then close, instead of reading the rest for nothing."""
+        self._refuse(status, reason)
+        self.request.connection.close()
+
+    def _release(self) -> None:
+        self.budget.give(sum(len(c) for c in self.chunks))
+        self.chunks = []
+
+    def on_connection_close(self) -> None:
+        self._release()
+
+    def log_exception(self, *args) -> None:  # never a request body in the log
+        log.error("event=webhook_failed channel=%s", self.endpoint.channel)
+
+
+def connection_cap(limits: WebhookLimits) -> int:
+    """The configured cap, but never more than a share of the open files this process may
+    have: the database, the outgoing connections and the logs need theirs."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return limits.max_connections
+    return max(8, min(limits.max_connections, soft // FD_SHARE))
+
+
+def serve(
+    endpoint: Endpoint, path: str, limits: WebhookLimits, listen: str, port: int
+) -> BoundedServer:
+    """Start a webhook server for ``endpoint`` at /``path``; stop it with ``.stop()``."""
+    handler_args = {
+        "endpoint": endpoint,
+        "limits": limits,
+        "budget": Budget(BODY_BUDGET * limits.max_body_bytes),
+        "refusals": Refusals(endpoint.channel),
+    }
+    app = tornado.web.Application(
+        [(f"/{path}", _Handler, handler_args)],
+        log_function=lambda handler: None,  # no access log: refusals are counted instead
+    )
+    server = BoundedServer(
+        app,
+        xheaders=True,
+        max_connections=connection_cap(limits),
+        idle_connection_timeout=limits.timeout_seconds,
+        body_timeout=limits.timeout_seconds,
+        max_body_size=limits.max_body_bytes,
+    )
+    server.listen(port, address=listen)
+    return server

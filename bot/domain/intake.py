@@ -1,0 +1,107 @@
+"""Durable intake: every incoming update is stored before the platform is told it arrived.
+
+A channel stores what it received (``store``) and only then acknowledges it (Telegram: the
+next getUpdates offset, or the webhook's 200; WhatsApp: the webhook's 200). Handling works
+from this table, oldest first, each chat in order; an update is marked handled in the same
+transaction that logs it and queues its replies (``mark_handled``), so a crash at any point
+either handles it again from here or has its replies waiting in the outbox. The key names the
+bot (or phone number) and the platform's id, so a platform that delivers an update twice has
+it acted on once, and a new bot token, whose ids start again, is not taken for a repeat.
+
+Once handled, a row keeps only its key and times (the text and the chat are gone), for as
+long as a platform may deliver it again (KEEP_KEYS), then ``forget_handled`` deletes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain.store import Database, utc_now
+
+KEEP_KEYS = timedelta(days=8)  # WhatsApp retries a webhook for up to 7 days, Telegram 1
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One update as a channel received it: its key, the chat it belongs to (what must stay
+    in order) and the payload to handle, as text."""
+
+    key: str
+    chat: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Waiting:
+    id: int
+    chat: str
+    payload: str
+    attempts: int
+
+
+async def store(db: Database, channel: str, arrivals: list[Arrival]) -> int:
+    """Store updates in one transaction; ones already stored (the same key) are left alone.
+    Returns how many were new."""
+    if not arrivals:
+        return 0
+    now = utc_now()
+    async with db.write() as conn:
+        before = conn.total_changes
+        await conn.executemany(
+            "INSERT INTO intake (update_key, channel, chat, payload, received_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_key) DO NOTHING",
+            [(a.key, channel, a.chat, a.payload, now) for a in arrivals],
+        )
+        return conn.total_changes - before
+
+
+async def waiting(db: Database, channel: str, after: int, limit: int) -> list[Waiting]:
+    """Updates not handled yet, oldest first, from after row ``after`` on."""
+    rows = await db.fetchall(
+        "SELECT id, chat, payload, attempts FROM intake WHERE channel = ? AND handled_at IS NULL"
+        " AND id > ? ORDER BY id LIMIT ?",
+        (channel, after, limit),
+    )
+    return [Waiting(r["id"], r["chat"], r["payload"] or "", r["attempts"]) for r in rows]
+
+
+async def count_waiting(db: Database, channel: str | None = None) -> int:
+    row = await db.fetchone(
+        "SELECT count(*) FROM intake WHERE handled_at IS NULL AND (? IS NULL OR channel = ?)",
+        (channel, channel),
+    )
+    return int(row[0]) if row else 0
+
+
+async def mark_handled(conn, intake_id: int) -> None:
+    """Inside the transaction that logs the update and queues its replies: the text and the
+    chat (a phone number on WhatsApp) go; the key stays, to know a repeat."""
+    await conn.execute(
+        "UPDATE intake SET handled_at = ?, payload = NULL, chat = '' WHERE id = ?",
+        (utc_now(), intake_id),
+    )
+
+
+async def handled(db: Database, intake_id: int) -> None:
+    """Marked handled on its own: an update that needed no log line or failed for good."""
+    async with db.write() as conn:
+        await mark_handled(conn, intake_id)
+
+
+async def count_attempt(db: Database, intake_id: int) -> int:
+    """One more try at handling; returns how many there have been."""
+    rows = await db.write_one(
+        "UPDATE intake SET attempts = attempts + 1 WHERE id = ? RETURNING attempts", (intake_id,)
+    )
+    return int(rows[0]["attempts"]) if rows else 0
+
+
+async def forget_handled(db: Database, now: datetime) -> int:
+    """Keys of updates handled longer ago than KEEP_KEYS: no platform sends those again."""
+    cutoff = (now - KEEP_KEYS).isoformat(timespec="milliseconds")
+    rows = await db.write_one(
+        "DELETE FROM intake WHERE handled_at IS NOT NULL AND handled_at < ? RETURNING id",
+        (cutoff,),
+    )
+    return len(rows)
