@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import random
+import string
+from collections.abc import Callable
+
 import pytest
 
 from bot.app import build_matcher
 from bot.config import load_config
+from bot.content import normalise
 from bot.content.faq import load_faq, read_out_of_scope
 from bot.content.matcher import Matcher
-from bot.content.normalise import Normaliser, load_lexicon, raw_words
+from bot.content.normalise import MAX_WORDS, Normaliser, load_lexicon, raw_words
 from conftest import REPO
 
 
@@ -123,3 +128,48 @@ def test_close_topics_are_offered_as_alternatives(matcher):
     assert found, "no one-word question is ambiguous: the margin check never fires"
     match = matcher.match(found[0])
     assert all(score <= match.score for _, score in match.alternatives)
+
+
+def _made_up(chars: int, seed: int) -> str:
+    """Random words of 5 to 9 letters, ``chars`` long: none a real word, none cached yet."""
+    rng = random.Random(seed)
+    words: list[str] = []
+    while sum(len(word) + 1 for word in words) < chars:
+        words.append("".join(rng.choices(string.ascii_lowercase, k=rng.randint(5, 9))))
+    return " ".join(words)[:chars]
+
+
+def _count_calls(monkeypatch, owner: object, name: str) -> list[str]:
+    """``owner.name`` still works, and each call's first argument is recorded."""
+    calls: list[str] = []
+    original: Callable = getattr(owner, name)
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+def test_a_long_made_up_question_costs_a_bounded_number_of_lookups(matcher, monkeypatch):
+    """A new word costs a stemming and a fuzzy lookup (about 0.15 ms): 4,096 characters of made-up
+    words, new to the caches as an attacker's would be, cost at most MAX_WORDS of each."""
+    question = _made_up(4096, seed=12)
+    stemmed = _count_calls(monkeypatch, matcher.normaliser._stemmer, "stem")
+    looked_up = _count_calls(monkeypatch, normalise.process, "extractOne")
+    assert matcher.match(question).topic_id is None
+    assert MAX_WORDS <= 64  # the budget: about 10 ms of CPU (bench/matcher_cost.py)
+    assert 0 < len(stemmed) <= MAX_WORDS  # 0 would mean the counting saw nothing
+    assert 0 < len(looked_up) <= MAX_WORDS
+    assert len(matcher.normaliser.tokens(question)) <= MAX_WORDS
+
+
+def test_a_long_paste_is_read_from_its_first_words(matcher):
+    """The question at the start is answered; past its first MAX_WORDS words a paste is not
+    read, so the made-up words there cannot drown the question, as they do when read."""
+    question = "paspor saya hilang, bagaimana?"
+    padding = " ".join(["tolong ya pak"] * MAX_WORDS)  # stop words: nothing to match
+    paste = _made_up(4096, seed=13)
+    assert matcher.match(f"{question} {padding} {paste}"[:4096]).topic_id == "paspor-hilang"
+    assert matcher.match(f"{question} {paste}").topic_id is None
