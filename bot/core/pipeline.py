@@ -125,11 +125,16 @@ class Pipeline:
     def flood_guard(self, message: Incoming) -> Verdict:
         if (message.channel, message.user_id) in self.env.settings.staff_ids:
             return Verdict.OK  # staff are never limited
-        verdict = self.flood.check((message.channel, message.user_id))
+        verdict = self.flood.check((message.channel, message.user_id), message.kind)
         if verdict is Verdict.DROP:
             # an id helps check a complaint; one that is a phone number (WhatsApp) is left out
             who = message.user_id if message.channel in self.env.settings.loggable_ids else "-"
-            log.info("event=flood_dropped channel=%s user=%s", message.channel, who)
+            log.info(
+                "event=flood_dropped channel=%s user=%s kind=%s",
+                message.channel,
+                who,
+                message.kind.value,
+            )
         return verdict
 
     async def find_person(self, message: Incoming, lang: str) -> Person:
@@ -144,7 +149,8 @@ class Pipeline:
 
     async def route(self, ctx: Ctx, verdict: Verdict) -> Outcome:
         if verdict is Verdict.NOTICE:
-            return Outcome([Reply(ctx.t("flood_notice"))], Handled("flood"))
+            seconds = self.flood.resumes_in((ctx.message.channel, ctx.message.user_id))
+            return Outcome([Reply(ctx.t("flood_notice", seconds=str(seconds)))], Handled("flood"))
         try:
             done = await self.router.dispatch(ctx)
         except Exception:  # a bug must not leave the villager without an answer
