@@ -3,13 +3,16 @@
 Every message passes the same steps, in this order, each a method below:
 1. ``clean``: broken Unicode repaired, so anything can be stored and sent;
    (a message in a group chat goes to the features' group handlers instead, and stops here)
-2. ``flood_guard``: too many messages a minute get one notice, then silence;
+2. ``flood_guard``: too many typed messages a minute get one notice saying when replies
+   resume, then silence for typed messages (buttons and commands have a far higher ceiling);
 3. ``find_person``: who wrote (made on first contact), and whether this very message was
    handled before (the platform delivered it twice: no reply);
 4. ``route``: the router's first matching handler (bot/core/router.py), behind a safety net
    so a bug still gets the villager an apology;
-5. ``log``: the message and what was done with it (``Handled``), for staff statistics;
-6. ``first_contact``: a note a feature adds to the first reply a person gets.
+5. ``first_contact``: a note a feature adds to the first reply a person gets;
+6. ``log``: the message and what was done with it (``Handled``), for staff statistics. For
+   an update from the intake table (``take``), the same transaction queues the replies in
+   the outbox and marks the update handled: it is handled once, and no reply is lost.
 """
 
 from __future__ import annotations

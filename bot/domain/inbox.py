@@ -51,10 +51,21 @@ async def ask(
     values: dict[str, str],
 ) -> Asked:
     """Store a villager's question and forward it, unless they are over the hourly limit:
-    then it is held, and ``forward_held`` sends it on once the hour allows."""
+    then it is held, and ``forward_held`` sends it on once the hour allows. The same question
+    asked again within the hour (the "send to an officer" button tapped again and again) is
+    the one stored before: nothing new is stored or forwarded."""
     question = without_nik(question[:QUESTION_LIMIT])
     details = json.dumps(values, ensure_ascii=False)
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="milliseconds")
     async with db.write() as conn:
+        again = await conn.execute_fetchall(
+            "SELECT id, forwarded_at IS NOT NULL FROM inbox WHERE person_id = ? AND question = ?"
+            " AND asked_at > ? ORDER BY id DESC LIMIT 1",
+            (person_id, question, hour_ago),
+        )
+        if again:
+            [(inbox_id, forwarded)] = again
+            return Asked(inbox_id, bool(forwarded))
         [(inbox_id,)] = await conn.execute_fetchall(
             "INSERT INTO inbox (person_id, question, source, asked_at, details)"
             " VALUES (?, ?, ?, ?, ?) RETURNING id",

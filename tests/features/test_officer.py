@@ -99,6 +99,20 @@ async def test_a_declined_question_goes_to_an_officer_with_one_tap_and_chatter_s
     assert "terima kasih" not in forward
 
 
+async def test_tapping_send_to_an_officer_again_and_again_stores_the_question_once(with_group):
+    c = with_group
+    await say(c, Kind.TEXT, "siapa juara piala dunia tahun lalu")
+    for _ in range(10):
+        [told] = await say(c, Kind.BUTTON, "fwd")
+        assert "sudah diteruskan ke petugas" in told.text
+    assert len(await queued(c)) == 1
+    [(stored,)] = await c.db.fetchall("SELECT count(*) FROM inbox")
+    assert stored == 1
+    await say(c, Kind.TEXT, "bagaimana resep rendang yang enak")  # another one: goes too
+    await say(c, Kind.BUTTON, "fwd")
+    assert len(await queued(c)) == 2
+
+
 async def test_without_a_staff_group_nothing_is_promised(app):
     [menu] = await say(app, Kind.COMMAND, "menu")
     assert "officer" not in actions(menu)
