@@ -14,10 +14,15 @@ TOKEN = "123456:SECRET-token-never-logged"
 
 
 @asynccontextmanager
-async def running_telegram(config: Config, token: str = TOKEN) -> AsyncIterator[TelegramChannel]:
+async def running_telegram(
+    config: Config, token: str = TOKEN, webhook_secret: str | None = None
+) -> AsyncIterator[TelegramChannel]:
     """The core on ``config``'s database with its Telegram channel started; stopped after."""
     async with open_app(config) as app:
-        channel = TelegramChannel(app, config.telegram, TelegramSecrets(token), app.texts.commands)
+        secrets = TelegramSecrets(token, webhook_secret)
+        channel = TelegramChannel(
+            app, config.telegram, secrets, app.texts.commands, config.webhooks
+        )
         await channel.start()
         try:
             yield channel

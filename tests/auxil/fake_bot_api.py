@@ -946,6 +946,7 @@ class FakeBotApi:
         self._webhook: JSON = {}
         self._forced_429 = 0
         self._forced_retry_after = 1
+        self._forced_after = 0
         self._send_times: deque[float] = deque()
         self._chat_send_times: dict[int, deque[float]] = {}
         self._internal_errors: list[str] = []
@@ -1030,13 +1031,15 @@ class FakeBotApi:
 
     # ---------------------------------------------------------------- knobs
 
-    def fail_next_with_429(self, n: int = 1, retry_after: int = 1) -> None:
-        """Answer the next ``n`` message sends with 429 Too Many Requests."""
+    def fail_next_with_429(self, n: int = 1, retry_after: int = 1, after: int = 0) -> None:
+        """Answer the next ``n`` message sends with 429 Too Many Requests, once ``after``
+        more sends have been accepted (the second part of a long message, say)."""
         if retry_after < 1:
             raise ValueError("retry_after must be >= 1 (PTB ignores a retry_after of 0)")
         with self._lock:
             self._forced_429 = n
             self._forced_retry_after = retry_after
+            self._forced_after = after
 
     # ---------------------------------------------------------------- pushing updates
 
@@ -1389,7 +1392,9 @@ class FakeBotApi:
     # ---------------------------------------------------------------- flood control
 
     def _check_flood(self, chat_id: Any) -> None:
-        if self._forced_429 > 0:
+        if self._forced_429 > 0 and self._forced_after > 0:
+            self._forced_after -= 1
+        elif self._forced_429 > 0:
             self._forced_429 -= 1
             raise too_many_requests(self._forced_retry_after)
         now = time.monotonic()

@@ -1,0 +1,133 @@
+"""Durable intake on Telegram (python-telegram-bot against the stand-in Bot API, a real SQLite
+file): what a crash left waiting is handled first, in order; a webhook is answered only once
+the update is stored; a new bot token is not muted by the old one's update ids; a reply
+Telegram refuses for a while is sent later, a long one from the part that failed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from auxil.channels import TOKEN, free_port, running_telegram
+from auxil.fake_bot_api import FakeBotApi
+from bot.app import open_app
+from bot.channels.intake import arrival
+from bot.core.messages import Incoming, Kind, Reply, reply_to_text
+from bot.domain import intake, outbox
+from bot.domain.people import touch_person
+
+CHAT = 4242
+
+
+@pytest.fixture
+def fake():
+    with FakeBotApi() as server:
+        yield server
+
+
+def telegram_config(make_config, fake: FakeBotApi, **telegram):
+    return make_config(telegram={"api_base_url": fake.base_url, "poll_timeout": 1, **telegram})
+
+
+async def texts_to(fake: FakeBotApi, chat: int, count: int, timeout: float = 10) -> list[str]:
+    await fake.wait_for(lambda f: len(f.sent(chat)) >= count, timeout=timeout)
+    return [m["visible_text"] for m in fake.sent(chat)]
+
+
+async def test_updates_a_crash_left_waiting_are_handled_first_and_in_order(make_config, fake):
+    config = telegram_config(make_config, fake)
+    async with open_app(config) as app:  # stored, never handled: the bot died
+        words = [("command", "start"), ("command", "bahasa"), ("text", "berapa biaya paspor")]
+        await intake.store(
+            app.db,
+            "telegram",
+            [
+                arrival(
+                    Incoming("telegram", str(CHAT), Kind(kind), text, "Rina", update_id=f"1:{n}")
+                )
+                for n, (kind, text) in enumerate(words)
+            ],
+        )
+    async with running_telegram(config, TOKEN) as bot:
+        said = await texts_to(fake, CHAT, 3)
+        waiting = await intake.count_waiting(bot.core.db)
+    assert said[0].startswith("Halo Rina") and "bahasa" in said[1].lower()
+    assert "paspor" in said[2].lower()
+    assert waiting == 0
+
+
+async def test_a_new_bot_token_is_not_muted_by_the_old_bots_update_ids(make_config, fake):
+    config = telegram_config(make_config, fake)
+    async with running_telegram(config, "111:old-bot"):
+        fake.push_text(CHAT, "/start")
+        await texts_to(fake, CHAT, 1)
+    with FakeBotApi() as other:  # a new bot: its update ids start again at 1
+        config = telegram_config(make_config, other)
+        async with running_telegram(config, "222:new-bot"):
+            other.push_text(CHAT, "/start")
+            [welcome] = await texts_to(other, CHAT, 1)
+    assert welcome.startswith("Halo")
+
+
+async def test_a_webhook_update_is_stored_before_telegram_gets_its_200(make_config, fake):
+    port = free_port()
+    hook = {"port": port, "path": "hook", "public_url": "https://bot.example.org/hook"}
+    config = telegram_config(make_config, fake, mode="webhook", webhook=hook)
+    update = {
+        "update_id": 77,
+        "message": {
+            "message_id": 1, "date": 1764300000, "chat": {"id": CHAT, "type": "private"},
+            "from": {"id": CHAT, "is_bot": False, "first_name": "Rina"}, "text": "halo",
+        },
+    }  # fmt: skip
+    async with running_telegram(config, TOKEN, webhook_secret="s3cret") as bot:
+        url = f"http://127.0.0.1:{port}/hook"
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(url, json=update, headers=headers)
+            row = await bot.core.db.fetchone(
+                "SELECT count(*) FROM intake WHERE update_key = ?", (f"telegram:{bot.bot_id}:77",)
+            )
+            refused = await client.post(
+                url, content=b"x" * 200_000, headers={"X-Telegram-Bot-Api-Secret-Token": "no"}
+            )
+        await texts_to(fake, CHAT, 1)
+    assert answer.status_code == 200 and row[0] == 1
+    assert refused.status_code == 403
+
+
+async def test_a_reply_telegram_refuses_for_a_while_arrives_once_later(make_config, fake):
+    config = telegram_config(make_config, fake)
+    async with running_telegram(config, TOKEN) as bot:
+        fake.fail_next_with_429(5)  # more than python-telegram-bot retries on its own
+        fake.push_text(CHAT, "/start")
+        [welcome] = await texts_to(fake, CHAT, 1, timeout=20)
+        for _ in range(100):  # deliveries are recorded a few at a time, within 20 ms
+            row = await bot.core.db.fetchone(
+                "SELECT status, attempts FROM outbox WHERE text_key = 'reply'"
+            )
+            if row["status"] == "sent":
+                break
+            await asyncio.sleep(0.02)
+    assert welcome.startswith("Halo")
+    assert row["status"] == "sent" and row["attempts"] >= 2  # queued again, not dropped
+
+
+async def test_a_long_reply_refused_at_its_second_part_resumes_there(make_config, fake):
+    config = telegram_config(make_config, fake)
+    first, second = "satu " * 700, "dua " * 700  # two messages: over 4,096 characters
+    async with running_telegram(config, TOKEN) as bot:
+        db = bot.core.db
+        person = await touch_person(db, "telegram", str(CHAT), "Budi", "id")
+        fake.fail_next_with_429(5, after=1)  # the first part goes, the second is refused
+        async with db.write() as conn:
+            [due] = await outbox.queue_replies(
+                conn, person.id, 1, [reply_to_text(Reply(f"{first}\n{second}"))],
+                ("telegram", str(CHAT)),
+            )  # fmt: skip
+        await bot.delivery.send_now([due])
+        said = await texts_to(fake, CHAT, 2, timeout=20)
+    assert len(said) == 2, "a part was sent twice"
+    assert said[0].startswith("satu") and said[1].startswith("dua")
