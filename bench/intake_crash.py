@@ -7,10 +7,11 @@ The bench mirrors tests/channels/test_intake_crash.py, for any checkout (`--tree
 this one): the database is prepared by the tree's own code (a session with room for everyone,
 villagers who already gave their profile), the bot runs as a real process from that tree
 against the stand-in APIs of tests/auxil, it is killed with SIGKILL after its first replies,
-restarted, and once replies stop coming (everyone answered, or 10 s without a new reply, at
-most 90 s) stopped with SIGTERM. Meta is played as Meta does: a WhatsApp POST is sent again
-until it is answered 200, never after. Counted per villager: lost (no reply at all), booked
-but never told the booking code, told twice (duplicates), no booking; and integrity_check.
+restarted, and once replies stop coming (everyone answered and 2 s without a new reply, or
+10 s without one, at most 90 s) stopped with SIGTERM. Meta is played as Meta does: a WhatsApp
+POST is sent again until it is answered 200, never after. Counted per villager: lost (no reply
+at all), booked but never told the booking code, told twice (duplicates), no booking; and
+integrity_check.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ FIRST_REPLIES_TIMEOUT = 120
 QUIET = 10  # seconds without a new reply: what is missing then is not coming
 SETTLE_LIMIT = 90  # seconds after the restart, at most
 
-# run by the tree's own interpreter path: its schema and domain code
+# run with PYTHONPATH=<tree>: the tree's own schema and domain code
 PREPARE = """
 import asyncio, sys
 from datetime import UTC, datetime, timedelta
@@ -101,6 +102,7 @@ class Outcome:
     integrity: str
     double_booked: int  # more than one active booking
     intake_left: str  # intake rows never handled ("-": the tree has no intake table)
+    acked: int  # messages the API took as delivered at the kill (offset confirmed, or 200)
     at_crash: int  # replies sent before the kill
     exit: int  # the restarted bot's exit code on SIGTERM
 
@@ -161,17 +163,18 @@ def wait_for(predicate: Callable[[], bool], seconds: float, what: str, bot: BotP
         time.sleep(0.05)
 
 
-def settle(replies: Callable[[], int], everyone: Callable[[], bool]) -> None:
-    """Until everyone was answered (and 2 s passed quietly), QUIET s without a new reply, or
-    SETTLE_LIMIT s."""
+def settle(said: Callable[[], dict[str, list[str]]], users: list[str]) -> None:
+    """Until everyone was answered and 2 s passed without a new reply, QUIET s passed without
+    one, or SETTLE_LIMIT s."""
     start = last_change = time.monotonic()
-    count = replies()
+    count = 0
     while (now := time.monotonic()) - start < SETTLE_LIMIT:
-        if now - last_change >= (2 if everyone() else QUIET):
+        replies = said()
+        if (n := sum(map(len, replies.values()))) != count:
+            count, last_change = n, now
+        elif now - last_change >= (2 if set(replies) >= set(users) else QUIET):
             return
         time.sleep(0.1)
-        if (n := replies()) != count:
-            count, last_change = n, time.monotonic()
 
 
 def prepare(tree: Path, database: Path, channel: str, users: list[str]) -> str:
@@ -233,6 +236,14 @@ def outcome(database: Path, channel: str, users: list[str], said: dict[str, list
     }
 
 
+def telegram_said(fake: FakeBotApi) -> dict[str, list[str]]:
+    """The texts sent to each chat."""
+    said: dict[str, list[str]] = {}
+    for message in fake.sent():
+        said.setdefault(str(message["chat_id"]), []).append(message["visible_text"] or "")
+    return said
+
+
 def telegram_round(tree: Path, folder: Path, villagers: int, crash_after: int) -> Outcome:
     users = [str(FIRST_TELEGRAM + n) for n in range(villagers)]
     with FakeBotApi() as fake:
@@ -252,19 +263,21 @@ def telegram_round(tree: Path, folder: Path, villagers: int, crash_after: int) -
             wait_for(lambda: len(fake.sent()) >= crash_after, FIRST_REPLIES_TIMEOUT, "replies", bot)
             bot.kill()
             at_crash, polls = len(fake.sent()), len(fake.calls_to("getUpdates"))
+            acked = villagers - fake.pending_updates()
             bot.start()
-            ready = lambda: len(fake.calls_to("getUpdates")) > polls  # noqa: E731
-            wait_for(ready, START_TIMEOUT, "the restarted bot's first getUpdates", bot)
-            answered = lambda: {str(m["chat_id"]) for m in fake.sent()} >= set(users)  # noqa: E731
-            settle(lambda: len(fake.sent()), answered)
+            wait_for(
+                lambda: len(fake.calls_to("getUpdates")) > polls,
+                START_TIMEOUT,
+                "the restarted bot's first getUpdates",
+                bot,
+            )
+            settle(lambda: telegram_said(fake), users)
             exit_code = bot.stop()
         finally:
             bot.kill()
-        said: dict[str, list[str]] = {}
-        for message in fake.sent():
-            said.setdefault(str(message["chat_id"]), []).append(message["visible_text"] or "")
+        said = telegram_said(fake)
     found = outcome(folder / "bot.sqlite3", "telegram", users, said)
-    return Outcome(**found, at_crash=at_crash, exit=exit_code)
+    return Outcome(**found, acked=acked, at_crash=at_crash, exit=exit_code)
 
 
 class Meta:
@@ -294,12 +307,15 @@ class Meta:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(self.post, phones))
 
-    def retry(self, passes: int = 5) -> None:
-        for _ in range(passes):
+    def retry(self, seconds: float = 60) -> None:
+        """POST what was not answered 200 again, pass after pass, for up to ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
             waiting = [p for p in self.bodies if p not in self.acknowledged]
             if not waiting:
                 return
             self.deliver(waiting)
+            time.sleep(0.5)
 
 
 def listening(port: int) -> bool:
@@ -308,6 +324,15 @@ def listening(port: int) -> bool:
     except httpx.HTTPError:
         return False
     return True
+
+
+def whatsapp_said(graph: FakeGraphApi) -> dict[str, list[str]]:
+    """The texts sent to each number (a message without a text body as JSON)."""
+    said: dict[str, list[str]] = {}
+    for message in graph.sent():
+        words = (message.get("text") or {}).get("body") or json.dumps(message)
+        said.setdefault(message["to"], []).append(words)
+    return said
 
 
 def whatsapp_round(tree: Path, folder: Path, villagers: int, crash_after: int) -> Outcome:
@@ -336,20 +361,17 @@ def whatsapp_round(tree: Path, folder: Path, villagers: int, crash_after: int) -
             bot.kill()
             at_crash = len(graph.sent())
             sender.join(timeout=60)
+            acked = len(meta.acknowledged)
             bot.start()
             wait_for(lambda: listening(port), START_TIMEOUT, "the webhook server again", bot)
             meta.retry()
-            answered = lambda: {m["to"] for m in graph.sent()} >= set(phones)  # noqa: E731
-            settle(lambda: len(graph.sent()), answered)
+            settle(lambda: whatsapp_said(graph), phones)
             exit_code = bot.stop()
         finally:
             bot.kill()
-        said: dict[str, list[str]] = {}
-        for message in graph.sent():
-            words = (message.get("text") or {}).get("body") or json.dumps(message)
-            said.setdefault(message["to"], []).append(words)
+        said = whatsapp_said(graph)
     found = outcome(folder / "bot.sqlite3", "whatsapp", phones, said)
-    return Outcome(**found, at_crash=at_crash, exit=exit_code)
+    return Outcome(**found, acked=acked, at_crash=at_crash, exit=exit_code)
 
 
 ROUNDS = {"telegram": telegram_round, "whatsapp": whatsapp_round}
@@ -361,6 +383,7 @@ HEADERS = {
     "integrity": "integrity",
     "double_booked": "2 bookings",
     "intake_left": "intake left",
+    "acked": "acked",
     "at_crash": "at crash",
     "exit": "exit",
 }
@@ -430,7 +453,9 @@ def main() -> None:
         for channel in channels:
             result = one_round(channel, args)
             results[channel].append(result)
-            print(f"round {number} {channel}: {result}", flush=True)
+            if result is not None:
+                shown = "  ".join(f"{key} {value}" for key, value in vars(result).items())
+                print(f"round {number} {channel}: {shown}", flush=True)
     for channel in channels:
         table(channel, results[channel])
 

@@ -1,31 +1,34 @@
 """Attacks on the WhatsApp webhook of a real `desabot run` process, on loopback.
 
-    .venv/bin/python bench/webhook_attack.py [--tree PATH] [--only big,slow,slow1024]
+    .venv/bin/python bench/webhook_attack.py [--tree PATH] [--only quiet,big,slow,slow1024]
 
-Each attack gets a fresh bot process (its code from --tree, default this checkout), a fresh
-SQLite file and the stand-in Graph API (tests/auxil/fake_graph_api.py):
+Each attack gets a fresh bot process (its code from --tree, default this checkout, run from
+a temporary folder with PYTHONPATH=tree), a fresh SQLite file and the stand-in Graph API
+(tests/auxil/fake_graph_api.py):
 
-- quiet: no attack, the signed messages alone (the reference).
-- big: one 99 MB POST (unsigned garbage with a Content-Length), then 20 concurrent 20 MB
-  POSTs; the bot's VmRSS polled every 50 ms, before and during; each POST's answer (status
-  or connection error) and its time.
+- quiet: no attack for 10 s, the signed messages alone (the reference).
+- big: a 99 MB POST (unsigned garbage with a Content-Length), then waves of 20 concurrent
+  20 MB POSTs; each phase repeated for at least 5 s so that signed messages meet it. The
+  bot's VmRSS polled every 50 ms; each POST's answer (status or connection error) and time.
 - slow, slow1024: 1,100 connections each sending part of a request header, then one byte
   every 5 s, for 30 s; how many of them the bot closed and when, its open files, its log
   growth and any "Too many open files". The bot inherits this process's open-file limit
   (raised to the hard limit); slow1024 starts it with a soft limit of 1024, systemd's default.
 
-During each attack a real signed WhatsApp text message is POSTed every second, each from a
-new number (so flood control plays no part): its HTTP answer time and the time until the
-stand-in Graph API receives the bot's first reply to that number.
+Throughout, a real signed WhatsApp text message is POSTed every second, each from a new
+number (so flood control plays no part): its HTTP answer time, and the time until the
+stand-in Graph API accepts the bot's first reply to that number.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
 import resource
+import select
 import selectors
 import signal
 import socket
@@ -37,8 +40,10 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "tests")]  # the helpers speak HTTP and SQLite only
@@ -51,18 +56,25 @@ MB = 1024 * 1024
 QUESTION = "berapa biaya paspor"
 PROBE_TIMEOUT = 10.0  # seconds for one signed POST
 REPLY_WAIT = 30.0  # seconds after an attack for the last replies
+SLOW_LIMIT = 2.0  # a signed message answered or replied to later than this is listed
+BIG_TIMEOUT = 60.0  # seconds for one big POST
+BIG_PHASE = 5.0  # each big-body phase lasts at least this long...
+BIG_WAVES = 1000  # ...but has at most this many waves
 SLOW_CONNECTIONS = 1100
 SLOW_SECONDS = 30.0
 SLOW_INTERVAL = 5.0
 SLOW_START = b"POST /whatsapp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
-BIG_TIMEOUT = 60.0  # seconds for one big POST
+GARBAGE = random.Random(7).randbytes(MB)
+
+Figures = dict[str, str]
+Phase = tuple[str, float, float]  # name, start, end (monotonic)
 
 
 # -- the stand-in Graph API, timed ----------------------------------------------------------
 
 
 class TimedGraphApi(FakeGraphApi):
-    """FakeGraphApi noting when the first message to each number was accepted."""
+    """FakeGraphApi noting when it accepted the first message to each number."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -71,9 +83,8 @@ class TimedGraphApi(FakeGraphApi):
     def handle(self, path: str, headers, raw: bytes) -> tuple[int, dict]:
         status, answer = super().handle(path, headers, raw)
         if status == 200:
-            to = answer["contacts"][0]["input"]
             with self._lock:
-                self.first_at.setdefault(to, time.monotonic())
+                self.first_at.setdefault(answer["contacts"][0]["input"], time.monotonic())
         return status, answer
 
 
@@ -93,6 +104,31 @@ class Bot:
         return self.log.stat().st_size
 
 
+def bot_env(tree: Path) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    env.update(
+        WHATSAPP_ACCESS_TOKEN=SECRETS.access_token,
+        WHATSAPP_APP_SECRET=SECRETS.app_secret,
+        WHATSAPP_VERIFY_TOKEN=SECRETS.verify_token,
+    )
+    env.pop("TELEGRAM_BOT_TOKEN", None)  # WhatsApp alone
+    return env
+
+
+def bot_code(tree: Path) -> str:
+    """Where the bot process imports `bot` from: a check that --tree is what runs."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import bot; print(bot.__file__)"],
+        cwd=tempfile.gettempdir(),
+        env=bot_env(tree),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
 def start_bot(tree: Path, folder: Path, graph: FakeGraphApi, port: int, nofile: int | None) -> Bot:
     config = write_config(
         folder,
@@ -106,16 +142,8 @@ def start_bot(tree: Path, folder: Path, graph: FakeGraphApi, port: int, nofile: 
             "port": port,
         },
     )
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(tree),
-        "WHATSAPP_ACCESS_TOKEN": SECRETS.access_token,
-        "WHATSAPP_APP_SECRET": SECRETS.app_secret,
-        "WHATSAPP_VERIFY_TOKEN": SECRETS.verify_token,
-    }
-    env.pop("TELEGRAM_BOT_TOKEN", None)
 
-    def limit() -> None:
+    def limit() -> None:  # in the child, before exec
         if nofile is not None:
             _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
             resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
@@ -124,8 +152,8 @@ def start_bot(tree: Path, folder: Path, graph: FakeGraphApi, port: int, nofile: 
     with log.open("wb") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run", "--config", str(config)],
-            cwd=folder,  # not the checkout: an editable install must not shadow --tree
-            env=env,
+            cwd=folder,  # not the checkout: the editable install must not shadow --tree
+            env=bot_env(tree),
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             preexec_fn=limit,
@@ -146,23 +174,26 @@ def wait_listening(bot: Bot, port: int, seconds: float = 60.0) -> None:
                 return
         except OSError:
             time.sleep(0.1)
+    stop_bot(bot)
     raise SystemExit(f"the bot did not listen on {port} within {seconds} s:\n{tail(bot.log)}")
 
 
-def stop_bot(bot: Bot) -> int | None:
-    """SIGTERM, then SIGKILL after 30 s; the return code (None if it had to be killed)."""
-    if bot.process.poll() is None:
-        bot.process.send_signal(signal.SIGTERM)
-        try:
-            return bot.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            bot.process.kill()
-            bot.process.wait(timeout=10)
-            return None
-    return bot.process.returncode
+def stop_bot(bot: Bot) -> str:
+    """SIGTERM, then SIGKILL after 30 s; how it ended."""
+    if bot.process.poll() is not None:
+        return f"had exited ({bot.process.returncode})"
+    started = time.monotonic()
+    bot.process.send_signal(signal.SIGTERM)
+    try:
+        code = bot.process.wait(timeout=30)
+        return f"exit {code} {time.monotonic() - started:.1f} s after SIGTERM"
+    except subprocess.TimeoutExpired:
+        bot.process.kill()
+        bot.process.wait(timeout=10)
+        return "killed: no exit within 30 s of SIGTERM"
 
 
-def tail(path: Path, lines: int = 15) -> str:
+def tail(path: Path, lines: int = 12) -> str:
     data = path.read_bytes()[-20000:].decode("utf-8", "replace")
     return "\n".join(data.splitlines()[-lines:])
 
@@ -177,7 +208,7 @@ def free_port() -> int:
 
 
 class Watcher(threading.Thread):
-    """Polls the bot's VmRSS and open files every 50 ms; samples are (time, rss MB, fds)."""
+    """Polls the bot's VmRSS and open files every 50 ms: samples of (time, MB, files)."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -189,13 +220,13 @@ class Watcher(threading.Thread):
         while not self.done.wait(0.05):
             try:
                 rss = rss_mb(self.pid)
-                fds = len(os.listdir(f"/proc/{self.pid}/fd"))
+                files = len(os.listdir(f"/proc/{self.pid}/fd"))
             except (OSError, ValueError):
                 return  # the bot is gone
-            self.samples.append((time.monotonic(), rss, fds))
+            self.samples.append((time.monotonic(), rss, files))
 
     def peak(self, start: float, end: float) -> tuple[float, int]:
-        inside = [s for s in self.samples if start <= s[0] <= end] or [(0, 0.0, 0)]
+        inside = [s for s in self.samples if start <= s[0] <= end] or [(0.0, 0.0, 0)]
         return max(s[1] for s in inside), max(s[2] for s in inside)
 
 
@@ -214,20 +245,19 @@ class Probe:
     phone: str
     sent_at: float
     answered_at: float | None = None
-    outcome: str = "pending"
+    outcome: str = "no answer yet"
 
 
-@dataclass
 class Prober:
-    """A signed WhatsApp text POSTed every second, each from a new number, in its own
+    """A signed WhatsApp text POSTed every second, each from a new number, each in its own
     thread so that a slow answer does not delay the next."""
 
-    url: str
-    graph: TimedGraphApi
-    probes: list[Probe] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _threads: list[threading.Thread] = field(default_factory=list)
-    _numbers: int = 6281500000000
+    def __init__(self, url: str, graph: TimedGraphApi) -> None:
+        self.url, self.graph = url, graph
+        self.probes: list[Probe] = []
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._numbers = itertools.count(6281500000001)
 
     def start(self) -> None:
         self._threads.append(threading.Thread(target=self._loop, daemon=True))
@@ -240,8 +270,7 @@ class Prober:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self._numbers += 1
-            probe = Probe(str(self._numbers), time.monotonic())
+            probe = Probe(str(next(self._numbers)), time.monotonic())
             self.probes.append(probe)
             thread = threading.Thread(target=self._post, args=(probe,), daemon=True)
             self._threads.append(thread)
@@ -249,8 +278,6 @@ class Prober:
             self._stop.wait(1.0)
 
     def _post(self, probe: Probe) -> None:
-        import httpx
-
         body = json.dumps(envelope([text(QUESTION, probe.phone)])).encode()
         headers = {"X-Hub-Signature-256": sign(body), "Content-Type": "application/json"}
         try:
@@ -266,21 +293,40 @@ class Prober:
         while time.monotonic() < deadline and not wanted <= set(self.graph.first_at):
             time.sleep(0.1)
 
-    def summary(self) -> dict[str, str]:
-        answers = [p.answered_at - p.sent_at for p in self.probes if p.answered_at]
-        replies = [
-            self.graph.first_at[p.phone] - p.sent_at
-            for p in self.probes
-            if p.phone in self.graph.first_at
-        ]
-        outcomes = Counter(p.outcome for p in self.probes)
+    def reply_delay(self, probe: Probe) -> float | None:
+        at = self.graph.first_at.get(probe.phone)
+        return None if at is None else at - probe.sent_at
+
+    def summary(self, start: float, end: float) -> Figures:
+        """The signed messages sent between ``start`` and ``end``."""
+        probes = [p for p in self.probes if start <= p.sent_at <= end]
+        answers = [p.answered_at - p.sent_at for p in probes if p.answered_at]
+        replies = [d for p in probes if (d := self.reply_delay(p)) is not None]
+        outcomes = Counter(p.outcome for p in probes)
         return {
-            "signed messages": f"{len(self.probes)} ({', '.join(f'{k} x{v}' for k, v in outcomes.items())})",
-            "answer s median/max": spread(answers),
-            "reply s median/max": spread(replies),
-            "replies received": f"{len(replies)} of {len(self.probes)}",
-            "slow answers (> 2 s)": slow_list(self.probes),
+            "signed: answers": ", ".join(f"{k} x{v}" for k, v in outcomes.most_common()) or "-",
+            "signed: answer s median/max": spread(answers),
+            "signed: reply s median/max": f"{spread(replies)} ({len(replies)} of "
+            f"{len(probes)} replied to)",
+            f"signed: over {SLOW_LIMIT:g} s": self.slow(probes, start),
         }
+
+    def slow(self, probes: list[Probe], start: float) -> str:
+        """Signed messages answered or replied to after more than SLOW_LIMIT, or never."""
+        lines = []
+        for probe in probes:
+            answer = probe.answered_at - probe.sent_at if probe.answered_at else None
+            reply = self.reply_delay(probe)
+            if answer is None or answer > SLOW_LIMIT or reply is None or reply > SLOW_LIMIT:
+                lines.append(
+                    f"at {probe.sent_at - start:.0f} s: {probe.outcome} after "
+                    f"{seconds(answer)}, reply after {seconds(reply)}"
+                )
+        return "; ".join(lines) or "none"
+
+
+def seconds(value: float | None) -> str:
+    return "never" if value is None else f"{value:.2f} s"
 
 
 def spread(values: list[float]) -> str:
@@ -289,34 +335,18 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.3f} / {max(values):.3f}"
 
 
-def slow_list(probes: list[Probe], limit: float = 2.0) -> str:
-    slow = [p for p in probes if p.answered_at is None or p.answered_at - p.sent_at > limit]
-    if not slow:
-        return "none"
-    first = probes[0].sent_at
-    return ", ".join(
-        f"t={p.sent_at - first:.0f}s {p.outcome} "
-        + (f"{p.answered_at - p.sent_at:.1f}s" if p.answered_at else "unanswered")
-        for p in slow
-    )
-
-
 # -- attack a: big bodies ---------------------------------------------------------------------
-
-
-GARBAGE = random.Random(7).randbytes(MB)
 
 
 def big_post(port: int, size: int) -> tuple[str, float]:
     """One unsigned POST of ``size`` bytes of garbage: (how it was answered, seconds)."""
     started = time.monotonic()
     head = (
-        f"POST /whatsapp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "POST /whatsapp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         f"Content-Length: {size}\r\n\r\n"
     ).encode()
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=BIG_TIMEOUT) as sock:
-            sock.settimeout(BIG_TIMEOUT)
             sock.sendall(head)
             early = send_body(sock, size, started)
             return (early or read_status(sock)), time.monotonic() - started
@@ -325,27 +355,20 @@ def big_post(port: int, size: int) -> tuple[str, float]:
 
 
 def send_body(sock: socket.socket, size: int, started: float) -> str | None:
-    """Sends the body unless the server answers first; its answer then, else None."""
-    view, left = memoryview(GARBAGE), size
-    while left > 0:
+    """Sends the body, 1 MB at a time, unless the server answers or hangs up first: how it
+    did then, else None."""
+    sent = 0
+    while sent < size:
         if time.monotonic() - started > BIG_TIMEOUT:
             return "client timeout"
-        readable, _, _ = select_read(sock)
-        if readable:
-            status = read_status(sock)
-            return f"{status} before {size - left} of {size} bytes were sent"
+        if select.select([sock], [], [], 0)[0]:
+            return f"{read_status(sock)} after {sent // MB} MB sent"
         try:
-            sock.sendall(view[: min(left, MB)])
+            sock.sendall(memoryview(GARBAGE)[: min(size - sent, MB)])
         except OSError as exc:
-            return f"{type(exc).__name__} after {size - left} bytes"
-        left -= min(left, MB)
+            return f"{type(exc).__name__} after {sent // MB} MB sent"
+        sent += min(size - sent, MB)
     return None
-
-
-def select_read(sock: socket.socket) -> tuple[list, list, list]:
-    import select
-
-    return select.select([sock], [], [], 0)
 
 
 def read_status(sock: socket.socket) -> str:
@@ -354,82 +377,111 @@ def read_status(sock: socket.socket) -> str:
     except OSError as exc:
         return type(exc).__name__
     if not data:
-        return "closed without an answer"
+        return "closed, no answer"
     line = data.split(b"\r\n", 1)[0].decode("latin-1")
-    return line.split(" ", 2)[1] if line.startswith("HTTP/") else f"garbage {line[:30]!r}"
+    return line.split(" ", 2)[1] if line.startswith("HTTP/") else f"not HTTP {line[:30]!r}"
 
 
-def attack_big(port: int, watcher: Watcher) -> tuple[dict[str, str], list[str]]:
-    baseline = rss_mb(watcher.pid)
-    start = time.monotonic()
-    one = big_post(port, 99 * MB)
-    middle = time.monotonic()
-    results: list[tuple[str, float]] = [("", 0.0)] * 20
+def wave(port: int, count: int, size: int) -> list[tuple[str, float]]:
+    """``count`` POSTs of ``size`` bytes at once."""
+    results: list[tuple[str, float]] = [("client gave up", BIG_TIMEOUT)] * count
 
     def post(n: int) -> None:
-        results[n] = big_post(port, 20 * MB)
+        results[n] = big_post(port, size)
 
-    threads = [threading.Thread(target=post, args=(n,), daemon=True) for n in range(20)]
+    threads = [threading.Thread(target=post, args=(n,), daemon=True) for n in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=BIG_TIMEOUT + 10)
-    end = time.monotonic()
-    time.sleep(1.0)  # memory right after, once the bodies are dropped
-    peak_one, _ = watcher.peak(start, middle + 0.1)
-    peak_many, _ = watcher.peak(middle, end + 0.1)
-    counts = Counter(outcome for outcome, _ in results)
-    figures = {
-        "baseline RSS MB": f"{baseline:.0f}",
-        "99 MB POST": f"{one[0]} in {one[1]:.2f} s",
-        "peak RSS MB, 99 MB POST": f"{peak_one:.0f}",
-        "20 x 20 MB POSTs": ", ".join(f"{k} x{v}" for k, v in counts.items()),
-        "20 x 20 MB time s median/max": spread([t for _, t in results]),
-        "peak RSS MB, 20 x 20 MB": f"{peak_many:.0f}",
-        "RSS MB 1 s after": f"{rss_mb(watcher.pid):.0f}",
-    }
-    return figures, []
+    return results
+
+
+def repeated(port: int, count: int, size: int) -> tuple[list[tuple[str, float]], int]:
+    """Waves of ``count`` POSTs one after another for at least BIG_PHASE s (at most
+    BIG_WAVES waves): the results and the number of waves."""
+    results: list[tuple[str, float]] = []
+    waves, start = 0, time.monotonic()
+    while time.monotonic() - start < BIG_PHASE and waves < BIG_WAVES:
+        results += wave(port, count, size)
+        waves += 1
+    return results, waves
+
+
+def attack_big(port: int, watcher: Watcher, bot: Bot) -> tuple[Figures, list[Phase]]:
+    figures = {"baseline RSS MB": f"{rss_mb(watcher.pid):.0f}"}
+    phases = []
+    for name, count, size in (("99 MB", 1, 99 * MB), ("20 x 20 MB", 20, 20 * MB)):
+        start = time.monotonic()
+        results, waves = repeated(port, count, size)
+        end = time.monotonic()
+        phases.append((name, start, end))
+        answers = Counter(outcome for outcome, _ in results)
+        figures[f"{name}: POSTs (waves)"] = f"{len(results)} ({waves})"
+        figures[f"{name}: first answer"] = f"{results[0][0]} in {results[0][1]:.2f} s"
+        figures[f"{name}: answers"] = ", ".join(f"{k} x{v}" for k, v in answers.most_common())
+        figures[f"{name}: POST s median/max"] = spread([t for _, t in results])
+        figures[f"{name}: peak RSS MB"] = f"{watcher.peak(start, end + 0.1)[0]:.0f}"
+    time.sleep(1.0)  # memory once the bodies are dropped
+    figures["RSS MB 1 s after"] = f"{rss_mb(watcher.pid):.0f}"
+    return figures, phases
 
 
 # -- attack b: slow connections ---------------------------------------------------------------
 
 
-def open_slow(port: int, count: int) -> tuple[list[socket.socket], Counter]:
-    sockets, errors = [], Counter()
-    for _ in range(count):
-        try:
-            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-            sock.sendall(SLOW_START)
-            sock.setblocking(False)
-            sockets.append(sock)
-        except OSError as exc:
-            errors[type(exc).__name__] += 1
-    return sockets, errors
+Closings = dict[socket.socket, tuple[float, str]]  # socket -> (seconds since start, how)
 
 
-def trickle(sockets: list[socket.socket], start: float) -> dict[socket.socket, tuple[float, str]]:
-    """One byte every SLOW_INTERVAL s on each open socket until SLOW_SECONDS; closings seen
-    (readable with an answer or EOF, or a failed send): socket -> (time, how)."""
-    selector = selectors.DefaultSelector()
-    for sock in sockets:
-        selector.register(sock, selectors.EVENT_READ)
-    closed: dict[socket.socket, tuple[float, str]] = {}
-    next_byte = start + SLOW_INTERVAL
-    while (now := time.monotonic()) < start + SLOW_SECONDS:
-        for key, _ in selector.select(timeout=min(0.1, max(0.0, next_byte - now))):
-            closed[key.fileobj] = (time.monotonic() - start, closing(key.fileobj))
-            selector.unregister(key.fileobj)
-        if time.monotonic() >= next_byte:
+class SlowClients:
+    """Connections that send part of a request header, then a byte every SLOW_INTERVAL s.
+    One counts as closed by the bot when it turns readable (an answer, EOF) or a send fails."""
+
+    def __init__(self) -> None:
+        self.sockets: list[socket.socket] = []
+        self.errors: Counter = Counter()
+        self.closed: Closings = {}
+        self.selector = selectors.DefaultSelector()
+        self.start = time.monotonic()
+
+    def open(self, port: int, count: int) -> None:
+        for _ in range(count):
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                sock.sendall(SLOW_START)
+                sock.setblocking(False)
+            except OSError as exc:
+                self.errors[type(exc).__name__] += 1
+                continue
+            self.sockets.append(sock)
+            self.selector.register(sock, selectors.EVENT_READ)
+            self.watch(0)
+
+    def watch(self, timeout: float) -> None:
+        for key, _ in self.selector.select(timeout=timeout):
+            self.note(key.fileobj, closing(key.fileobj))
+
+    def note(self, sock: socket.socket, how: str) -> None:
+        self.closed[sock] = (time.monotonic() - self.start, how)
+        self.selector.unregister(sock)
+
+    def trickle(self, until: float) -> None:
+        next_byte = self.start + SLOW_INTERVAL
+        while (now := time.monotonic()) < until:
+            self.watch(min(0.1, max(0.0, next_byte - now)))
+            if time.monotonic() < next_byte:
+                continue
             next_byte += SLOW_INTERVAL
-            for sock in sockets:
-                if sock not in closed:
-                    try:
-                        sock.send(b"x")
-                    except OSError as exc:
-                        closed[sock] = (time.monotonic() - start, type(exc).__name__)
-                        selector.unregister(sock)
-    selector.close()
-    return closed
+            for sock in [s for s in self.sockets if s not in self.closed]:
+                try:
+                    sock.send(b"x")
+                except OSError as exc:
+                    self.note(sock, type(exc).__name__)
+
+    def close(self) -> None:
+        self.selector.close()
+        for sock in self.sockets:
+            sock.close()
 
 
 def closing(sock: socket.socket) -> str:
@@ -443,54 +495,55 @@ def closing(sock: socket.socket) -> str:
     return line.split(" ", 2)[1] if line.startswith("HTTP/") else "data"
 
 
-def when(closed: dict[socket.socket, tuple[float, str]]) -> str:
-    """Closings by second since the attack started, e.g. "0s: 844, 10s: 256"."""
-    seconds = Counter(int(t) for t, _ in closed.values())
-    return ", ".join(f"{s}s: {n}" for s, n in sorted(seconds.items())) or "none"
+def by_second(closed: Closings) -> str:
+    """Closings by whole second since the attack started, e.g. "0 s: 844, 10 s: 256"."""
+    counts = Counter(int(t) for t, _ in closed.values())
+    return ", ".join(f"{s} s: {n}" for s, n in sorted(counts.items())) or "none"
 
 
-def attack_slow(port: int, watcher: Watcher, bot: Bot) -> tuple[dict[str, str], list[str]]:
-    log_before = bot.log_size()
-    start = time.monotonic()
-    sockets, errors = open_slow(port, SLOW_CONNECTIONS)
-    opened = time.monotonic() - start
-    closed = trickle(sockets, start)
+def attack_slow(port: int, watcher: Watcher, bot: Bot) -> tuple[Figures, list[Phase]]:
+    clients = SlowClients()
+    try:
+        clients.open(port, SLOW_CONNECTIONS)
+        opened = time.monotonic() - clients.start
+        clients.trickle(clients.start + SLOW_SECONDS)
+    finally:
+        clients.close()
     end = time.monotonic()
-    for sock in sockets:
-        sock.close()
-    log_text = bot.log.read_bytes()[log_before:]
-    _, peak_fds = watcher.peak(start, end)
-    hows = Counter(how for _, how in closed.values())
+    hows = Counter(how for _, how in clients.closed.values())
+    failed = f" (failed: {dict(clients.errors)})" if clients.errors else ""
     figures = {
-        "connections opened": f"{len(sockets)} in {opened:.1f} s"
-        + (f" (failed: {dict(errors)})" if errors else ""),
-        "closed by the bot": f"{len(closed)} ({', '.join(f'{k} x{v}' for k, v in hows.items())})",
-        "closed at (s since start: n)": when(closed),
-        "bot's peak open files": str(peak_fds),
-        "log growth bytes": f"{len(log_text):,}",
-        '"Too many open files" lines': str(log_text.count(b"Too many open files")),
+        "connections opened": f"{len(clients.sockets)} in {opened:.1f} s{failed}",
+        "closed by the bot": f"{len(clients.closed)} ("
+        + ", ".join(f"{k} x{v}" for k, v in hows.most_common())
+        + ")",
+        "closed at (s since start: n)": by_second(clients.closed),
+        "bot's peak open files": str(watcher.peak(clients.start, end)[1]),
     }
-    return figures, log_lines(log_text)
-
-
-def log_lines(data: bytes, lines: int = 12) -> list[str]:
-    return data.decode("utf-8", "replace").splitlines()[-lines:]
+    return figures, [("slow", clients.start, end)]
 
 
 # -- a run ------------------------------------------------------------------------------------
 
 
-Attack = Callable[[int, Watcher, Bot], tuple[dict[str, str], list[str]]]
-ATTACKS: dict[str, tuple[Attack | None, int | None]] = {
+def attack_quiet(port: int, watcher: Watcher, bot: Bot) -> tuple[Figures, list[Phase]]:
+    start = time.monotonic()
+    time.sleep(10.0)
+    return {}, [("quiet", start, time.monotonic())]
+
+
+Attack = Callable[[int, Watcher, Bot], tuple[Figures, list[Phase]]]
+ATTACKS: dict[str, tuple[Attack, int | None]] = {
     # name: (attack, the bot's soft open-file limit; None: this process's)
-    "quiet": (None, None),
-    "big": (lambda port, watcher, bot: attack_big(port, watcher), None),
+    "quiet": (attack_quiet, None),
+    "big": (attack_big, None),
     "slow": (attack_slow, None),
     "slow1024": (attack_slow, 1024),
 }
 
 
-def run_attack(tree: Path, name: str) -> tuple[dict[str, str], list[str]]:
+def run_attack(tree: Path, name: str) -> tuple[Figures, str]:
+    """One attack on a fresh bot: its figures and the tail of what it logged meanwhile."""
     attack, nofile = ATTACKS[name]
     port = free_port()
     with tempfile.TemporaryDirectory() as folder, TimedGraphApi() as graph:
@@ -500,21 +553,28 @@ def run_attack(tree: Path, name: str) -> tuple[dict[str, str], list[str]]:
         prober = Prober(f"http://127.0.0.1:{port}/whatsapp", graph)
         try:
             time.sleep(1.0)
+            log_before = bot.log_size()
+            probing = time.monotonic()
             prober.start()
-            figures, lines = attack(port, watcher, bot) if attack else ({}, [])
-            if attack is None:
-                time.sleep(10.0)
+            figures, phases = attack(port, watcher, bot)
+            phases[0] = (phases[0][0], probing, phases[0][2])  # the attack starts at once
             prober.stop()
+            logged = bot.log.read_bytes()[log_before:]
             prober.wait_replies()
-            figures.update(prober.summary())
+            for phase, start, end in phases:
+                summary = prober.summary(start, end)
+                figures.update({f"{phase}: {k}": v for k, v in summary.items()})
+            lines, emfile = logged.count(b"\n"), logged.count(b"Too many open files")
+            figures["log growth"] = f"{len(logged):,} bytes, {lines:,} lines"
+            figures['"Too many open files"'] = f"{emfile:,} times"
             alive = bot.process.poll() is None
             figures["bot alive after"] = "yes" if alive else f"no ({bot.process.returncode})"
         finally:
             watcher.done.set()
-            code = stop_bot(bot)
-            figures_tail = tail(bot.log)
-        figures["stopped (exit code)"] = str(code)
-        return figures, lines or figures_tail.splitlines()
+            ended = stop_bot(bot)
+        figures["stopping"] = ended
+        shown = logged.decode("utf-8", "replace").splitlines()
+        return figures, "\n".join(line[:300] for line in shown[-12:])
 
 
 def raise_nofile() -> None:
@@ -523,14 +583,13 @@ def raise_nofile() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def print_table(tree: Path, name: str, figures: dict[str, str], lines: list[str]) -> None:
-    print(f"\n== {tree} :: {name}", flush=True)
+def print_table(name: str, figures: Figures, log: str) -> None:
+    print(f"\n== {name}")
     for key, value in figures.items():
-        print(f"  {key:32s} {value}")
-    if lines:
-        print("  log tail:")
-        for line in lines:
-            print(f"    {line[:300]}")
+        print(f"  {key:38s} {value}")
+    if log:
+        print("  the bot's log meanwhile, last lines:")
+        print("\n".join(f"    {line}" for line in log.splitlines()))
     sys.stdout.flush()
 
 
@@ -541,10 +600,11 @@ def main() -> None:
     args = parser.parse_args()
     raise_nofile()
     tree = args.tree.resolve()
-    print(f"tree {tree}; open-file limit here {resource.getrlimit(resource.RLIMIT_NOFILE)}")
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)
+    print(f"tree {tree} (bot code {bot_code(tree)}); open-file limit here {limit}", flush=True)
     for name in args.only.split(","):
-        figures, lines = run_attack(tree, name)
-        print_table(tree, name, figures, lines)
+        figures, log = run_attack(tree, name)
+        print_table(name, figures, log)
 
 
 if __name__ == "__main__":

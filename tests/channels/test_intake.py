@@ -131,3 +131,30 @@ async def test_a_long_reply_refused_at_its_second_part_resumes_there(make_config
         said = await texts_to(fake, CHAT, 2, timeout=20)
     assert len(said) == 2, "a part was sent twice"
     assert said[0].startswith("satu") and said[1].startswith("dua")
+
+
+async def test_after_hapusdata_on_telegram_no_file_holds_what_was_erased(make_config, fake):
+    """Through the intake and the outbox too: what the villager wrote waited in the intake
+    table and their replies in the outbox; after /hapusdata neither the database file nor
+    its -wal holds their name or their words (grep the bytes)."""
+    config = telegram_config(make_config, fake)
+    async with running_telegram(config, TOKEN) as bot:
+        fake.push_text(CHAT, "/start", first_name="Siti", last_name="Aminah")
+        fake.push_text(CHAT, "kalimat rahasia unik tentang agen gelap")
+        await texts_to(fake, CHAT, 2)
+        fake.push_text(CHAT, "/hapusdata")
+        await texts_to(fake, CHAT, 3)
+        fake.push_callback(CHAT, "erase:yes")
+        said = await texts_to(fake, CHAT, 4)
+        for _ in range(100):  # the last reply's delivery is recorded within 20 ms
+            if not await bot.core.db.fetchone(
+                "SELECT 1 FROM outbox WHERE status = 'sending' OR values_json != '{}'"
+            ):
+                break
+            await asyncio.sleep(0.02)
+        database = bot.core.db.path
+        for path in (database, database.with_name(database.name + "-wal")):
+            data = path.read_bytes() if path.exists() else b""
+            for erased in (b"Siti", b"Aminah", b"agen gelap", b"rahasia"):
+                assert erased not in data, f"{path.name} still holds {erased!r}"
+    assert "dihapus" in said[3].lower()

@@ -541,3 +541,21 @@ def test_a_template_for_a_message_that_is_never_queued_is_a_config_error(make_co
 
     with pytest.raises(ConfigError, match="reminder_son: expected a message that can be queued"):
         make_config(whatsapp={"templates": {"reminder_son": {"name": "x"}}})
+
+
+async def test_a_reply_whatsapp_refuses_for_a_moment_is_sent_again_not_dropped(whatsapp, graph):
+    graph.fail_next(130429)  # the rate limit: try again in a few seconds
+    assert await post(whatsapp, envelope([text("berapa biaya paspor")])) == 200
+    await wait_for(lambda: graph.sent(VILLAGER), timeout=20)
+    [answer] = graph.sent(VILLAGER)
+    assert "paspor" in visible(answer).lower()
+    row = await whatsapp.core.db.fetchone("SELECT attempts FROM outbox WHERE text_key = 'reply'")
+    assert row["attempts"] >= 2
+
+
+async def test_the_webhook_answers_200_only_once_the_message_is_stored(whatsapp):
+    message = text("halo")
+    assert await post(whatsapp, envelope([message])) == 200
+    key = f"whatsapp:1234567890:{message['id']}"
+    row = await whatsapp.core.db.fetchone("SELECT 1 FROM intake WHERE update_key = ?", (key,))
+    assert row is not None  # stored by then, with the phone number id in its key
