@@ -81,6 +81,10 @@ class Intake:
             await asyncio.gather(*list(self._scheduled), return_exceptions=True)
 
     async def _schedule(self) -> None:
+        with contextlib.suppress(DatabaseError):
+            left = await intake.count_waiting(self.core.db, self.channel)
+            if left:  # a crash (or a stop in a flood) left these: handled first
+                log.info("event=intake_resumed channel=%s waiting=%s", self.channel, left)
         while not self._stopping:
             self._wake.clear()
             room = MAX_SCHEDULED - len(self._scheduled)

@@ -315,22 +315,21 @@ class TelegramChannel:
             return "wrong_secret_token"
         return None
 
-    async def _webhook_body(self, body: bytes, headers: HTTPHeaders) -> int:
+    async def _webhook_body(self, body: bytes, headers: HTTPHeaders) -> webhook.Answer:
         """A webhook POST whose secret token was right: 200 only once it is stored (a 5xx
         and Telegram sends it again)."""
         try:
             update = Update.de_json(json.loads(body), self.application.bot)
         except (ValueError, TypeError, KeyError, AttributeError):
-            log.warning("event=webhook_bad_update channel=telegram")
-            return 400
+            update = None
         if update is None:
-            return 400
+            return 400, "bad_update"
         try:
             await self._store([update])
         except DatabaseError as exc:
             log.error("event=database_failed step=intake error=%r", str(exc))
-            return 503
-        return 200
+            return 503, None
+        return 200, None
 
     # -- out -----------------------------------------------------------------------------------
 

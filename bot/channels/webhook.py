@@ -37,15 +37,19 @@ FD_SHARE = 4  # connections may use at most a quarter of the open files
 CHUNK = 64 * 1024  # bytes read from a body at a time
 
 
+# the answer to a whole body: the status, and the reason when it is a refusal (to be logged)
+Answer = tuple[int, str | None]
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """What a channel does with requests. ``check_headers``: a reason to refuse (403), or
-    None, before the body is read; ``accept``: the status for a whole body; ``get``: answers
+    None, before the body is read; ``accept``: the answer to a whole body; ``get``: answers
     a GET (Meta's verification) or None for 405."""
 
     channel: str
     check_headers: Callable[[HTTPHeaders], str | None]
-    accept: Callable[[bytes, HTTPHeaders], Awaitable[int]]
+    accept: Callable[[bytes, HTTPHeaders], Awaitable[Answer]]
     get: Callable[[tornado.web.RequestHandler], None] | None = None
 
 
@@ -115,17 +119,19 @@ class BoundedServer(HTTPServer):
 
 @tornado.web.stream_request_body
 class _Handler(tornado.web.RequestHandler):
+    SUPPORTED_METHODS = ("GET", "POST")  # anything else: 405 before a body is read
+
     def initialize(
         self, endpoint: Endpoint, limits: WebhookLimits, budget: Budget, refusals: Refusals
     ) -> None:
         self.endpoint, self.limits, self.budget, self.refusals = endpoint, limits, budget, refusals
         self.chunks: list[bytes] = []
         self.size = 0
-        self.refused = False
+        self.reading = False  # a POST whose headers passed: its body is wanted
 
     def prepare(self) -> None:
         if self.request.method != "POST":
-            return
+            return  # a GET's body, if any, is read and dropped
         length = self.request.headers.get("Content-Length", "")
         if length and (not length.isdigit() or int(length) > self.limits.max_body_bytes):
             self._refuse(413, "too_large")
@@ -134,9 +140,11 @@ class _Handler(tornado.web.RequestHandler):
         reason = self.endpoint.check_headers(self.request.headers)
         if reason is not None:
             self._refuse(403, reason)
+            return
+        self.reading = True
 
     async def data_received(self, chunk: bytes) -> None:
-        if self.refused:
+        if not self.reading:
             return
         self.size += len(chunk)
         if self.size > self.limits.max_body_bytes:
@@ -147,11 +155,13 @@ class _Handler(tornado.web.RequestHandler):
             self.chunks.append(chunk)
 
     async def post(self) -> None:
-        if self.refused:
+        if not self.reading:
             return
         body = b"".join(self.chunks)
         self._release()
-        status = await self.endpoint.accept(body, self.request.headers)
+        status, reason = await self.endpoint.accept(body, self.request.headers)
+        if reason is not None:
+            self.refusals.note(status, reason)
         self.set_status(status)
 
     def get(self) -> None:
@@ -161,7 +171,7 @@ class _Handler(tornado.web.RequestHandler):
         self.endpoint.get(self)
 
     def _refuse(self, status: int, reason: str) -> None:
-        self.refused = True
+        self.reading = False
         self._release()
         self.refusals.note(status, reason)
         self.set_status(status)
@@ -176,6 +186,9 @@ class _Handler(tornado.web.RequestHandler):
     def _release(self) -> None:
         self.budget.give(sum(len(c) for c in self.chunks))
         self.chunks = []
+
+    def on_finish(self) -> None:
+        self._release()
 
     def on_connection_close(self) -> None:
         self._release()

@@ -395,23 +395,21 @@ class WhatsAppChannel:
             return "signature"
         return None
 
-    async def _accept(self, body: bytes, headers: HTTPHeaders) -> int:
+    async def _accept(self, body: bytes, headers: HTTPHeaders) -> webhook.Answer:
         """A whole POST: its signature checked, then parsed; 200 only once stored."""
         if not signature_ok(body, headers.get(SIGNATURE_HEADER), self.secrets.app_secret):
-            log.warning("event=webhook_rejected channel=whatsapp status=403 reason=signature")
-            return 403
+            return 403, "signature"
         try:
             inbound = parse_webhook(json.loads(body), self.config.phone_number_id)
-        except ValueError as exc:  # signed but not a payload we know: say so, do not retry
-            log.warning("event=whatsapp_bad_payload error=%r", str(exc))
-            return 400
+        except ValueError:  # signed but not a payload we know: say so, do not retry
+            return 400, "bad_payload"
         try:
             await self.intake.store([arrival(m) for m in inbound.messages])
             await self._record_statuses(inbound.statuses)
         except DatabaseError as exc:  # Meta sends it again
             log.error("event=database_failed step=intake error=%r", str(exc))
-            return 503
-        return 200
+            return 503, None
+        return 200, None
 
     async def _deliver_taken(self, taken: Taken, chat: str) -> None:
         await self.delivery.send_now(taken.queued)

@@ -32,8 +32,10 @@ MB = 1024 * 1024
 
 
 class Bot:
-    def __init__(self, process: subprocess.Popen, port: int, graph: FakeGraphApi) -> None:
-        self.process, self.port, self.graph = process, port, graph
+    def __init__(
+        self, process: subprocess.Popen, port: int, graph: FakeGraphApi, log: Path
+    ) -> None:
+        self.process, self.port, self.graph, self.log = process, port, graph, log
         self.path = "/whatsapp"
 
     @property
@@ -78,7 +80,7 @@ def bot(tmp_path_factory) -> Iterator[Bot]:
             stderr=open(folder / "stderr.log", "wb"),  # noqa: SIM115 - closed with the process
             env=env,
         )
-        bot = Bot(process, port, graph)
+        bot = Bot(process, port, graph, folder / "stderr.log")
         try:
             wait_until(lambda: _accepts(port), 30, "the webhook server")
             yield bot
@@ -192,3 +194,18 @@ def test_slow_connections_are_closed_and_a_crowd_of_them_does_not_shut_out_meta(
     for sock in slow:
         sock.close()
     assert not open_ones, f"{len(open_ones)} slow connections were never closed"
+
+
+def test_a_flood_of_badly_signed_posts_writes_one_log_line_not_one_each(bot):
+    body = json.dumps(envelope([text("halo", "6281399000003")])).encode()
+    wrong = {"X-Hub-Signature-256": "sha256=" + "ab" * 32}
+    with httpx.Client(timeout=10) as client:
+        answers = {
+            client.post(bot.url, content=body, headers=wrong).status_code for _ in range(300)
+        }
+        other = client.put(bot.url, content=b"x" * 1000).status_code
+    assert answers == {403} and other == 405
+    wait_until(lambda: "reason=signature" in bot.log.read_text(), 5, "the refusal's line")
+    lines = [line for line in bot.log.read_text().splitlines() if "reason=signature" in line]
+    assert len(lines) == 1 and "level=WARNING" in lines[0]
+    assert not bot.graph.sent("6281399000003")
