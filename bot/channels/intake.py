@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.channels.base import ChatOrder, Core
-from bot.core.messages import Incoming, incoming_to_text
+from bot.core.messages import Incoming, cleaned, incoming_to_text, update_key
 from bot.core.pipeline import Taken
 from bot.domain import intake
 from bot.domain.intake import Arrival, Waiting
@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 MAX_SCHEDULED = 500  # updates in memory at once; the rest wait in the table
 MAX_ATTEMPTS = 3  # an update whose handling raised this often is given up (and logged)
+RETRIES = 5  # tries while the database fails, waiting 1, 2, 4, 8 s between them...
+RETRY_SECONDS = 1.0
+LATER_SECONDS = 60.0  # ...then the update waits this long, and it starts again
 IDLE_SECONDS = 1.0  # how often the table is looked at when nothing woke the scheduler
 DATABASE_PAUSE_SECONDS = 5.0
 
@@ -35,13 +38,12 @@ Deliver = Callable[[Taken, str], Awaitable[None]]
 
 
 def arrival(message: Incoming) -> Arrival:
-    """An Incoming as the intake table keeps it: under the key the pipeline knows a repeat by
-    (its update id names the bot or phone number), in its chat's order."""
-    return Arrival(
-        f"{message.channel}:{message.update_id}",
-        message.group or message.user_id,
-        incoming_to_text(message),
-    )
+    """An Incoming as the intake table keeps it (broken Unicode repaired, or it could not be
+    stored): under the key the pipeline knows a repeat by, in its chat's order."""
+    message = cleaned(message)
+    key = update_key(message)
+    assert key is not None, "an update to store needs the platform's id"
+    return Arrival(key, message.group or message.user_id, incoming_to_text(message))
 
 
 class Intake:
@@ -50,8 +52,9 @@ class Intake:
         self.order = ChatOrder(concurrency)
         self._wake = asyncio.Event()
         self._stopping = False
-        self._scheduled: set[asyncio.Task] = set()
+        self._scheduled: dict[asyncio.Task, int] = {}  # task → the row it handles
         self._last_id = 0  # the newest row taken from the table
+        self._handling: set[int] = set()  # rows whose chat has its turn now
         self._task: asyncio.Task | None = None
 
     @property
@@ -71,12 +74,16 @@ class Intake:
         self._task = asyncio.create_task(self._schedule(), name=f"{self.channel}-intake")
 
     async def stop(self) -> None:
-        """Stop taking updates; those being handled finish (the rest wait in the table)."""
+        """Stop taking updates; those being handled finish, those still waiting for their
+        turn stay in the table for the next start."""
         self._stopping = True
         self._wake.set()
         if self._task is not None:
             await self._task
             self._task = None
+        for task, row_id in list(self._scheduled.items()):
+            if row_id not in self._handling:
+                task.cancel()
         if self._scheduled:
             await asyncio.gather(*list(self._scheduled), return_exceptions=True)
 
@@ -103,28 +110,56 @@ class Intake:
                 await asyncio.wait_for(self._wake.wait(), IDLE_SECONDS)
 
     def _spawn(self, row: Waiting) -> None:
-        self._last_id = row.id
+        self._last_id = max(self._last_id, row.id)
         task = asyncio.create_task(self._handle(row))
-        self._scheduled.add(task)
+        self._scheduled[task] = row.id
         task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task) -> None:
-        self._scheduled.discard(task)
+        self._scheduled.pop(task, None)
         if len(self._scheduled) == MAX_SCHEDULED - 1:
             self._wake.set()  # there is room again
 
     async def _handle(self, row: Waiting) -> None:
         async with self.order.turn(row.chat):
+            self._handling.add(row.id)
+            try:
+                await self._take(row)
+            finally:
+                self._handling.discard(row.id)
+
+    async def _take(self, row: Waiting) -> None:
+        """Handle one update in its chat's turn. While the database fails, the villager gets
+        an apology once and the update is tried again, a few times, keeping the chat's
+        order; then it is left waiting and tried again a while later."""
+        for attempt in range(RETRIES):
             try:
                 taken = await self.core.take(row.id, row.payload)
-            except Exception:  # left waiting: tried again at the next start, a few times
+            except Exception:  # a bug: left waiting, tried again at the next start
                 log.exception("event=intake_failed id=%s", row.id)
                 await self._count_failure(row)
                 return
-            try:
-                await self.deliver(taken, row.chat)
-            except Exception:  # the replies are in the outbox: the worker sends them
-                log.exception("event=reply_failed id=%s", row.id)
+            if not taken.retry or attempt == 0:
+                await self._send(taken, row)
+            if not taken.retry:
+                return
+            await asyncio.sleep(RETRY_SECONDS * 2**attempt)
+        log.error("event=intake_postponed id=%s wait_seconds=%s", row.id, LATER_SECONDS)
+        self._later(row)
+
+    async def _send(self, taken: Taken, row: Waiting) -> None:
+        try:
+            await self.deliver(taken, row.chat)
+        except Exception:  # queued replies stay in the outbox: the worker sends them
+            log.exception("event=reply_failed id=%s", row.id)
+
+    def _later(self, row: Waiting) -> None:
+        if not self._stopping:
+            asyncio.get_running_loop().call_later(LATER_SECONDS, self._again, row)
+
+    def _again(self, row: Waiting) -> None:
+        if not self._stopping:
+            self._spawn(row)
 
     async def _count_failure(self, row: Waiting) -> None:
         with contextlib.suppress(DatabaseError):

@@ -263,13 +263,19 @@ class TelegramChannel:
     async def _store(self, updates: list[Update]) -> None:
         """Store the updates that need handling (raises DatabaseError if they could not be);
         then stop the spinner of the buttons tapped."""
-        messages = [
-            incoming_from_update(u, self.config.staff_group_id, self.bot_id) for u in updates
-        ]
-        await self.intake.store([arrival(m) for m in messages if m is not None])
+        await self.intake.store([arrival(m) for m in map(self._incoming, updates) if m])
         for update in updates:
             if update.callback_query is not None:
                 self._answer(update.callback_query.answer())
+
+    def _incoming(self, update: Update) -> Incoming | None:
+        """An update the bot cannot read is logged (its id only) and let go: kept, it would
+        stop every update after it."""
+        try:
+            return incoming_from_update(update, self.config.staff_group_id, self.bot_id)
+        except Exception as exc:  # whatever it is: one update must not stop all the others
+            log.error("event=update_unreadable update_id=%s error=%s", update.update_id, type(exc))
+            return None
 
     def _answer(self, awaitable) -> None:
         task = asyncio.create_task(_quietly(awaitable))

@@ -3,14 +3,16 @@ Tornado server no request can take the memory or the open files of.
 
 - A body larger than ``max_body_bytes`` is answered 413: from its Content-Length before a
   byte of it is read, or as soon as a chunked one passes the limit. Bodies being read at once
-  share a memory budget (BODY_BUDGET bodies' worth); beyond it a request gets 503.
+  share a memory budget (BODY_BUDGET bodies' worth, at most PER_CLIENT of them from one
+  address); beyond it a request gets 503.
 - The endpoint checks the request's headers (Telegram's secret token) before the body is
   read, and the whole body (WhatsApp's signature) before it is parsed.
 - A client has ``timeout_seconds`` to send its headers, and again its body; then it is
   closed, however slowly it trickles bytes in.
-- At most ``max_connections`` are open (and never more than a quarter of the process's open
-  file limit): a new one beyond it closes the oldest, so a crowd of idle or slow connections
-  makes room for Telegram's or Meta's next request instead of shutting it out.
+- At most ``max_connections`` are open per server (and never more than a quarter of the
+  process's open-file limit each): a new one beyond it closes the oldest connection that is
+  not being answered, so a crowd of idle or slow connections makes room for Telegram's or
+  Meta's next request instead of shutting it out.
 - Refusals are logged without the body, at most one line per reason a minute, with a count.
 """
 
@@ -31,7 +33,8 @@ from bot.config import WebhookLimits
 
 log = logging.getLogger(__name__)
 
-BODY_BUDGET = 16  # bodies of the largest size that may be read at once
+BODY_BUDGET = 16  # bodies of the largest size that may be read at once...
+PER_CLIENT = 2  # ...and from one address (behind a proxy: its X-Real-Ip / X-Forwarded-For)
 REFUSAL_LOG_SECONDS = 60.0
 FD_SHARE = 4  # connections may use at most a quarter of the open files
 CHUNK = 64 * 1024  # bytes read from a body at a time
@@ -78,43 +81,55 @@ class Refusals:
 
 
 class Budget:
-    """Bytes of request bodies held at once, across the server."""
+    """Bytes of request bodies held at once, across the server and per client address."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit, self.used = limit, 0
+    def __init__(self, limit: int, per_client: int) -> None:
+        self.limit, self.per_client = limit, per_client
+        self.used = 0
+        self._by_client: dict[str, int] = {}
 
-    def take(self, size: int) -> bool:
-        if self.used + size > self.limit:
+    def take(self, client: str, size: int) -> bool:
+        held = self._by_client.get(client, 0)
+        if self.used + size > self.limit or held + size > self.per_client:
             return False
         self.used += size
+        self._by_client[client] = held + size
         return True
 
-    def give(self, size: int) -> None:
-        self.used = max(0, self.used - size)
+    def give(self, client: str, size: int) -> None:
+        if not size:
+            return
+        self.used -= size
+        left = self._by_client[client] - size
+        if left:
+            self._by_client[client] = left
+        else:
+            del self._by_client[client]
 
 
 class BoundedServer(HTTPServer):
-    """An HTTPServer with a cap on open connections: the oldest goes when a new one comes."""
+    """An HTTPServer with a cap on open connections: a new one beyond it closes the oldest
+    that is not being answered (the oldest of all when every one is)."""
 
     def initialize(self, *args, max_connections: int = 256, **kwargs) -> None:  # type: ignore[override]
         super().initialize(*args, **kwargs)
         self.max_connections = max_connections
         self._streams: dict[IOStream, None] = {}  # in the order they came
+        self.answering: set[IOStream] = set()  # a request read whole, its answer pending
 
     def handle_stream(self, stream: IOStream, address: tuple) -> None:
         if len(self._streams) >= self.max_connections:
             for old in [s for s in self._streams if s.closed()]:
                 del self._streams[old]
+                self.answering.discard(old)
         while len(self._streams) >= self.max_connections:
-            oldest = next(iter(self._streams))
-            del self._streams[oldest]
-            oldest.close()
+            victim = next((s for s in self._streams if s not in self.answering), None)
+            victim = victim or next(iter(self._streams))
+            del self._streams[victim]
+            self.answering.discard(victim)
+            victim.close()
         self._streams[stream] = None
         super().handle_stream(stream, address)
-
-    @property
-    def open_connections(self) -> int:
-        return sum(1 for s in self._streams if not s.closed())
 
 
 @tornado.web.stream_request_body
@@ -122,9 +137,15 @@ class _Handler(tornado.web.RequestHandler):
     SUPPORTED_METHODS = ("GET", "POST")  # anything else: 405 before a body is read
 
     def initialize(
-        self, endpoint: Endpoint, limits: WebhookLimits, budget: Budget, refusals: Refusals
+        self,
+        endpoint: Endpoint,
+        limits: WebhookLimits,
+        budget: Budget,
+        refusals: Refusals,
+        server: list[BoundedServer],
     ) -> None:
         self.endpoint, self.limits, self.budget, self.refusals = endpoint, limits, budget, refusals
+        self.server = server[0]
         self.chunks: list[bytes] = []
         self.size = 0
         self.reading = False  # a POST whose headers passed: its body is wanted
@@ -133,7 +154,7 @@ class _Handler(tornado.web.RequestHandler):
         if self.request.method != "POST":
             return  # a GET's body, if any, is read and dropped
         length = self.request.headers.get("Content-Length", "")
-        if length and (not length.isdigit() or int(length) > self.limits.max_body_bytes):
+        if length and (not _whole_number(length) or int(length) > self.limits.max_body_bytes):
             self._refuse(413, "too_large")
             self.request.connection.close()  # not a byte of that body is wanted
             return
@@ -143,14 +164,14 @@ class _Handler(tornado.web.RequestHandler):
             return
         self.reading = True
 
-    async def data_received(self, chunk: bytes) -> None:
+    def data_received(self, chunk: bytes) -> None:
         if not self.reading:
             return
         self.size += len(chunk)
         if self.size > self.limits.max_body_bytes:
-            await self._refuse_and_close(413, "too_large")
-        elif not self.budget.take(len(chunk)):
-            await self._refuse_and_close(503, "busy")
+            self._refuse_and_close(413, "too_large")
+        elif not self.budget.take(self.request.remote_ip, len(chunk)):
+            self._refuse_and_close(503, "busy")
         else:
             self.chunks.append(chunk)
 
@@ -159,6 +180,7 @@ class _Handler(tornado.web.RequestHandler):
             return
         body = b"".join(self.chunks)
         self._release()
+        self.server.answering.add(self.request.connection.stream)
         status, reason = await self.endpoint.accept(body, self.request.headers)
         if reason is not None:
             self.refusals.note(status, reason)
@@ -178,23 +200,32 @@ class _Handler(tornado.web.RequestHandler):
         self.set_header("Connection", "close")
         self.finish()
 
-    async def _refuse_and_close(self, status: int, reason: str) -> None:
+    def _refuse_and_close(self, status: int, reason: str) -> None:
         """Mid-body: answer, then close, instead of reading the rest for nothing."""
         self._refuse(status, reason)
         self.request.connection.close()
 
     def _release(self) -> None:
-        self.budget.give(sum(len(c) for c in self.chunks))
+        self.budget.give(self.request.remote_ip, sum(len(c) for c in self.chunks))
         self.chunks = []
 
     def on_finish(self) -> None:
         self._release()
+        self.server.answering.discard(self.request.connection.stream)
 
     def on_connection_close(self) -> None:
         self._release()
 
-    def log_exception(self, *args) -> None:  # never a request body in the log
-        log.error("event=webhook_failed channel=%s", self.endpoint.channel)
+    def log_exception(self, kind, value, traceback) -> None:  # never a request body in the log
+        if isinstance(value, tornado.web.HTTPError) and value.status_code < 500:
+            self.refusals.note(value.status_code, f"http_{value.status_code}")  # a PUT, say
+            return
+        log.error("event=webhook_failed channel=%s error=%s", self.endpoint.channel, kind)
+
+
+def _whole_number(text: str) -> bool:
+    """Digits 0-9 only ("²" is a digit to str.isdigit, and int() refuses it)."""
+    return text.isascii() and text.isdigit()
 
 
 def connection_cap(limits: WebhookLimits) -> int:
@@ -210,11 +241,13 @@ def serve(
     endpoint: Endpoint, path: str, limits: WebhookLimits, listen: str, port: int
 ) -> BoundedServer:
     """Start a webhook server for ``endpoint`` at /``path``; stop it with ``.stop()``."""
+    server_slot: list[BoundedServer] = []  # the handler's way to the server, once made
     handler_args = {
         "endpoint": endpoint,
         "limits": limits,
-        "budget": Budget(BODY_BUDGET * limits.max_body_bytes),
+        "budget": Budget(BODY_BUDGET * limits.max_body_bytes, PER_CLIENT * limits.max_body_bytes),
         "refusals": Refusals(endpoint.channel),
+        "server": server_slot,
     }
     app = tornado.web.Application(
         [(f"/{path}", _Handler, handler_args)],
@@ -231,5 +264,6 @@ def serve(
         max_body_size=limits.max_body_bytes + CHUNK,
         chunk_size=CHUNK,
     )
+    server_slot.append(server)
     server.listen(port, address=listen)
     return server

@@ -392,7 +392,7 @@ class WhatsAppChannel:
         header = headers.get(SIGNATURE_HEADER, "")
         digest = header.removeprefix("sha256=")
         if not header.startswith("sha256=") or len(digest) != 64:
-            return "signature"
+            return "no_signature"
         return None
 
     async def _accept(self, body: bytes, headers: HTTPHeaders) -> webhook.Answer:
@@ -414,12 +414,12 @@ class WhatsAppChannel:
     async def _deliver_taken(self, taken: Taken, chat: str) -> None:
         await self.delivery.send_now(taken.queued)
         for reply in taken.direct:
-            await self._send_reply(chat, reply, None)
+            await self._send_reply(chat, reply)
 
-    async def _send_reply(self, to: str, reply: Reply, lang: str | None) -> None:
+    async def _send_reply(self, to: str, reply: Reply) -> None:
         """A reply sent as it is (an apology when the database failed): refusals logged."""
         person_lang = await people.language_of(self.core.db, CHANNEL, to)
-        for body in self._render(reply, person_lang or lang or "id"):
+        for body in self._render(reply, person_lang or "id"):
             try:
                 await self._post(to, body)
             except (GraphError, httpx.HTTPError) as exc:

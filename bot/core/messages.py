@@ -8,8 +8,9 @@ Reply text is plain text: each channel escapes it for its platform.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 
 from bot.core.actions import check_payload
@@ -106,6 +107,31 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     if current.strip() or not chunks:
         chunks.append(current)
     return [chunk for chunk in chunks if chunk.strip()] or [text[:limit]]
+
+
+def valid_unicode(text: str) -> str:
+    """Replace unpaired surrogates (broken input) so the text can be stored and sent."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def cleaned(message: Incoming) -> Incoming:
+    """The message with broken Unicode repaired: before it is stored, or handled."""
+    return replace(
+        message,
+        text=valid_unicode(message.text),
+        display_name=valid_unicode(message.display_name),
+        reply_to=valid_unicode(message.reply_to),
+    )
+
+
+def update_key(message: Incoming) -> str | None:
+    """How a message delivered twice is known: the channel and a digest of its update id
+    (which names the bot or phone number). A digest, because a WhatsApp message id carries
+    the sender's phone number, and the key outlives the message."""
+    if not message.update_id:
+        return None
+    digest = hashlib.blake2b(message.update_id.encode(), digest_size=16).hexdigest()
+    return f"{message.channel}:{digest}"
 
 
 # -- as text: an Incoming waits in the intake table, a Reply in the outbox ---------------------

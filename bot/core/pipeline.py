@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from bot.config import LANGUAGES
 from bot.core.context import Ctx, Env, Handled, Outcome
 from bot.core.flood import FloodGuard, Verdict
-from bot.core.messages import Incoming, Kind, Reply, reply_to_text
+from bot.core.messages import Incoming, Kind, Reply, cleaned, reply_to_text, update_key
 from bot.core.router import Router
 from bot.domain import intake, outbox, people
 from bot.domain.message_log import LogLine, log_message, record_message
@@ -40,11 +40,6 @@ def language_from_hint(hint: str | None, default: str) -> str:
     return code if code in LANGUAGES else default
 
 
-def valid_unicode(text: str) -> str:
-    """Replace unpaired surrogates (broken input) so the text can be stored and sent."""
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
 @dataclass(frozen=True)
 class Taken:
     """What handling an update gave: replies queued in the outbox and claimed, for the
@@ -54,6 +49,8 @@ class Taken:
     queued: list[Due] = field(default_factory=list)
     direct: list[Reply] = field(default_factory=list)
     recorded: bool = False
+    # the database failed: ``direct`` holds an apology, and the update is to be tried again
+    retry: bool = False
 
 
 class Pipeline:
@@ -70,7 +67,7 @@ class Pipeline:
         replies (claimed in the outbox, to send now) and its mark as handled are written in
         one transaction, so it is handled once and no reply is lost in a crash."""
         taken = await self._run(message, intake_id)
-        if not taken.recorded:  # nothing logged: no person, a repeat, a database failure
+        if not taken.recorded and not taken.retry:  # a group, a repeat, no log line
             await intake.handled(self.env.db, intake_id)
         return taken
 
@@ -86,7 +83,7 @@ class Pipeline:
             person = await self.find_person(message, lang)
         except DatabaseError as exc:  # a full disk: an apology, not silence
             log.error("event=database_failed step=person error=%r", str(exc))
-            return Taken(direct=[Reply(self.env.texts.get(lang, "error_sorry"))])
+            return Taken(direct=[Reply(self.env.texts.get(lang, "error_sorry"))], retry=True)
         if person.repeated:  # the platform delivered this message again: acted on already
             log.info("event=duplicate_update_ignored channel=%s", message.channel)
             return Taken()
@@ -106,15 +103,12 @@ class Pipeline:
             queued = await self.log_and_queue(ctx, person, done, private, replies, intake_id)
         except DatabaseError as exc:  # the reply still goes out; the log line says what is wrong
             log.error("event=database_failed step=log error=%r", str(exc))
+            # what the update asked for is done: not tried again (take marks it handled)
             return Taken(direct=done.replies)
         return Taken(queued=queued, recorded=True)
 
     def clean(self, message: Incoming) -> Incoming:
-        return replace(
-            message,
-            text=valid_unicode(message.text),
-            display_name=valid_unicode(message.display_name),
-        )
+        return cleaned(message)
 
     async def in_group(self, message: Incoming) -> list[Reply]:
         """Group chats: only the features' group handlers (the staff group) listen. Group
@@ -148,7 +142,7 @@ class Pipeline:
 
     @staticmethod
     def update_key(message: Incoming) -> str | None:
-        return f"{message.channel}:{message.update_id}" if message.update_id else None
+        return update_key(message)
 
     async def route(self, ctx: Ctx, verdict: Verdict) -> Outcome:
         if verdict is Verdict.NOTICE:

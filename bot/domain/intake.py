@@ -37,7 +37,6 @@ class Waiting:
     id: int
     chat: str
     payload: str
-    attempts: int
 
 
 async def store(db: Database, channel: str, arrivals: list[Arrival]) -> int:
@@ -57,19 +56,20 @@ async def store(db: Database, channel: str, arrivals: list[Arrival]) -> int:
 
 
 async def waiting(db: Database, channel: str, after: int, limit: int) -> list[Waiting]:
-    """Updates not handled yet, oldest first, from after row ``after`` on."""
-    rows = await db.fetchall(
-        "SELECT id, chat, payload, attempts FROM intake WHERE channel = ? AND handled_at IS NULL"
+    """Updates not handled yet, oldest first, from after row ``after`` on. Read under the
+    write lock: on the shared connection a read could otherwise see a store's rows before
+    its COMMIT, and handle an update whose storing then fails (and comes again)."""
+    rows = await db.write_one(
+        "SELECT id, chat, payload FROM intake WHERE channel = ? AND handled_at IS NULL"
         " AND id > ? ORDER BY id LIMIT ?",
         (channel, after, limit),
     )
-    return [Waiting(r["id"], r["chat"], r["payload"] or "", r["attempts"]) for r in rows]
+    return [Waiting(r["id"], r["chat"], r["payload"] or "") for r in rows]
 
 
-async def count_waiting(db: Database, channel: str | None = None) -> int:
+async def count_waiting(db: Database, channel: str) -> int:
     row = await db.fetchone(
-        "SELECT count(*) FROM intake WHERE handled_at IS NULL AND (? IS NULL OR channel = ?)",
-        (channel, channel),
+        "SELECT count(*) FROM intake WHERE handled_at IS NULL AND channel = ?", (channel,)
     )
     return int(row[0]) if row else 0
 

@@ -214,7 +214,7 @@ MIGRATIONS: tuple[str, ...] = (
     # reply that is sent part by part remembers how many parts went out (outbox.parts_sent).
     """
     CREATE TABLE intake (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: replies are keyed on it
         update_key TEXT NOT NULL UNIQUE,
         channel TEXT NOT NULL,
         chat TEXT NOT NULL,

@@ -69,25 +69,36 @@ async def queue_replies(
 ) -> list[Due]:
     """The replies to one incoming update (each a Reply as text, bot/core/messages.py), queued
     in the transaction that marks it handled, and claimed ("sending") for the channel to send
-    at once; if sending fails for a moment, or the bot stops, the delivery worker sends them.
+    at once (unless an earlier message to them waits for a retry: then they wait behind it);
+    if sending fails for a moment, or the bot stops, the delivery worker sends them.
     ``chat``: where the update came from, which is the person's chat unless they have just
     erased their data (their row no longer knows it)."""
     [(own_chat, lang)] = await conn.execute_fetchall(
         "SELECT channel_user_id, lang FROM people WHERE id = ?", (person_id,)
     )
     channel, chat_id = (None, None) if chat[1] == own_chat else chat
-    now, due = utc_now(), iso(datetime.now(UTC))
+    # a message to them the platform refused a moment ago waits for its retry: these wait
+    # behind it (the worker sends them in order), rather than overtake it
+    [(waiting_until,)] = await conn.execute_fetchall(
+        "SELECT max(due_at) FROM outbox WHERE person_id = ? AND status = 'pending'"
+        " AND chat IS NULL AND attempts > 0",
+        (person_id,),
+    )
+    status = "pending" if waiting_until else "sending"
+    now, due = utc_now(), waiting_until or iso(datetime.now(UTC))
     queued = []
     for number, payload in enumerate(replies):
         rows = await conn.execute_fetchall(
             "INSERT INTO outbox (person_id, text_key, values_json, due_at, dedupe_key,"
             " created_at, channel, chat, status, attempts)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sending', 1)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
             (person_id, REPLY, json.dumps({REPLY: payload}), due,
-             f"reply:{intake_id}:{number}", now, channel, chat_id),
+             f"reply:{intake_id}:{number}", now, channel, chat_id, status, int(not waiting_until)),
         )  # fmt: skip
         queued += [(row[0], payload) for row in rows]
+    if waiting_until:
+        return []
     return [
         Due(row_id, person_id, chat[1], lang, None, REPLY, {REPLY: payload}, 1)
         for row_id, payload in queued
@@ -191,9 +202,12 @@ def _due(r) -> Due:
 
 
 async def finish(db: Database, outbox_id: int, status: str, error: str | None) -> None:
-    """A row is done with: sent, failed, dropped (no longer wanted) or parked (refused)."""
+    """A row is done with: sent, failed, dropped (no longer wanted) or parked (refused). A
+    reply's words (perhaps a /datasaya export) are not kept once it is done with."""
     await db.write_one(
-        "UPDATE outbox SET status = ?, last_error = ?, sent_at = ? WHERE id = ?",
+        "UPDATE outbox SET status = ?, last_error = ?, sent_at = ?,"
+        f" values_json = CASE text_key WHEN '{REPLY}' THEN '{{}}' ELSE values_json END,"
+        f" chat = CASE text_key WHEN '{REPLY}' THEN NULL ELSE chat END WHERE id = ?",
         (status, error, utc_now() if status == "sent" else None, outbox_id),
     )
 

@@ -112,7 +112,10 @@ async def erase_person(db: Database, person_id: int, policy: ReminderPolicy) -> 
             await cancel_registration(db, code, person_id, policy)
     async with db.write() as conn:
         await _erase_from_audit(conn, person_id)
-        await conn.execute("UPDATE messages SET text = NULL WHERE person_id = ?", (person_id,))
+        await _erase_from_intake(conn, person_id)
+        await conn.execute(
+            "UPDATE messages SET text = NULL, update_key = NULL WHERE person_id = ?", (person_id,)
+        )
         await conn.execute(
             "UPDATE inbox_answers SET answer = '' WHERE inbox_id IN"
             " (SELECT id FROM inbox WHERE person_id = ?)",
@@ -135,6 +138,17 @@ async def erase_person(db: Database, person_id: int, policy: ReminderPolicy) -> 
         )
     await db.checkpoint()
     log.info("event=person_erased person=%s", person_id)
+
+
+async def _erase_from_intake(conn, person_id: int) -> None:
+    """What they sent that waits in the intake table (the erasing update itself among it):
+    its words and chat go now, before the checkpoint, and it counts as handled."""
+    await conn.execute(
+        "UPDATE intake SET payload = NULL, chat = '', handled_at = coalesce(handled_at, ?)"
+        " WHERE handled_at IS NULL AND (channel, chat) IN"
+        " (SELECT channel, channel_user_id FROM people WHERE id = ?)",
+        (utc_now(), person_id),
+    )
 
 
 async def _erase_from_audit(conn, person_id: int) -> None:

@@ -16,7 +16,8 @@ import sys
 from collections.abc import Iterable
 
 REDACTED = "[REDACTED]"
-NOISY_LOGGERS = ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler", "tornado.access")
+# held at WARNING: one line per request (tornado.general notes each malformed one at INFO)
+NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler", "tornado.access", "tornado.general")
 # their DEBUG records carry message texts, names and numbers
 TALKATIVE_LOGGERS = ("telegram", "aiosqlite", "tornado", "asyncio")
 # An Indonesian identity number (16 digits, maybe written in groups, with spaces, dots,

@@ -14,7 +14,7 @@ from auxil.channels import TOKEN, free_port, running_telegram
 from auxil.fake_bot_api import FakeBotApi
 from bot.app import open_app
 from bot.channels.intake import arrival
-from bot.core.messages import Incoming, Kind, Reply, reply_to_text
+from bot.core.messages import Incoming, Kind, Reply, reply_to_text, update_key
 from bot.domain import intake, outbox
 from bot.domain.people import touch_person
 
@@ -52,7 +52,7 @@ async def test_updates_a_crash_left_waiting_are_handled_first_and_in_order(make_
         )
     async with running_telegram(config, TOKEN) as bot:
         said = await texts_to(fake, CHAT, 3)
-        waiting = await intake.count_waiting(bot.core.db)
+        waiting = await intake.count_waiting(bot.core.db, "telegram")
     assert said[0].startswith("Halo Rina") and "bahasa" in said[1].lower()
     assert "paspor" in said[2].lower()
     assert waiting == 0
@@ -87,8 +87,9 @@ async def test_a_webhook_update_is_stored_before_telegram_gets_its_200(make_conf
         headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
         async with httpx.AsyncClient() as client:
             answer = await client.post(url, json=update, headers=headers)
+            key = update_key(Incoming("telegram", "", Kind.TEXT, update_id=f"{bot.bot_id}:77"))
             row = await bot.core.db.fetchone(
-                "SELECT count(*) FROM intake WHERE update_key = ?", (f"telegram:{bot.bot_id}:77",)
+                "SELECT count(*) FROM intake WHERE update_key = ?", (key,)
             )
             refused = await client.post(
                 url, content=b"x" * 200_000, headers={"X-Telegram-Bot-Api-Secret-Token": "no"}
@@ -138,23 +139,72 @@ async def test_after_hapusdata_on_telegram_no_file_holds_what_was_erased(make_co
     table and their replies in the outbox; after /hapusdata neither the database file nor
     its -wal holds their name or their words (grep the bytes)."""
     config = telegram_config(make_config, fake)
+    name = {"first_name": "Zulaikha", "last_name": "Qwertyuiop"}  # in every update she sends
     async with running_telegram(config, TOKEN) as bot:
-        fake.push_text(CHAT, "/start", first_name="Siti", last_name="Aminah")
-        fake.push_text(CHAT, "kalimat rahasia unik tentang agen gelap")
+        fake.push_text(CHAT, "/start", **name)
+        fake.push_text(CHAT, "kalimat rahasia unik tentang agen gelap", **name)
         await texts_to(fake, CHAT, 2)
-        fake.push_text(CHAT, "/hapusdata")
+        fake.push_text(CHAT, "/hapusdata", **name)
         await texts_to(fake, CHAT, 3)
         fake.push_callback(CHAT, "erase:yes")
         said = await texts_to(fake, CHAT, 4)
         for _ in range(100):  # the last reply's delivery is recorded within 20 ms
-            if not await bot.core.db.fetchone(
-                "SELECT 1 FROM outbox WHERE status = 'sending' OR values_json != '{}'"
-            ):
+            left = await bot.core.db.fetchone(
+                "SELECT count(*) FROM outbox WHERE status = 'sending' OR values_json != '{}'"
+            )
+            if not left[0]:
                 break
             await asyncio.sleep(0.02)
+        assert not left[0], "a reply's words were still kept"
         database = bot.core.db.path
         for path in (database, database.with_name(database.name + "-wal")):
             data = path.read_bytes() if path.exists() else b""
-            for erased in (b"Siti", b"Aminah", b"agen gelap", b"rahasia"):
+            for erased in (b"Zulaikha", b"Qwertyuiop", b"agen gelap", b"rahasia"):
                 assert erased not in data, f"{path.name} still holds {erased!r}"
     assert "dihapus" in said[3].lower()
+
+
+async def test_an_update_with_broken_unicode_is_answered_and_stops_nothing(make_config, fake):
+    config = telegram_config(make_config, fake)
+    async with running_telegram(config, TOKEN):
+        fake.push_text(CHAT, "halo \ud83d kak")  # half an emoji: not valid UTF-8 as it is
+        fake.push_text(CHAT + 1, "/start")
+        [answer] = await texts_to(fake, CHAT, 1)
+        [welcome] = await texts_to(fake, CHAT + 1, 1)
+    assert answer and welcome.startswith("Halo")
+
+
+async def test_while_the_database_fails_the_villager_hears_so_and_is_answered_after(
+    make_config, fake, monkeypatch
+):
+    from bot.domain import people
+    from bot.domain.store import DatabaseError
+
+    real = people.touch_person
+    calls = []
+
+    async def locked_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:  # another process held the database too long, once
+            raise DatabaseError("database is locked")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(people, "touch_person", locked_once)
+    config = telegram_config(make_config, fake)
+    async with running_telegram(config, TOKEN) as bot:
+        fake.push_text(CHAT, "/start", first_name="Rina")
+        sorry, welcome = await texts_to(fake, CHAT, 2)
+        logged = await bot.core.db.fetchall("SELECT action FROM messages")
+        waiting = await intake.count_waiting(bot.core.db, "telegram")
+    assert "maaf" in sorry.lower() and welcome.startswith("Halo Rina")
+    assert len(logged) == 1 and waiting == 0  # handled once, after all
+
+
+async def test_a_reply_waiting_for_a_retry_is_not_overtaken_by_the_next(make_config, fake):
+    config = telegram_config(make_config, fake)
+    async with running_telegram(config, TOKEN):
+        fake.fail_next_with_429(5)  # the first reply waits for a retry...
+        fake.push_text(CHAT, "/start", first_name="Rina")
+        fake.push_text(CHAT, "/bahasa", first_name="Rina")  # ...and the second behind it
+        first, second = await texts_to(fake, CHAT, 2, timeout=20)
+    assert first.startswith("Halo Rina") and "bahasa" in second.lower()

@@ -130,6 +130,12 @@ def test_a_post_without_a_signature_is_refused_before_its_body_is_read(bot):
     assert answer.startswith(b"HTTP/1.1 403")
 
 
+def test_a_content_length_that_is_no_number_is_refused(bot):
+    for length in ("-1", "12abc", "\u00b2"):
+        answer = _headers_only(bot, {"Content-Length": length.encode().decode("unicode_escape")})
+        assert answer.startswith((b"HTTP/1.1 413", b"HTTP/1.1 400")), (length, answer)
+
+
 def test_a_chunked_body_is_cut_off_at_the_limit(bot):
     sig = "sha256=" + "0" * 64
     head = (
@@ -208,4 +214,5 @@ def test_a_flood_of_badly_signed_posts_writes_one_log_line_not_one_each(bot):
     wait_until(lambda: "reason=signature" in bot.log.read_text(), 5, "the refusal's line")
     lines = [line for line in bot.log.read_text().splitlines() if "reason=signature" in line]
     assert len(lines) == 1 and "level=WARNING" in lines[0]
+    assert "webhook_failed" not in bot.log.read_text()  # the PUT was a refusal, not an error
     assert not bot.graph.sent("6281399000003")

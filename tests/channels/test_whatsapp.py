@@ -25,7 +25,7 @@ from bot.channels.whatsapp import (
     render,
     signature_ok,
 )
-from bot.core.messages import Button, Kind, Reply
+from bot.core.messages import Button, Incoming, Kind, Reply, update_key
 
 # -- pure functions -----------------------------------------------------------------------------
 
@@ -556,6 +556,7 @@ async def test_a_reply_whatsapp_refuses_for_a_moment_is_sent_again_not_dropped(w
 async def test_the_webhook_answers_200_only_once_the_message_is_stored(whatsapp):
     message = text("halo")
     assert await post(whatsapp, envelope([message])) == 200
-    key = f"whatsapp:1234567890:{message['id']}"
+    sent = Incoming("whatsapp", VILLAGER, Kind.TEXT, update_id=f"1234567890:{message['id']}")
+    key = update_key(sent)
     row = await whatsapp.core.db.fetchone("SELECT 1 FROM intake WHERE update_key = ?", (key,))
     assert row is not None  # stored by then, with the phone number id in its key
