@@ -150,8 +150,8 @@ class Intake:
     async def _send(self, taken: Taken, row: Waiting) -> None:
         try:
             await self.deliver(taken, row.chat)
-        except Exception:  # queued replies stay in the outbox: the worker sends them
-            log.exception("event=reply_failed id=%s", row.id)
+        except Exception:  # the database failed meanwhile: the replies stay claimed in the
+            log.exception("event=reply_failed id=%s", row.id)  # outbox, sent after a restart
 
     def _later(self, row: Waiting) -> None:
         if not self._stopping:
