@@ -89,8 +89,8 @@ async def run_desabot(base_url: str, expect: int) -> float:
     class CountingChannel(TelegramChannel):
         sent = 0
 
-        async def send(self, chat_id, reply):
-            await super().send(chat_id, reply)
+        async def _transmit(self, *args, **kwargs):  # every reply, sent directly or queued
+            await super()._transmit(*args, **kwargs)
             self.sent += 1
             if self.sent >= expect:
                 done.set()

@@ -59,7 +59,7 @@ REPLY_WAIT = 30.0  # seconds after an attack for the last replies
 SLOW_LIMIT = 2.0  # a signed message answered or replied to later than this is listed
 BIG_TIMEOUT = 60.0  # seconds for one big POST
 BIG_PHASE = 5.0  # each big-body phase lasts at least this long...
-BIG_WAVES = 1000  # ...but has at most this many waves
+BIG_WAVES = 5000  # ...but has at most this many waves
 SLOW_CONNECTIONS = 1100
 SLOW_SECONDS = 30.0
 SLOW_INTERVAL = 5.0
@@ -308,16 +308,18 @@ class Prober:
             "signed: answer s median/max": spread(answers),
             "signed: reply s median/max": f"{spread(replies)} ({len(replies)} of "
             f"{len(probes)} replied to)",
-            f"signed: over {SLOW_LIMIT:g} s": self.slow(probes, start),
+            f"signed: failed or over {SLOW_LIMIT:g} s": self.slow(probes, start),
         }
 
     def slow(self, probes: list[Probe], start: float) -> str:
-        """Signed messages answered or replied to after more than SLOW_LIMIT, or never."""
+        """Signed messages not answered 200, or answered or replied to after more than
+        SLOW_LIMIT, or never."""
         lines = []
         for probe in probes:
             answer = probe.answered_at - probe.sent_at if probe.answered_at else None
             reply = self.reply_delay(probe)
-            if answer is None or answer > SLOW_LIMIT or reply is None or reply > SLOW_LIMIT:
+            late = answer is None or answer > SLOW_LIMIT or reply is None or reply > SLOW_LIMIT
+            if late or probe.outcome != "200":
                 lines.append(
                     f"at {probe.sent_at - start:.0f} s: {probe.outcome} after "
                     f"{seconds(answer)}, reply after {seconds(reply)}"
@@ -365,8 +367,10 @@ def send_body(sock: socket.socket, size: int, started: float) -> str | None:
             return f"{read_status(sock)} after {sent // MB} MB sent"
         try:
             sock.sendall(memoryview(GARBAGE)[: min(size - sent, MB)])
-        except OSError as exc:
-            return f"{type(exc).__name__} after {sent // MB} MB sent"
+        except OSError as exc:  # an answer may have come before the reset
+            status = read_status(sock)
+            status = status if status.isdigit() else "no answer seen"
+            return f"{type(exc).__name__} ({status}) after {sent // MB} MB sent"
         sent += min(size - sent, MB)
     return None
 

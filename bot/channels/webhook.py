@@ -115,7 +115,7 @@ class BoundedServer(HTTPServer):
         super().initialize(*args, **kwargs)
         self.max_connections = max_connections
         self._streams: dict[IOStream, None] = {}  # in the order they came
-        self.answering: set[IOStream] = set()  # a request read whole, its answer pending
+        self.answering: set[IOStream] = set()  # a request being read or answered
 
     def handle_stream(self, stream: IOStream, address: tuple) -> None:
         if len(self._streams) >= self.max_connections:
@@ -163,6 +163,9 @@ class _Handler(tornado.web.RequestHandler):
             self._refuse(403, reason)
             return
         self.reading = True
+        # from here the connection is not the first to go when the cap is reached: a body
+        # read whole may already be stored by the time its answer is written
+        self.server.answering.add(self.request.connection.stream)
 
     def data_received(self, chunk: bytes) -> None:
         if not self.reading:
@@ -180,7 +183,6 @@ class _Handler(tornado.web.RequestHandler):
             return
         body = b"".join(self.chunks)
         self._release()
-        self.server.answering.add(self.request.connection.stream)
         status, reason = await self.endpoint.accept(body, self.request.headers)
         if reason is not None:
             self.refusals.note(status, reason)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 
 from bot.core.actions import check_payload
@@ -137,8 +137,12 @@ def update_key(message: Incoming) -> str | None:
 # -- as text: an Incoming waits in the intake table, a Reply in the outbox ---------------------
 
 
+_INCOMING_FIELDS = tuple(f.name for f in fields(Incoming))
+
+
 def incoming_to_text(message: Incoming) -> str:
-    return json.dumps(asdict(message), ensure_ascii=False)
+    # by hand, not dataclasses.asdict: that deep-copies, on the path of every message
+    return json.dumps({name: getattr(message, name) for name in _INCOMING_FIELDS})
 
 
 def incoming_from_text(text: str) -> Incoming:

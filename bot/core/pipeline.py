@@ -183,19 +183,21 @@ class Pipeline:
         replies: list[Reply],
         intake_id: int,
     ) -> list[Due]:
-        """The log line, the replies queued and the update marked handled: one transaction."""
+        """The log line, the replies queued and the update marked handled: one transaction,
+        in one trip to the database's thread."""
         message = ctx.message
-        async with self.env.db.write() as conn:
-            await record_message(conn, self._log_line(ctx, person, done, private))
-            queued = await outbox.queue_replies(
-                conn,
-                person.id,
-                intake_id,
-                [reply_to_text(reply) for reply in replies],
-                (message.channel, message.user_id),
+        line = self._log_line(ctx, person, done, private)
+        texts = [reply_to_text(reply) for reply in replies]
+
+        def work(raw) -> list[Due]:
+            record_message(raw, line)
+            queued = outbox.queue_replies(
+                raw, person.id, intake_id, texts, (message.channel, message.user_id)
             )
-            await intake.mark_handled(conn, intake_id)
-        return queued
+            intake.mark_handled(raw, intake_id)
+            return queued
+
+        return await self.env.db.in_one_trip(work)
 
     @staticmethod
     def first_contact(replies: list[Reply], note: str | None) -> list[Reply]:

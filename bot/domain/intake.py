@@ -45,14 +45,18 @@ async def store(db: Database, channel: str, arrivals: list[Arrival]) -> int:
     if not arrivals:
         return 0
     now = utc_now()
-    async with db.write() as conn:
-        before = conn.total_changes
-        await conn.executemany(
+    rows = [(a.key, channel, a.chat, a.payload, now) for a in arrivals]
+
+    def work(raw) -> int:
+        before = raw.total_changes
+        raw.executemany(
             "INSERT INTO intake (update_key, channel, chat, payload, received_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_key) DO NOTHING",
-            [(a.key, channel, a.chat, a.payload, now) for a in arrivals],
+            rows,
         )
-        return conn.total_changes - before
+        return raw.total_changes - before
+
+    return await db.in_one_trip(work)
 
 
 async def waiting(db: Database, channel: str, after: int, limit: int) -> list[Waiting]:
@@ -74,19 +78,19 @@ async def count_waiting(db: Database, channel: str) -> int:
     return int(row[0]) if row else 0
 
 
-async def mark_handled(conn, intake_id: int) -> None:
-    """Inside the transaction that logs the update and queues its replies: the text and the
-    chat (a phone number on WhatsApp) go; the key stays, to know a repeat."""
-    await conn.execute(
-        "UPDATE intake SET handled_at = ?, payload = NULL, chat = '' WHERE id = ?",
-        (utc_now(), intake_id),
-    )
+_HANDLED = "UPDATE intake SET handled_at = ?, payload = NULL, chat = '' WHERE id = ?"
+
+
+def mark_handled(raw, intake_id: int) -> None:
+    """Inside the transaction that logs the update and queues its replies (run in the
+    database's thread, ``in_one_trip``): the text and the chat (a phone number on WhatsApp)
+    go; the key stays, to know a repeat."""
+    raw.execute(_HANDLED, (utc_now(), intake_id))
 
 
 async def handled(db: Database, intake_id: int) -> None:
     """Marked handled on its own: an update that needed no log line or failed for good."""
-    async with db.write() as conn:
-        await mark_handled(conn, intake_id)
+    await db.write_one(_HANDLED, (utc_now(), intake_id))
 
 
 async def count_attempt(db: Database, intake_id: int) -> int:

@@ -51,9 +51,9 @@ async def log_message(db: Database, line: LogLine) -> None:
     await db.write_one(_INSERT, _values(line))
 
 
-async def record_message(conn, line: LogLine) -> None:
-    """``log_message`` inside a transaction the caller holds."""
-    await conn.execute(_INSERT, _values(line))
+def record_message(raw, line: LogLine) -> None:
+    """``log_message`` inside a transaction run in the database's thread (``in_one_trip``)."""
+    raw.execute(_INSERT, _values(line))
 
 
 async def last_message_at(db: Database, person_id: int) -> datetime | None:

@@ -64,38 +64,37 @@ async def enqueue(
     )
 
 
-async def queue_replies(
-    conn, person_id: int, intake_id: int, replies: list[str], chat: tuple[str, str]
+def queue_replies(
+    raw, person_id: int, intake_id: int, replies: list[str], chat: tuple[str, str]
 ) -> list[Due]:
     """The replies to one incoming update (each a Reply as text, bot/core/messages.py), queued
-    in the transaction that marks it handled, and claimed ("sending") for the channel to send
-    at once (unless an earlier message to them waits for a retry: then they wait behind it);
-    if sending fails for a moment, or the bot stops, the delivery worker sends them.
-    ``chat``: where the update came from, which is the person's chat unless they have just
-    erased their data (their row no longer knows it)."""
-    [(own_chat, lang)] = await conn.execute_fetchall(
+    in the transaction that marks it handled (run in the database's thread, ``in_one_trip``)
+    and claimed ("sending") for the channel to send at once, unless an earlier message to the
+    person waits for a retry: then they wait behind it, and the worker sends them in order.
+    If sending fails for a moment, or the bot stops, the delivery worker sends them.
+    ``chat``: where the update came from, which is the person's own chat unless they have
+    just erased their data (their row no longer knows it)."""
+    [(own_chat, lang)] = raw.execute(
         "SELECT channel_user_id, lang FROM people WHERE id = ?", (person_id,)
-    )
+    ).fetchall()
     channel, chat_id = (None, None) if chat[1] == own_chat else chat
-    # a message to them the platform refused a moment ago waits for its retry: these wait
-    # behind it (the worker sends them in order), rather than overtake it
-    [(waiting_until,)] = await conn.execute_fetchall(
+    [(waiting_until,)] = raw.execute(
         "SELECT max(due_at) FROM outbox WHERE person_id = ? AND status = 'pending'"
         " AND chat IS NULL AND attempts > 0",
         (person_id,),
-    )
+    ).fetchall()
     status = "pending" if waiting_until else "sending"
     now, due = utc_now(), waiting_until or iso(datetime.now(UTC))
     queued = []
     for number, payload in enumerate(replies):
-        rows = await conn.execute_fetchall(
+        rows = raw.execute(
             "INSERT INTO outbox (person_id, text_key, values_json, due_at, dedupe_key,"
             " created_at, channel, chat, status, attempts)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
             (person_id, REPLY, json.dumps({REPLY: payload}), due,
              f"reply:{intake_id}:{number}", now, channel, chat_id, status, int(not waiting_until)),
-        )  # fmt: skip
+        ).fetchall()  # fmt: skip
         queued += [(row[0], payload) for row in rows]
     if waiting_until:
         return []

@@ -13,16 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from bot.domain.migrations import MIGRATIONS
 
+T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000
 # What a failed read or write raises (a full disk, a read-only file): callers outside the
 # domain catch this name, not the engine's, so a second engine can keep the same callers.
@@ -68,13 +69,13 @@ class Database:
         return database
 
     async def _prepare(self) -> None:
-        await self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await self._conn.execute("PRAGMA journal_mode = WAL")
-        await self._conn.execute("PRAGMA synchronous = NORMAL")
-        await self._conn.execute("PRAGMA foreign_keys = ON")
+        await self._conn.execute_fetchall(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await self._conn.execute_fetchall("PRAGMA journal_mode = WAL")
+        await self._conn.execute_fetchall("PRAGMA synchronous = NORMAL")
+        await self._conn.execute_fetchall("PRAGMA foreign_keys = ON")
         # what is deleted or overwritten is zeroed in the file, not just marked free:
         # an erased person's texts must not survive in the database's free pages
-        await self._conn.execute("PRAGMA secure_delete = ON")
+        await self._conn.execute_fetchall("PRAGMA secure_delete = ON")
         await self._migrate()
 
     async def _migrate(self) -> None:
@@ -114,7 +115,8 @@ class Database:
         the old versions of the pages until then). Waits for the busy timeout if another
         connection still reads an old snapshot; the next checkpoint finishes the job then."""
         async with self._write_lock:
-            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # read to the end: a statement left open would make the next COMMIT fail
+            await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def schema_version(self) -> int:
         row = await self.fetchone("PRAGMA user_version")
@@ -135,6 +137,15 @@ class Database:
                 raise
             await self._conn.execute("COMMIT")
 
+    async def in_one_trip(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """A write transaction run whole in the database's thread: ``work`` gets the plain
+        sqlite3 connection and its statements go one after another there, so the transaction
+        costs one trip to that thread and back instead of one per statement. For the path
+        every message takes (its log line, its replies, its mark as handled). aiosqlite has
+        no public call for this; ``_execute`` is the one its own methods use."""
+        async with self._write_lock:
+            return await self._conn._execute(_transaction, self._conn._conn, work)
+
     async def write_one(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         """One statement on its own: atomic without BEGIN/COMMIT, so one trip to the DB thread.
 
@@ -153,6 +164,20 @@ class Database:
 
     async def close(self) -> None:
         await self._conn.close()
+
+
+def _transaction(raw: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """In the database's thread: BEGIN IMMEDIATE, ``work``, COMMIT (ROLLBACK if it raised)."""
+    if raw.in_transaction:  # left open by a write cancelled mid-BEGIN
+        raw.execute("ROLLBACK")
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(raw)
+    except BaseException:
+        raw.execute("ROLLBACK")
+        raise
+    raw.execute("COMMIT")
+    return result
 
 
 def _statements(script: str) -> list[str]:

@@ -123,11 +123,10 @@ async def test_a_long_reply_refused_at_its_second_part_resumes_there(make_config
         db = bot.core.db
         person = await touch_person(db, "telegram", str(CHAT), "Budi", "id")
         fake.fail_next_with_429(5, after=1)  # the first part goes, the second is refused
-        async with db.write() as conn:
-            [due] = await outbox.queue_replies(
-                conn, person.id, 1, [reply_to_text(Reply(f"{first}\n{second}"))],
-                ("telegram", str(CHAT)),
-            )  # fmt: skip
+        words = [reply_to_text(Reply(f"{first}\n{second}"))]
+        [due] = await db.in_one_trip(
+            lambda raw: outbox.queue_replies(raw, person.id, 1, words, ("telegram", str(CHAT)))
+        )
         await bot.delivery.send_now([due])
         said = await texts_to(fake, CHAT, 2, timeout=20)
     assert len(said) == 2, "a part was sent twice"
