@@ -108,13 +108,14 @@ async def test_deleted_content_is_zeroed_whatever_sqlite_was_built_with(tmp_path
 
     async def recording_connect(*args, **kwargs):
         connection = await connect(*args, **kwargs)
-        execute = connection.execute
+        for name in ("execute", "execute_fetchall"):
+            method = getattr(connection, name)
 
-        def execute_and_note(sql, *more):
-            issued.append(sql)
-            return execute(sql, *more)
+            def noting(sql, *more, method=method):
+                issued.append(sql)
+                return method(sql, *more)
 
-        connection.execute = execute_and_note
+            setattr(connection, name, noting)
         return connection
 
     monkeypatch.setattr(store.aiosqlite, "connect", recording_connect)
