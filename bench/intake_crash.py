@@ -30,11 +30,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
-
-import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the helpers speak only HTTP and SQLite
@@ -42,7 +39,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]  # the helpers speak only HTTP a
 from auxil.channels import free_port  # noqa: E402
 from auxil.fake_bot_api import FakeBotApi  # noqa: E402
 from auxil.fake_graph_api import FakeGraphApi  # noqa: E402
-from auxil.whatsapp import SECRETS, envelope, sign, text  # noqa: E402
+from auxil.whatsapp import SECRETS, Meta, listening  # noqa: E402
 from conftest import write_config  # noqa: E402
 
 FIRST_TELEGRAM = 70_000
@@ -278,52 +275,6 @@ def telegram_round(tree: Path, folder: Path, villagers: int, crash_after: int) -
         said = telegram_said(fake)
     found = outcome(folder / "bot.sqlite3", "telegram", users, said)
     return Outcome(**found, acked=acked, at_crash=at_crash, exit=exit_code)
-
-
-class Meta:
-    """Meta's side of the webhook: each message POSTed again until it is answered 200."""
-
-    def __init__(self, url: str, code: str, phones: list[str]) -> None:
-        self.url = url
-        self.bodies = {
-            phone: json.dumps(envelope([text(f"DAFTAR {code}", phone)])).encode()
-            for phone in phones
-        }
-        self.acknowledged: set[str] = set()
-        self._lock = threading.Lock()
-
-    def post(self, phone: str) -> None:
-        body = self.bodies[phone]
-        headers = {"X-Hub-Signature-256": sign(body), "Content-Type": "application/json"}
-        try:
-            answer = httpx.post(self.url, content=body, headers=headers, timeout=10)
-        except httpx.HTTPError:
-            return  # the bot is down: tried again later
-        if answer.status_code == 200:
-            with self._lock:
-                self.acknowledged.add(phone)
-
-    def deliver(self, phones: list[str], workers: int = 50) -> None:
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(self.post, phones))
-
-    def retry(self, seconds: float = 60) -> None:
-        """POST what was not answered 200 again, pass after pass, for up to ``seconds``."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            waiting = [p for p in self.bodies if p not in self.acknowledged]
-            if not waiting:
-                return
-            self.deliver(waiting)
-            time.sleep(0.5)
-
-
-def listening(port: int) -> bool:
-    try:
-        httpx.get(f"http://127.0.0.1:{port}/whatsapp", timeout=1)
-    except httpx.HTTPError:
-        return False
-    return True
 
 
 def whatsapp_said(graph: FakeGraphApi) -> dict[str, list[str]]:

@@ -1,10 +1,17 @@
-"""WhatsApp webhook requests as Meta sends them: signed envelopes of messages and statuses."""
+"""WhatsApp webhook requests as Meta sends them: signed envelopes of messages and statuses,
+and Meta itself, POSTing each message again until it is answered 200."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import itertools
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 
 from bot.channels.whatsapp import WhatsAppSecrets
 
@@ -44,3 +51,51 @@ def button(action: str, sender: str = VILLAGER, kind: str = "button_reply") -> d
         "from": sender, "id": f"wamid.IN{next(_ids)}", "timestamp": "1764300000",
         "type": "interactive", "interactive": {"type": kind, kind: {"id": action, "title": "x"}},
     }  # fmt: skip
+
+
+class Meta:
+    """Meta's side of the webhook: one "DAFTAR <code>" from each phone, each POSTed again
+    until it is answered 200 (what Meta does; a message answered 200 is never sent again)."""
+
+    def __init__(self, url: str, code: str, phones: list[str]) -> None:
+        self.url = url
+        self.bodies = {
+            phone: json.dumps(envelope([text(f"DAFTAR {code}", phone)])).encode()
+            for phone in phones
+        }
+        self.acknowledged: set[str] = set()
+        self._lock = threading.Lock()
+
+    def post(self, phone: str) -> None:
+        body = self.bodies[phone]
+        headers = {"X-Hub-Signature-256": sign(body), "Content-Type": "application/json"}
+        try:
+            answer = httpx.post(self.url, content=body, headers=headers, timeout=10)
+        except httpx.HTTPError:
+            return  # the bot is down: tried again later
+        if answer.status_code == 200:
+            with self._lock:
+                self.acknowledged.add(phone)
+
+    def deliver(self, phones: list[str], workers: int = 50) -> None:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(self.post, phones))
+
+    def retry(self, seconds: float = 60) -> None:
+        """POST what was not answered 200 again, pass after pass, for up to ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            waiting = [p for p in self.bodies if p not in self.acknowledged]
+            if not waiting:
+                return
+            self.deliver(waiting)
+            time.sleep(0.5)
+
+
+def listening(port: int, path: str = "whatsapp") -> bool:
+    """Whether the bot's webhook server answers yet."""
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/{path}", timeout=1)
+    except httpx.HTTPError:
+        return False
+    return True

@@ -13,17 +13,14 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import httpx
 
 from auxil.channels import free_port
 from auxil.fake_bot_api import FakeBotApi
 from auxil.fake_graph_api import FakeGraphApi
 from auxil.processes import wait_until
-from auxil.whatsapp import SECRETS, envelope, sign, text
+from auxil.whatsapp import SECRETS, Meta, listening
 from bot.domain.people import touch_person, update_profile
 from bot.domain.sessions import create_session
 from bot.domain.store import Database
@@ -145,37 +142,6 @@ def test_kill_9_while_300_villagers_sign_up_on_telegram(tmp_path):
     check_outcome(database, "telegram", ids, said)
 
 
-class Meta:
-    """Meta's side of the webhook: each message POSTed until it is answered 200."""
-
-    def __init__(self, url: str, code: str, phones: list[str]) -> None:
-        self.url = url
-        self.bodies = {
-            phone: json.dumps(envelope([text(f"DAFTAR {code}", phone)])).encode()
-            for phone in phones
-        }
-        self.acknowledged: set[str] = set()
-        self._lock = threading.Lock()
-
-    def post(self, phone: str) -> None:
-        body = self.bodies[phone]
-        headers = {"X-Hub-Signature-256": sign(body), "Content-Type": "application/json"}
-        try:
-            answer = httpx.post(self.url, content=body, headers=headers, timeout=10)
-        except httpx.HTTPError:
-            return  # the bot is down: Meta tries again later
-        if answer.status_code == 200:
-            with self._lock:
-                self.acknowledged.add(phone)
-
-    def deliver(self, phones: list[str], workers: int = 50) -> None:
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(self.post, phones))
-
-    def retry(self) -> None:
-        self.deliver([p for p in self.bodies if p not in self.acknowledged])
-
-
 def test_kill_9_while_300_villagers_sign_up_on_whatsapp(tmp_path):
     database = tmp_path / "bot.sqlite3"
     phones = [str(FIRST_PHONE + n) for n in range(VILLAGERS)]
@@ -200,7 +166,7 @@ def test_kill_9_while_300_villagers_sign_up_on_whatsapp(tmp_path):
         }
         bot = start(config, env)
         meta = Meta(f"http://127.0.0.1:{port}/whatsapp", code, phones)
-        wait_until(lambda: _listening(port), 30, "the webhook server")
+        wait_until(lambda: listening(port), 30, "the webhook server")
         sender = threading.Thread(target=meta.deliver, args=(phones,))
         sender.start()
         wait_until(lambda: len(graph.sent()) >= 30, 60, "the first confirmations")
@@ -209,7 +175,7 @@ def test_kill_9_while_300_villagers_sign_up_on_whatsapp(tmp_path):
         acknowledged_at_crash = set(meta.acknowledged)
         assert len(graph.sent()) < len(acknowledged_at_crash), "nothing was left to lose"
         bot = start(config, env)
-        wait_until(lambda: _listening(port), 30, "the webhook server again")
+        wait_until(lambda: listening(port), 30, "the webhook server again")
         meta.retry()
         assert meta.acknowledged == set(phones)
         wait_until(lambda: {m["to"] for m in graph.sent()} >= set(phones), 90, "everyone")
@@ -219,11 +185,3 @@ def test_kill_9_while_300_villagers_sign_up_on_whatsapp(tmp_path):
             words = (message.get("text") or {}).get("body") or json.dumps(message)
             said.setdefault(message["to"], []).append(words)
     check_outcome(database, "whatsapp", phones, said)
-
-
-def _listening(port: int) -> bool:
-    try:
-        httpx.get(f"http://127.0.0.1:{port}/whatsapp", timeout=1)
-    except httpx.HTTPError:
-        return False
-    return True
