@@ -97,6 +97,16 @@ class WebhookLimits:
 
 
 @dataclass(frozen=True)
+class ConsoleConfig:
+    """The staff console (bot/console/): a web workplace for the office."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1"
+    port: int = 8445
+    session_hours: int = 12  # signed in for this long, then sign in again
+
+
+@dataclass(frozen=True)
 class BroadcastConfig:
     office: str = "bp3mi"  # who announcements are from unless staff choose
     quiet_start_hour: int = 21  # local time; nothing announced from here...
@@ -124,6 +134,7 @@ class Config:
     retention_days: int = 180  # message texts older than this are erased every day
     messages_per_minute: int = 20  # more from one person: one notice, then silence
     webhooks: WebhookLimits = field(default_factory=WebhookLimits)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
 
     def office_values(self) -> dict[str, str]:
         """Placeholder values such as ``bp3mi.phone``; unset values are left out."""
@@ -275,6 +286,7 @@ def load_config(path: Path | str) -> Config:
         retention_days=_one_integer(top, "privacy", "retention_days", 180, 1, 3650),
         messages_per_minute=_one_integer(top, "flood", "messages_per_minute", 20, 1, 1000),
         webhooks=_webhooks(top.section("webhooks")),
+        console=_console(top.section("console")),
     )
     top.finish()
     return config
@@ -456,6 +468,22 @@ def _webhooks(section: _Section) -> WebhookLimits:
     )
     section.finish()
     return limits
+
+
+def _console(section: _Section) -> ConsoleConfig:
+    enabled = section._get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise section.error("enabled", "true or false", enabled)
+    console = ConsoleConfig(
+        enabled=enabled,
+        listen=section.string("listen", ConsoleConfig.listen, required=True),
+        port=section.integer("port", ConsoleConfig.port, minimum=1, maximum=65535),
+        session_hours=section.integer(
+            "session_hours", ConsoleConfig.session_hours, minimum=1, maximum=24 * 14
+        ),
+    )
+    section.finish()
+    return console
 
 
 def _broadcasts(section: _Section) -> BroadcastConfig:

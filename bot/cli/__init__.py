@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 
 from bot import __version__
-from bot.cli import backup, broadcast, chat, check, faq, run, sessions, stats
+from bot.cli import backup, broadcast, chat, check, console, faq, run, sessions, staff, stats
 from bot.cli.common import EXIT_OK, config_option
 
-COMMANDS = (run, chat, check, backup, faq, sessions, broadcast, stats)
+COMMANDS = (run, console, chat, check, backup, faq, sessions, broadcast, stats, staff)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,6 +11,7 @@ from bot.channels.base import Prepared, SetupError
 from bot.channels.registry import CHANNELS
 from bot.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, with_config
 from bot.config import TOKEN_ENV, Config
+from bot.console import server as console
 from bot.domain.store import StoreError
 from bot.support.logs import REDACTED, setup_logging
 
@@ -51,7 +52,7 @@ def main(config: Config, args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
         async with open_app(config) as app:
             await app.db.check_writable()
-            await _serve(app, prepared, stop)
+            await _serve(app, prepared, stop, config)
 
     try:
         asyncio.run(serve())
@@ -65,6 +66,9 @@ def main(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _serve(app: App, prepared: list[Prepared], stop: asyncio.Event) -> None:
+async def _serve(app: App, prepared: list[Prepared], stop: asyncio.Event, config: Config) -> None:
     channels = [channel.build(app) for channel in prepared]
-    await asyncio.gather(*(channel.serve(stop) for channel in channels))
+    served = [channel.serve(stop) for channel in channels]
+    if config.console.enabled:  # the staff console in the same loop, on the same database
+        served.append(console.serve(app.db, config.console, config.timezone, stop))
+    await asyncio.gather(*served)

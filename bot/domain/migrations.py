@@ -227,4 +227,24 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX intake_handled ON intake (handled_at) WHERE handled_at IS NOT NULL;
     ALTER TABLE outbox ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;
     """,
+    # 10: the staff console's accounts (each an office worker, admin or officer; a disabled
+    # one keeps its row for the audit log) and its signed-in sessions, kept server-side so
+    # they can be revoked; only a digest of a session's token is stored.
+    """
+    CREATE TABLE staff_accounts (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'officer')),
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        disabled_at TEXT
+    );
+    CREATE TABLE console_sessions (
+        token_digest TEXT PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES staff_accounts (id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX console_sessions_by_account ON console_sessions (account_id);
+    """,
 )

@@ -43,8 +43,9 @@ class Session:
     capacity: int
     description: str
     status: str
-    confirmed: int
+    confirmed: int  # seats taken: confirmed, and those already checked in
     waitlisted: int
+    attended: int = 0  # checked in at the door
 
     @property
     def seats_left(self) -> int:
@@ -90,7 +91,9 @@ SESSION_COLUMNS = (
     " (SELECT count(*) FROM registrations r WHERE r.session_id = s.id"
     "  AND r.status IN ('confirmed', 'attended')) AS confirmed,"
     " (SELECT count(*) FROM registrations r WHERE r.session_id = s.id"
-    "  AND r.status = 'waitlisted') AS waitlisted"
+    "  AND r.status = 'waitlisted') AS waitlisted,"
+    " (SELECT count(*) FROM registrations r WHERE r.session_id = s.id"
+    "  AND r.status = 'attended') AS attended"
 )
 
 
@@ -108,6 +111,7 @@ def session_from_row(row: sqlite3.Row) -> Session:
         status=row["status"],
         confirmed=row["confirmed"],
         waitlisted=row["waitlisted"],
+        attended=row["attended"],
     )
 
 

@@ -1,0 +1,38 @@
+"""`desabot console`: the staff console alone, against the database file a bot running
+elsewhere (or not at all) uses; until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+
+from bot.cli.common import EXIT_OK, with_config
+from bot.config import Config
+from bot.console import server
+from bot.domain.store import Database
+from bot.support.logs import setup_logging
+
+
+def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    what = "serve the staff console alone (console.listen:console.port)"
+    parser = commands.add_parser("console", parents=[common], help=what, description=what)
+    parser.set_defaults(handler=with_config(main))
+
+
+def main(config: Config, args: argparse.Namespace) -> int:
+    setup_logging(config.log_level)
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        db = await Database.open(config.database)
+        try:
+            await server.serve(db, config.console, config.timezone, stop)
+        finally:
+            await db.close()
+
+    asyncio.run(serve())
+    return EXIT_OK
