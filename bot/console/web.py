@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -29,9 +30,10 @@ from bot.console.security import (
     token_digest,
 )
 from bot.console.words import LANGUAGES, words
-from bot.domain import accounts, audit, sessions
+from bot.domain import accounts, audit, registrations, sessions
 from bot.domain.accounts import Account
-from bot.domain.sessions import Session
+from bot.domain.registrations import Attendee
+from bot.domain.sessions import Session, SessionError
 from bot.domain.store import Database
 from bot.support.dates import when
 from bot.support.passwords import hash_password, needs_rehash, password_matches
@@ -73,6 +75,9 @@ def build(db: Database, timezone: tzinfo, session_hours: int) -> Starlette:
         Route("/keluar", functools.partial(sign_out, console), methods=["POST"]),
         Route("/bahasa", choose_language, methods=["POST"]),
         Route("/sesi", page(console, templates, sessions_page)),
+        Route("/sesi/{code}", page(console, templates, attendance_page)),
+        Route("/sesi/{code}/hadir", page(console, templates, check_in), methods=["POST"]),
+        Route("/sesi/{code}/tamu", page(console, templates, walk_in), methods=["POST"]),
         Route("/akun", page(console, templates, accounts_page, admin=True)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
@@ -254,3 +259,106 @@ async def accounts_page(
 ) -> Response:
     listing = await accounts.accounts(console.db)
     return _render(templates, request, "accounts.html", account=account, accounts=listing)
+
+
+# -- attendance at the door ---------------------------------------------------------------------
+
+
+def _matches(attendee: Attendee, query: str) -> bool:
+    query = query.strip().lower()
+    return not query or query in attendee.name.lower() or query in attendee.booking_code.lower()
+
+
+def _checked_in_at(attendee: Attendee, timezone: tzinfo) -> str:
+    if not attendee.checked_in_at:
+        return ""
+    moment = datetime.fromisoformat(attendee.checked_in_at).astimezone(timezone)
+    return moment.strftime("%H.%M")
+
+
+async def attendance_page(
+    console: Console, templates: Jinja2Templates, request: Request, account: Account
+) -> Response:
+    """A session's list at the door: search by name or booking code, one tap to check in."""
+    code = request.path_params["code"]
+    session = await sessions.get_session(console.db, code)
+    if session is None:
+        return _render(templates, request, "message.html", 404, account=account, key="not_found")
+    lang, query = _lang(request), request.query_params.get("q", "")
+    everyone = await registrations.attendees(console.db, session.code)
+    rows = [
+        (a, _checked_in_at(a, console.timezone))
+        for a in everyone
+        if a.status != "cancelled" and _matches(a, query)
+    ]
+    return _render(
+        templates,
+        request,
+        "attendance.html",
+        account=account,
+        row=_row(session, lang, console.timezone),
+        rows=rows,
+        query=query,
+        note=_note(request, everyone, console.timezone),
+    )
+
+
+def _note(request: Request, everyone: list[Attendee], timezone: tzinfo) -> tuple[str, str] | None:
+    """What the last tap did, in words: (kind, text key values) for the template."""
+    params = request.query_params
+    for kind in ("ok", "already", "refused"):
+        booking = params.get(kind)
+        if booking:
+            found = next((a for a in everyone if a.booking_code == booking), None)
+            name = found.name if found else booking
+            at = _checked_in_at(found, timezone) if found else ""
+            return kind, words(_lang(request))[f"checkin_{kind}"].format(name=name, at=at)
+    return None
+
+
+async def check_in(
+    console: Console, templates: Jinja2Templates, request: Request, account: Account
+) -> Response:
+    code = request.path_params["code"]
+    form = await request.form()
+    booking = sessions.normalise_code(str(form.get("booking", "")))
+    admit = form.get("admit") == "1"
+    status = await registrations.booking_status(console.db, booking)
+    outcome = "ok"
+    if status == "attended":
+        outcome = "already"  # a second tap: said in words, nothing changes
+    else:
+        try:
+            await registrations.check_in(console.db, booking, admit=admit)
+        except SessionError:
+            outcome = "refused"
+        else:
+            name = await registrations.registrant_name(console.db, booking)
+            action = "console_admit" if admit and status == "waitlisted" else "console_checkin"
+            await audit.record(console.db, f"console:{account.name}", action, f"{booking} {name}")
+    return _back_to_list(code, str(form.get("q", "")), outcome, booking)
+
+
+async def walk_in(
+    console: Console, templates: Jinja2Templates, request: Request, account: Account
+) -> Response:
+    code = request.path_params["code"]
+    form = await request.form()
+    try:
+        registration = await registrations.walk_in(
+            console.db, code, str(form.get("name", "")), str(form.get("village", ""))
+        )
+    except SessionError:
+        return _back_to_list(code, "", "refused", "")
+    booking = registration.booking_code
+    name = await registrations.registrant_name(console.db, booking)
+    await audit.record(
+        console.db, f"console:{account.name}", "console_walk_in", f"{booking} {name}"
+    )
+    return _back_to_list(code, "", "ok", booking)
+
+
+def _back_to_list(code: str, query: str, outcome: str, booking: str) -> Response:
+    """Post, then redirect: a reload of the page does not check anyone in twice."""
+    target = f"/sesi/{quote(code)}?{urlencode({'q': query, outcome: booking or '-'})}"
+    return RedirectResponse(target, status_code=303)

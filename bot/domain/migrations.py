@@ -247,4 +247,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX console_sessions_by_account ON console_sessions (account_id);
     """,
+    # 11: attendance at the door: when someone was checked in, and how they came in when they
+    # had no seat (admitted from the waiting list, or a walk-in with no booking before).
+    """
+    ALTER TABLE registrations ADD COLUMN checked_in_at TEXT;
+    ALTER TABLE registrations ADD COLUMN admitted TEXT
+        CHECK (admitted IS NULL OR admitted IN ('waitlist', 'walk_in'));
+    """,
 )

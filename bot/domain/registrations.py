@@ -206,8 +206,9 @@ async def cancel_registration(
     return cancelled, promoted
 
 
-async def check_in(db: Database, booking_code: str) -> Registration:
-    """Mark a confirmed booking as attended at the door."""
+async def check_in(db: Database, booking_code: str, admit: bool = False) -> Registration:
+    """Mark a confirmed booking as attended at the door, with the time. ``admit``: someone
+    on the waiting list is let in too (there is room after all), and recorded as such."""
     code = normalise_code(booking_code)
     async with db.write() as conn:
         rows = await conn.execute_fetchall(
@@ -215,15 +216,40 @@ async def check_in(db: Database, booking_code: str) -> Registration:
         )
         if not rows:
             raise SessionError("unknown_booking", f"no booking with code {code!r}")
-        if rows[0]["status"] != "confirmed":
-            raise SessionError(
-                "not_confirmed", f"booking {code} is {rows[0]['status']}, not confirmed"
-            )
+        status = rows[0]["status"]
+        admitted = "waitlist" if admit and status == "waitlisted" else None
+        if status != "confirmed" and admitted is None:
+            raise SessionError("not_confirmed", f"booking {code} is {status}, not confirmed")
+        now = utc_now()
         await conn.execute(
-            "UPDATE registrations SET status = 'attended', updated_at = ? WHERE id = ?",
-            (utc_now(), rows[0]["id"]),
+            "UPDATE registrations SET status = 'attended', updated_at = ?, checked_in_at = ?,"
+            " admitted = ? WHERE id = ?",
+            (now, now, admitted, rows[0]["id"]),
         )
     return await _registration(db, rows[0]["id"])
+
+
+async def walk_in(db: Database, code: str, name: str, village: str) -> Registration:
+    """Someone who came without a booking, checked in at the door: a person of their own
+    (not reachable by chat) with an attended registration, recorded as a walk-in."""
+    name, village = " ".join(name.split())[:80], " ".join(village.split())[:60]
+    if not name:
+        raise SessionError("walk_in_name", "a walk-in needs a name")
+    session = await require(db, code)
+    now = utc_now()
+    async with db.write() as conn:
+        [(person_id,)] = await conn.execute_fetchall(
+            "INSERT INTO people (channel, channel_user_id, display_name, lang, created_at,"
+            " full_name, village, subscribed) VALUES ('walk_in', ?, '', 'id', ?, ?, ?, 0)"
+            " RETURNING id",
+            (f"walk-in:{new_code(12)}", now, name, village),
+        )
+        registration_id = await _insert_registration(conn, session.id, person_id, "attended")
+        await conn.execute(
+            "UPDATE registrations SET checked_in_at = ?, admitted = 'walk_in' WHERE id = ?",
+            (now, registration_id),
+        )
+    return await _registration(db, registration_id)
 
 
 @dataclass(frozen=True)
@@ -234,16 +260,19 @@ class Attendee:
     booking_code: str
     status: str
     waitlist_position: int | None
+    checked_in_at: str | None = None
+    admitted: str | None = None  # "waitlist" or "walk_in": came in without a seat
 
 
 async def attendees(db: Database, code: str) -> list[Attendee]:
-    """One row per registration, in arrival order, with waitlist positions."""
+    """One row per registration, in arrival order, with waitlist positions; none for people
+    who erased their data."""
     session = await require(db, code)
     rows = await db.fetchall(
         "SELECT coalesce(p.full_name, p.display_name) AS name, coalesce(p.village, '') AS village,"
-        f" coalesce(p.phone, '') AS phone, r.booking_code, r.status, {_POSITION}"
-        " FROM registrations r JOIN people p ON p.id = r.person_id"
-        " WHERE r.session_id = ? ORDER BY r.id",
+        f" coalesce(p.phone, '') AS phone, r.booking_code, r.status, {_POSITION},"
+        " r.checked_in_at, r.admitted FROM registrations r JOIN people p ON p.id = r.person_id"
+        " WHERE r.session_id = ? AND p.erased_at IS NULL ORDER BY r.id",
         (session.id,),
     )
     return [
@@ -254,6 +283,8 @@ async def attendees(db: Database, code: str) -> list[Attendee]:
             row["booking_code"],
             row["status"],
             row["position"] if row["status"] == "waitlisted" else None,
+            row["checked_in_at"],
+            row["admitted"],
         )
         for row in rows
     ]

@@ -7,16 +7,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
+from auxil.console import PASSWORD, client, sign_in
 from auxil.sessions import a_session
 from bot.console.security import COOKIE, MAX_PER_ACCOUNT, token_digest
 from bot.console.web import build
 from bot.domain import accounts
 from bot.support.passwords import hash_password
 
-PASSWORD = "kata sandi yang panjang"
 WITA = ZoneInfo("Asia/Makassar")
 
 
@@ -25,16 +24,6 @@ async def console(db):
     await accounts.add_account(db, "rina.admin", "admin", hash_password(PASSWORD))
     await accounts.add_account(db, "budi", "officer", hash_password(PASSWORD))
     return build(db, WITA, session_hours=12)
-
-
-def client(app, **headers) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app)
-    return httpx.AsyncClient(transport=transport, base_url="http://console.test", headers=headers)
-
-
-async def sign_in(browser: httpx.AsyncClient, name: str) -> None:
-    answer = await browser.post("/masuk", data={"name": name, "password": PASSWORD})
-    assert answer.status_code == 303, answer.text
 
 
 async def test_signed_out_every_page_leads_to_the_sign_in_page(console):
