@@ -30,7 +30,8 @@ def main(config: Config, args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
         db = await Database.open(config.database)
         try:
-            await server.serve(db, config.console, config.timezone, stop)
+            offices = " · ".join(office.name for office in config.offices.values())
+            await server.serve(db, config.console, config.timezone, stop, offices)
         finally:
             await db.close()
 

@@ -70,5 +70,6 @@ async def _serve(app: App, prepared: list[Prepared], stop: asyncio.Event, config
     channels = [channel.build(app) for channel in prepared]
     served = [channel.serve(stop) for channel in channels]
     if config.console.enabled:  # the staff console in the same loop, on the same database
-        served.append(console.serve(app.db, config.console, config.timezone, stop))
+        offices = " · ".join(office.name for office in config.offices.values())
+        served.append(console.serve(app.db, config.console, config.timezone, stop, offices))
     await asyncio.gather(*served)

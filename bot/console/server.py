@@ -25,9 +25,12 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve(db: Database, config: ConsoleConfig, timezone, stop: asyncio.Event) -> None:
-    """Serve the console on ``config.listen:port`` until ``stop`` is set."""
-    app = build(db, timezone, config.session_hours)
+async def serve(
+    db: Database, config: ConsoleConfig, timezone, stop: asyncio.Event, office: str = ""
+) -> None:
+    """Serve the console on ``config.listen:port`` until ``stop`` is set. ``office``: who
+    runs the programme, as the attendance sheet names them."""
+    app = build(db, timezone, config.session_hours, office)
     server = _Server(
         uvicorn.Config(
             app,

