@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+import re
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from babel.dates import format_datetime
 
@@ -41,3 +42,59 @@ def example_time(timezone: tzinfo, now: datetime | None = None) -> str:
 def zone_name(timezone: tzinfo) -> str:
     """ "WITA" for Asia/Makassar."""
     return datetime.now(timezone).tzname() or str(timezone)
+
+
+# -- dates as office staff type them --------------------------------------------------------------
+
+MONTHS = {
+    "januari": 1, "jan": 1, "january": 1, "februari": 2, "pebruari": 2, "feb": 2,
+    "february": 2, "maret": 3, "mar": 3, "march": 3, "april": 4, "apr": 4, "mei": 5,
+    "may": 5, "juni": 6, "jun": 6, "june": 6, "juli": 7, "jul": 7, "july": 7, "agustus": 8,
+    "agu": 8, "agt": 8, "ags": 8, "aug": 8, "august": 8, "september": 9, "sep": 9, "sept": 9,
+    "oktober": 10, "okt": 10, "oct": 10, "october": 10, "november": 11, "nopember": 11,
+    "nov": 11, "desember": 12, "des": 12, "dec": 12, "december": 12,
+}  # fmt: skip
+_NUMERIC_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})|(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_NAMED_DAY = re.compile(r"(\d{1,2})\s+([a-z]+)\.?\s+(\d{4})")
+_CLOCK = re.compile(r"^(?:jam|pukul|pkl\.?|at)?\s*(\d{1,2})(?:[.:](\d{2}))?\s*(?:wita|wib|wit)?$")
+
+
+def typed_day(text: str) -> date | None:
+    """ "2026-12-14", "14/12/2026", "14-12-2026", "14.12.2026", "14 Desember 2026", "Senin,
+    14 Des 2026" → the day; None when it is no day. Day first: the Indonesian order."""
+    text = text.strip().lower()
+    found = _NUMERIC_DAY.search(text)
+    try:
+        if found and found.group(1):
+            return date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
+        if found:
+            return date(int(found.group(6)), int(found.group(5)), int(found.group(4)))
+        named = _NAMED_DAY.search(text)
+        if named and named.group(2) in MONTHS:
+            return date(int(named.group(3)), MONTHS[named.group(2)], int(named.group(1)))
+    except ValueError:  # 31 February
+        return None
+    return None
+
+
+def typed_clock(text: str) -> time | None:
+    """ "09.00", "9:30", "9", "jam 9", "pukul 13.30 WITA" → the time; None otherwise."""
+    found = _CLOCK.match(text.strip().lower())
+    if not found:
+        return None
+    hour, minute = int(found.group(1)), int(found.group(2) or 0)
+    return time(hour, minute) if hour < 24 and minute < 60 else None
+
+
+def typed_moment(text: str, timezone: tzinfo) -> datetime | None:
+    """A day and a time typed together, in the configured time zone: "14/12/2026 09.00",
+    "14 Desember 2026 jam 9", "2026-12-14 09:00"; None when either part is missing."""
+    text = " ".join(text.strip().split())
+    found = _NUMERIC_DAY.search(text.lower()) or _NAMED_DAY.search(text.lower())
+    if not found:
+        return None
+    day = typed_day(found.group(0))
+    clock = typed_clock(text[found.end() :].strip(" ,"))
+    if day is None or clock is None:
+        return None
+    return datetime.combine(day, clock, tzinfo=timezone)

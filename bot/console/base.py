@@ -1,0 +1,77 @@
+"""What every console page shares: the console's state, the language of the request, how a
+page is rendered, and who may see it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from bot.console.security import COOKIE, SignInGuard, token_digest
+from bot.console.words import LANGUAGES, words
+from bot.domain import accounts
+from bot.domain.accounts import Account
+from bot.domain.store import Database
+
+HERE = Path(__file__).parent
+LANG_COOKIE = "desabot_lang"
+
+
+@dataclass
+class Console:
+    db: Database
+    timezone: tzinfo
+    session_hours: int
+    office: str = ""  # who runs the programme, on top of the attendance sheet
+    guard: SignInGuard = field(default_factory=SignInGuard)
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+Page = Callable[[Console, Jinja2Templates, Request, Account], Awaitable[Response]]
+
+
+def lang_of(request: Request) -> str:
+    lang = request.cookies.get(LANG_COOKIE, "id")
+    return lang if lang in LANGUAGES else "id"
+
+
+def render(
+    templates: Jinja2Templates, request: Request, template: str, status: int = 200, **values
+) -> Response:
+    lang = lang_of(request)
+    context = {"w": words(lang), "lang": lang, "account": None, **values}
+    return templates.TemplateResponse(request, template, context, status_code=status)
+
+
+async def current_account(console: Console, request: Request) -> Account | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    return await accounts.session_account(console.db, token_digest(token), datetime.now(UTC))
+
+
+def page(
+    console: Console,
+    templates: Jinja2Templates,
+    shown: Page,
+    admin: bool = False,
+) -> Handler:
+    """A page for those signed in (an admin, when ``admin``); others go to the sign-in page,
+    or are told the page is for admins."""
+
+    async def handler(request: Request) -> Response:
+        account = await current_account(console, request)
+        if account is None:
+            return RedirectResponse(f"/masuk?next={request.url.path}", status_code=303)
+        if admin and not account.is_admin:
+            return render(
+                templates, request, "message.html", 403, account=account, key="admin_only"
+            )
+        return await shown(console, templates, request, account)
+
+    return handler
