@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from bot.console import schedule
 from bot.console.base import HERE, LANG_COOKIE, Console, current_account, lang_of, page, render
 from bot.console.door import attendance_page, check_in, download, download_sheet, walk_in
 from bot.console.schedule import sessions_page
@@ -61,6 +62,12 @@ def build(db: Database, timezone: tzinfo, session_hours: int, office: str = "") 
         Route("/keluar", functools.partial(sign_out, console), methods=["POST"]),
         Route("/bahasa", choose_language, methods=["POST"]),
         Route("/sesi", page(console, templates, sessions_page)),
+        Route("/sesi/baru", page(console, templates, schedule.new_session_page)),
+        Route("/sesi/baru", page(console, templates, schedule.create), methods=["POST"]),
+        Route("/sesi/{code}/ubah", page(console, templates, schedule.edit_page)),
+        Route("/sesi/{code}/ubah", page(console, templates, schedule.edit), methods=["POST"]),
+        Route("/sesi/{code}/batal", page(console, templates, schedule.cancel_page)),
+        Route("/sesi/{code}/batal", page(console, templates, schedule.cancel), methods=["POST"]),
         Route("/sesi/{code}", page(console, templates, attendance_page)),
         Route("/sesi/{code}/hadir", page(console, templates, check_in), methods=["POST"]),
         Route("/sesi/{code}/tamu", page(console, templates, walk_in), methods=["POST"]),

@@ -76,6 +76,35 @@ WORDS: dict[str, dict[str, str]] = {
         "download_xlsx": "Excel",
         "download_csv": "CSV",
         "download_pdf": "Daftar hadir (PDF, untuk dicetak)",
+        "new_session": "Sesi baru",
+        "edit_session": "Ubah sesi",
+        "cancel_session": "Batalkan sesi",
+        "title_id": "Judul (Bahasa Indonesia)",
+        "title_en": "Judul (English, boleh kosong)",
+        "day": "Tanggal",
+        "day_help": "Pilih di kalender, atau ketik: 14/12/2026 atau 14 Desember 2026",
+        "start": "Mulai",
+        "end": "Selesai",
+        "clock_help": "contoh: 09.00",
+        "capacity": "Jumlah kursi",
+        "description": "Keterangan untuk warga (misalnya: bawa KTP dan KK)",
+        "save": "Simpan",
+        "told_if_moved": (
+            "Jika waktunya berubah, {n} orang (terdaftar dan menunggu) diberi tahu lewat chat; "
+            "jam selesai ikut bergeser kecuali diubah."
+        ),
+        "cancel_confirm": (
+            "Yakin membatalkan sesi ini? {n} orang (terdaftar dan menunggu) akan diberi tahu "
+            "lewat chat."
+        ),
+        "yes_cancel": "Ya, batalkan",
+        "back": "Kembali",
+        "form_required": "Wajib diisi.",
+        "form_day": "Tanggal tidak terbaca. Contoh: 14/12/2026 atau 14 Desember 2026.",
+        "form_clock": "Jam tidak terbaca. Contoh: 09.00.",
+        "form_capacity": "Isi jumlah kursi, 1 atau lebih.",
+        "form_end_before_start": "Jam selesai harus sesudah jam mulai.",
+        "form_in_past": "Waktu mulai sudah lewat.",
     },
     "en": {
         "title": "desabot staff console",
@@ -147,6 +176,34 @@ WORDS: dict[str, dict[str, str]] = {
         "download_xlsx": "Excel",
         "download_csv": "CSV",
         "download_pdf": "Attendance sheet (PDF, to print)",
+        "new_session": "New session",
+        "edit_session": "Change session",
+        "cancel_session": "Cancel session",
+        "title_id": "Title (Indonesian)",
+        "title_en": "Title (English, may be empty)",
+        "day": "Date",
+        "day_help": "Pick it in the calendar, or type: 14/12/2026 or 14 December 2026",
+        "start": "Starts",
+        "end": "Ends",
+        "clock_help": "for example: 09.00",
+        "capacity": "Seats",
+        "description": "Note for villagers (for example: bring your KTP and KK)",
+        "save": "Save",
+        "told_if_moved": (
+            "If the time changes, {n} people (registered and waiting) are told in the chat; "
+            "the end moves with the start unless changed."
+        ),
+        "cancel_confirm": (
+            "Cancel this session? {n} people (registered and waiting) will be told in the chat."
+        ),
+        "yes_cancel": "Yes, cancel",
+        "back": "Back",
+        "form_required": "Required.",
+        "form_day": "The date cannot be read. For example: 14/12/2026 or 14 December 2026.",
+        "form_clock": "The time cannot be read. For example: 09.00.",
+        "form_capacity": "Give the number of seats, 1 or more.",
+        "form_end_before_start": "The end must come after the start.",
+        "form_in_past": "The start has already passed.",
     },
 }
 

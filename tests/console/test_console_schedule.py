@@ -1,0 +1,122 @@
+"""Sessions from the console: created with dates typed as people write them, rescheduled (the
+end moves with the start; everyone registered is told through the outbox, as from the chat),
+cancelled after a confirmation (everyone told); bad input is said per field, in words."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from auxil.console import PASSWORD, client, sign_in
+from auxil.sessions import a_session
+from bot.console.web import build
+from bot.domain import accounts
+from bot.domain.people import touch_person, update_profile
+from bot.domain.registrations import register
+from bot.domain.sessions import get_session
+from bot.support.passwords import hash_password
+
+WITA = ZoneInfo("Asia/Makassar")
+
+
+@pytest.fixture
+async def app(db):
+    await accounts.add_account(db, "budi", "officer", hash_password(PASSWORD))
+    return build(db, WITA, session_hours=12)
+
+
+def next_year() -> int:
+    return datetime.now(WITA).year + 1
+
+
+FORM = {
+    "title_id": "Sosialisasi paspor", "title_en": "", "village": "Pesaku",
+    "place": "Balai desa", "start": "9", "end": "12.00", "capacity": "30",
+    "description": "Bawa KTP dan KK",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("typed", ["14/12/{y}", "14 Desember {y}", "{y}-12-14"])
+async def test_a_session_is_created_with_the_date_as_people_type_it(app, db, typed):
+    async with client(app) as browser:
+        await sign_in(browser, "budi")
+        made = await browser.post("/sesi/baru", data={**FORM, "day": typed.format(y=next_year())})
+        assert made.status_code == 303
+        code = made.headers["location"].rsplit("/", 1)[1]
+        page = await browser.get(made.headers["location"])
+    session = await get_session(db, code)
+    assert session.starts_at == datetime(next_year(), 12, 14, 9, tzinfo=WITA)
+    assert session.ends_at == datetime(next_year(), 12, 14, 12, tzinfo=WITA)
+    assert session.title == {"id": "Sosialisasi paspor", "en": "Sosialisasi paspor"}
+    assert session.description == "Bawa KTP dan KK" and session.capacity == 30
+    assert "Sosialisasi paspor" in page.text and "WITA" in page.text
+    [line] = await db.fetchall("SELECT actor, detail FROM audit_log WHERE action LIKE '%add'")
+    assert tuple(line) == ("console:budi", code)
+
+
+async def test_bad_input_is_said_per_field_and_nothing_is_stored(app, db):
+    async with client(app) as browser:
+        await sign_in(browser, "budi")
+        answer = await browser.post(
+            "/sesi/baru",
+            data={**FORM, "title_id": " ", "day": "besok", "end": "jam", "capacity": "0"},
+        )
+        backwards = await browser.post(
+            "/sesi/baru", data={**FORM, "day": f"14/12/{next_year()}", "start": "13", "end": "9"}
+        )
+    assert answer.status_code == 400
+    for said in ("Wajib diisi.", "Tanggal tidak terbaca.", "Jam tidak terbaca.", "jumlah kursi"):
+        assert said in answer.text
+    assert 'value="Balai desa"' in answer.text  # what was typed stays in the form
+    assert "Jam selesai harus sesudah jam mulai." in backwards.text
+    assert not await db.fetchall("SELECT 1 FROM sessions")
+
+
+async def villager_booked(db, code: str) -> None:
+    person = await touch_person(db, "telegram", "700", "Siti", "id")
+    await update_profile(db, person.id, full_name="Siti", village="Pesaku", consent_at="x")
+    await register(db, code, person.id)
+
+
+async def test_rescheduling_moves_the_end_and_tells_everyone_registered(app, db):
+    day = (datetime.now(WITA) + timedelta(days=5)).date()
+    starts = datetime.combine(day, datetime.min.time(), tzinfo=WITA).replace(hour=9)
+    session = await a_session(db, starts=starts, hours=3)
+    await villager_booked(db, session.code)
+    new_day = (starts + timedelta(days=2)).astimezone(WITA)
+    async with client(app) as browser:
+        await sign_in(browser, "budi")
+        form = await browser.get(f"/sesi/{session.code}/ubah")
+        assert "1 orang (terdaftar dan menunggu) diberi tahu" in form.text  # who will be told
+        old_end = (starts + timedelta(hours=3)).astimezone(WITA).strftime("%H.%M")
+        changed = await browser.post(
+            f"/sesi/{session.code}/ubah",
+            data={**FORM, "title_id": session.title["id"], "village": session.village,
+                  "place": session.place, "capacity": "5", "day": new_day.strftime("%d/%m/%Y"),
+                  "start": "08.00", "end": old_end},
+        )  # fmt: skip
+    assert changed.status_code == 303
+    moved = await get_session(db, session.code)
+    assert moved.starts_at.astimezone(WITA).strftime("%d %H.%M") == new_day.strftime("%d 08.00")
+    assert moved.ends_at - moved.starts_at == timedelta(hours=3)  # the end moved with it
+    notices = await db.fetchall("SELECT 1 FROM outbox WHERE text_key = 'notice_session_changed'")
+    assert len(notices) == 1
+
+
+async def test_cancelling_asks_first_then_tells_everyone(app, db):
+    session = await a_session(db)
+    await villager_booked(db, session.code)
+    async with client(app) as browser:
+        await sign_in(browser, "budi")
+        asked = await browser.get(f"/sesi/{session.code}/batal")
+        assert "Yakin membatalkan sesi ini? 1 orang" in asked.text
+        assert (await get_session(db, session.code)).status == "scheduled"  # not yet
+        done = await browser.post(f"/sesi/{session.code}/batal")
+        listing = await browser.get("/sesi")
+    assert done.status_code == 303
+    assert (await get_session(db, session.code)).status == "cancelled"
+    assert "dibatalkan" in listing.text
+    notices = await db.fetchall("SELECT 1 FROM outbox WHERE text_key = 'notice_session_cancelled'")
+    assert len(notices) == 1
