@@ -1,0 +1,182 @@
+"""The console in a real browser: Playwright driving Debian's Chromium (headless) against a
+real `desabot run` that also answers villagers through the stand-in Bot API. An officer signs
+in, creates a session; a villager signs up in Telegram; the officer finds them, checks them in
+and downloads the Excel file and the Daftar Hadir.
+
+Without /usr/bin/chromium these tests are skipped with one line saying how to install it;
+`.ci/run` installs it and sets DESABOT_REQUIRE_BROWSER=1, so there a missing browser fails."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from auxil.channels import free_port
+from auxil.console import PASSWORD
+from auxil.fake_bot_api import FakeBotApi
+from auxil.processes import wait_until
+from bot.domain import accounts
+from bot.domain.people import touch_person, update_profile
+from bot.domain.store import Database
+from bot.support.passwords import hash_password
+from conftest import write_config
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+VILLAGER = 81_000
+WITA = ZoneInfo("Asia/Makassar")
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("DESABOT_REQUIRE_BROWSER"):
+        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install chromium")
+    pytest.skip(
+        "browser tests need Debian's Chromium: sudo apt-get install chromium",
+        allow_module_level=True,
+    )
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+
+async def prepare(path: Path) -> None:
+    db = await Database.open(path)
+    try:
+        await accounts.add_account(db, "budi", "officer", hash_password(PASSWORD))
+        person = await touch_person(db, "telegram", str(VILLAGER), "Siti", "id")
+        await update_profile(
+            db, person.id, full_name="Siti Aminah", village="Pesaku", consent_at="2026-11-30"
+        )
+    finally:
+        await db.close()
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("browser")
+    port = free_port()
+    with FakeBotApi() as fake:
+        config = write_config(
+            folder,
+            database=str(folder / "bot.sqlite3"),
+            console={"enabled": True, "port": port},
+            telegram={"api_base_url": fake.base_url, "poll_timeout": 1},
+        )
+        asyncio.run(prepare(folder / "bot.sqlite3"))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--config", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "TELEGRAM_BOT_TOKEN": "1:browser"},
+        )
+        try:
+            wait_until(lambda: _up(port), 30, "the console")
+            yield f"http://127.0.0.1:{port}", fake
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def _up(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/masuk", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def shot(page, name: str) -> None:
+    """Screenshots for the README, when asked for: DESABOT_SCREENSHOTS=docs/screenshots."""
+    folder = os.environ.get("DESABOT_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def test_an_officer_runs_a_session_from_sign_in_to_the_attendance_sheet(running, browser, tmp_path):
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    url, fake = running
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    page.goto(f"{url}/sesi")
+    shot(page, "sign-in")
+    page.fill("input[name=name]", "budi")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action^='/masuk'] button")
+    page.wait_for_url(f"{url}/sesi")
+
+    page.click("text=Sesi baru")
+    day = (datetime.now(WITA) + timedelta(days=10)).strftime("%d/%m/%Y")
+    page.fill("input[name=title_id]", "Sosialisasi migrasi aman")
+    page.fill("input[name=village]", "Pesaku")
+    page.fill("input[name=place]", "Balai desa")
+    page.evaluate("document.querySelector('input[name=day]').type = 'text'")  # typed, as on
+    page.fill("input[name=day]", day)  # a phone without a date picker
+    page.fill("input[name=start]", "09.00")
+    page.fill("input[name=end]", "12.00")
+    page.fill("input[name=capacity]", "30")
+    page.fill("textarea[name=description]", "Bawa KTP dan KK")
+    shot(page, "new-session")
+    page.click(".session-form button")
+    page.wait_for_url(f"{url}/sesi/*")
+    code = page.url.rsplit("/", 1)[1]
+
+    fake.push_text(VILLAGER, f"DAFTAR {code}")  # the villager signs up in Telegram
+    confirmed = "Anda terdaftar di: Sosialisasi migrasi aman"
+    fake.wait_until(lambda f: any(confirmed in m["visible_text"] for m in f.sent(VILLAGER)), 15)
+    page.reload()
+    assert page.locator("td", has_text="Siti Aminah").count() == 1
+    page.fill("input[name=q]", "siti")
+    page.click("text=Cari")
+    page.click("button:has-text('Hadir')")
+    assert "Siti Aminah dicatat hadir" in page.locator(".note").inner_text()
+    shot(page, "attendance")
+
+    with page.expect_download() as excel:
+        page.click("text=Excel")
+    sheet = load_workbook(io.BytesIO(Path(excel.value.path()).read_bytes())).active
+    values = [cell.value for row in sheet.iter_rows() for cell in row]
+    assert "Siti Aminah" in values and "hadir" in values
+    with page.expect_download() as pdf:
+        page.click("text=Daftar hadir (PDF")
+    text = "".join(p.extract_text() for p in PdfReader(pdf.value.path()).pages)
+    assert "DAFTAR HADIR" in text and "Siti Aminah" in text
+
+    page.goto(f"{url}/sesi")
+    shot(page, "sessions")
+    assert page.locator("text=Sosialisasi migrasi aman").count() == 1
+    context.close()
+
+
+def test_a_signed_out_browser_only_sees_the_sign_in_page(running, browser):
+    url, _ = running
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{url}/sesi/ABCD/peserta.xlsx")
+    assert page.url.startswith(f"{url}/masuk")
+    assert page.locator("input[name=password]").count() == 1
+    context.close()
+
+
+def test_the_browser_is_the_one_ci_installs():
+    assert shutil.which("chromium") == CHROMIUM
