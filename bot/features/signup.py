@@ -15,6 +15,8 @@ import re
 from dataclasses import replace
 from typing import Literal
 
+from babel.dates import format_datetime
+
 from bot.core.actions import Action
 from bot.core.context import Ctx, Outcome, Outgoing, Rows, Stale, outcome
 from bot.core.feature import Feature, Priority, exit_word
@@ -34,7 +36,8 @@ feature = Feature(
         "button_share_phone", "phone_invalid", "phone_noted", "consent", "button_agree",
         "button_disagree", "consent_declined", "registered", "waitlisted",
         "already_registered", "overlap_warning", "registrations_header", "registration_entry",
-        "button_cancel_booking", "booking_cancelled", "unknown_session", "session_closed",
+        "button_cancel_booking", "cancel_ask", "button_cancel_yes", "booking_cancelled",
+        "unknown_session", "session_closed",
         "unknown_booking", "reminder_day_before", "reminder_soon", "notice_promoted",
         "notice_session_changed", "notice_session_cancelled",
         # words other features say too
@@ -69,6 +72,14 @@ class Register(Action, prefix="reg"):
 
 
 class CancelBooking(Action, prefix="cxl"):
+    """ "Batalkan ..." under a registration: asks first."""
+
+    booking: str
+
+
+class CancelConfirmed(Action, prefix="cxl:yes"):
+    """ "Ya, batalkan" under that question: the booking is cancelled."""
+
     booking: str
 
 
@@ -121,6 +132,12 @@ def phone_number(text: str) -> str | None:
 
 def _when(ctx: Ctx | Outgoing, session: Session) -> str:
     return when(session.starts_at, session.ends_at, ctx.settings.timezone, ctx.lang)
+
+
+def _day(ctx: Ctx | Outgoing, session: Session) -> str:
+    """ "Sab 12/12": the day on a button, short enough for WhatsApp's."""
+    local = session.starts_at.astimezone(ctx.settings.timezone)
+    return format_datetime(local, "EEE d/M", locale=ctx.lang)
 
 
 def _short(title: str) -> str:
@@ -181,13 +198,10 @@ async def my_registrations(ctx: Ctx, action: Registrations) -> Outcome:
                 booking=booking.booking_code,
             )
         )
-        if booking.status != "attended":
+        if booking.status != "attended":  # the button names the session, not only the code
+            title = f"{_short(session.title[ctx.lang])}, {_day(ctx, session)}"
             buttons.append(
-                ctx.row(
-                    "button_cancel_booking",
-                    CancelBooking(booking.booking_code),
-                    booking=booking.booking_code,
-                )
+                ctx.row("button_cancel_booking", CancelBooking(booking.booking_code), title=title)
             )
     text = "\n\n".join([ctx.t("registrations_header"), *entries])
     return outcome("registrations", Reply(text, (*buttons, ctx.back())))
@@ -361,25 +375,66 @@ async def _register(ctx: Ctx, person: Person, code: str) -> Outcome:
 async def cancel_button(ctx: Ctx, action: CancelBooking) -> Outcome:
     if not sessions.normalise_code(action.booking):
         raise Stale
-    return await cancel(ctx, action.booking)
+    return await ask_cancel(ctx, action.booking)
 
 
 @feature.text(batal_code, priority=Priority.GLOBAL, leaves_flow=True, what="BATAL <booking code>")
 async def cancel_by_word(ctx: Ctx, code: str) -> Outcome:
-    """ "BATAL <booking code>", typed: the booking is cancelled (its seat goes on)."""
-    return await cancel(ctx, code)
+    """ "BATAL <booking code>", typed: asked once, as from the button."""
+    return await ask_cancel(ctx, code)
 
 
-async def cancel(ctx: Ctx, booking: str) -> Outcome:
+async def _booking(ctx: Ctx, code: str) -> tuple[Session, registrations.Registration] | None:
+    """One of the person's own bookings that can still be cancelled."""
+    code = sessions.normalise_code(code)
+    for session, booking in await registrations.bookings_of(ctx.db, ctx.person.id):
+        if booking.booking_code == code and booking.status != "attended":
+            return session, booking
+    return None
+
+
+def _unknown(ctx: Ctx, code: str) -> Outcome:
+    code = sessions.normalise_code(code)
+    reply = Reply(ctx.t("unknown_booking", code=code), (ctx.link("registrations"), ctx.back()))
+    return outcome("cancel_unknown", reply)
+
+
+def _session_values(ctx: Ctx, session: Session) -> dict[str, str]:
+    return {
+        "title": session.title[ctx.lang], "when": _when(ctx, session),
+        "place": session.place, "village": session.village,
+    }  # fmt: skip
+
+
+async def ask_cancel(ctx: Ctx, code: str) -> Outcome:
+    """ "Yakin batal ...?": the session named, with its day and place, before anything goes."""
+    found = await _booking(ctx, code)
+    if found is None:
+        return _unknown(ctx, code)
+    session, booking = found
+    text = ctx.t("cancel_ask", **_session_values(ctx, session))
+    buttons = (
+        ctx.row("button_cancel_yes", CancelConfirmed(booking.booking_code)),
+        ctx.link("registrations"),
+    )
+    return outcome("cancel_asked", Reply(text, buttons))
+
+
+@feature.action(CancelConfirmed, keeps_flow=True)
+async def cancel_confirmed(ctx: Ctx, action: CancelConfirmed) -> Outcome:
+    """Cancelled: the seat goes to the first person waiting; the reply names the session."""
+    found = await _booking(ctx, action.booking)
+    if found is None:  # cancelled already (a second tap), or not theirs
+        return _unknown(ctx, action.booking)
+    session, _ = found
     try:
         cancelled, _ = await registrations.cancel_registration(
-            ctx.db, booking, ctx.person.id, ctx.settings.policy
+            ctx.db, action.booking, ctx.person.id, ctx.settings.policy
         )
     except sessions.SessionError:
-        code = sessions.normalise_code(booking)
-        reply = Reply(ctx.t("unknown_booking", code=code), (ctx.link("registrations"), ctx.back()))
-        return outcome("cancel_unknown", reply)
-    text = ctx.t("booking_cancelled", booking=cancelled.booking_code)
+        return _unknown(ctx, action.booking)
+    values = {**_session_values(ctx, session), "booking": cancelled.booking_code}
+    text = ctx.t("booking_cancelled", **values)
     return outcome("cancel_booking", Reply(text, (ctx.link("sessions"), ctx.back())))
 
 

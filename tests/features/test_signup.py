@@ -107,8 +107,19 @@ async def test_daftar_and_batal_in_one_message(app):
     booking = done.text.split("Kode booking Anda: ")[1].split()[0]
     [mine] = await say(app, Kind.BUTTON, "registrations")
     assert booking in mine.text and f"cxl:{booking}" in actions(mine)
-    [cancelled] = await say(app, Kind.TEXT, f"BATAL {booking}")
-    assert "sudah dibatalkan" in cancelled.text
+    labels = [b.label for b in mine.flat_buttons() if b.action == f"cxl:{booking}"]
+    assert labels and labels[0].startswith("❌ Batalkan: Hari paspor, ")  # the session, its day
+    [asked] = await say(app, Kind.TEXT, f"BATAL {booking}")  # asked once, nothing gone yet
+    assert asked.text.startswith("Yakin batal ikut sesi ini?") and "Hari paspor" in asked.text
+    assert "Balai desa" in asked.text and actions(asked)[0] == f"cxl:yes:{booking}"
+    [still] = await say(app, Kind.BUTTON, "registrations")
+    assert f"cxl:{booking}" in actions(still)
+    [cancelled] = await say(app, Kind.BUTTON, f"cxl:yes:{booking}")
+    assert "Pendaftaran Anda sudah dibatalkan" in cancelled.text
+    assert "Hari paspor" in cancelled.text and "WITA" in cancelled.text
+    assert booking in cancelled.text
+    [again] = await say(app, Kind.BUTTON, f"cxl:yes:{booking}")  # a second tap
+    assert "tidak ada di pendaftaran Anda" in again.text
     [unknown] = await say(app, Kind.TEXT, "BATAL QQQQQQ")
     assert '"QQQQQQ" tidak ada' in unknown.text
     [unknown] = await say(app, Kind.TEXT, "DAFTAR QQQQ")
