@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -231,6 +232,7 @@ class TelegramChannel:
         self.config = config
         self.secrets = secrets
         self.commands = commands
+        self.staff_commands = core.texts.staff_commands
         self.limits = limits or WebhookLimits()
         self.application = self._build_application()
         self.delivery = Delivery(core, CHANNEL, self.deliver, config.delivery_per_second)
@@ -398,13 +400,31 @@ class TelegramChannel:
             raise DeliveryError("retry", str(exc), None, _parts(exc)) from None
 
     async def register_commands(self) -> None:
-        """The command menu in the Telegram app, per language; Indonesian is the default."""
+        """The command menu in the Telegram app, per language; Indonesian is the default.
+        Each staff member's own chat gets the staff commands too."""
         bot = self.application.bot
         for lang, commands in self.commands.items():
             listing = [BotCommand(name, description) for name, description in commands.items()]
             await bot.set_my_commands(listing, scope=BotCommandScopeDefault(), language_code=lang)
         default = self.commands.get("id") or next(iter(self.commands.values()))
         await bot.set_my_commands([BotCommand(n, d) for n, d in default.items()])
+        for staff_id in self.config.staff_ids:
+            await self._staff_commands(staff_id)
+
+    async def _staff_commands(self, staff_id: int) -> None:
+        """A staff member who never wrote to the bot has no chat yet ("chat not found"): their
+        menu comes at the next start after they did."""
+        bot = self.application.bot
+        scope = BotCommandScopeChat(staff_id)
+        try:
+            for lang, commands in self.commands.items():
+                both = {**commands, **self.staff_commands.get(lang, {})}
+                listing = [BotCommand(name, description) for name, description in both.items()]
+                await bot.set_my_commands(listing, scope=scope, language_code=lang)
+                if lang == "id":
+                    await bot.set_my_commands(listing, scope=scope)
+        except BadRequest as exc:
+            log.info("event=staff_commands_skipped staff=%s error=%r", staff_id, exc.message)
 
     # -- running -------------------------------------------------------------------------------
 

@@ -11,13 +11,14 @@ import functools
 import re
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import LANGUAGES
 from bot.support import yamlfile
 from bot.support.yamlfile import LineDict, Problem
 
+COMMAND_TABLES = ("commands", "staff_commands")  # mappings of command name → description
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.]+)\}")
 
 
@@ -41,6 +42,8 @@ class Texts:
     by_language: dict[str, dict[str, str]]
     commands: dict[str, dict[str, str]]
     office_values: Mapping[str, str]
+    # the staff's own commands, shown in their Telegram command menu besides the villagers'
+    staff_commands: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def get(self, lang: str, key: str, **values: str) -> str:
         if not values:
@@ -65,11 +68,14 @@ def load_texts(directory: Path, office_values: Mapping[str, str]) -> Texts:
     tables = {lang: yamlfile.load(directory / f"{lang}.yaml") for lang in LANGUAGES}
     return Texts(
         by_language={
-            lang: {k: v for k, v in table.items() if k != "commands"}
+            lang: {k: v for k, v in table.items() if k not in COMMAND_TABLES}
             for lang, table in tables.items()
         },
         commands={lang: dict(table["commands"]) for lang, table in tables.items()},
         office_values=dict(office_values),
+        staff_commands={
+            lang: dict(table.get("staff_commands") or {}) for lang, table in tables.items()
+        },
     )
 
 
@@ -118,8 +124,8 @@ def _check_table(path: Path, table: LineDict) -> list[Problem]:
     problems = []
     for key, value in table.items():
         line = table.line_of(key)
-        if key == "commands":
-            problems.extend(_check_commands(path, value, line))
+        if key in COMMAND_TABLES:
+            problems.extend(_check_commands(path, value, line, key))
         elif not isinstance(value, str) or not value.strip():
             problems.append(Problem(path, line, f"{key}: expected a non-empty text"))
         else:
@@ -139,15 +145,15 @@ def _check_template(path: Path, line: int, key: str, value: str) -> list[Problem
     return []
 
 
-def _check_commands(path: Path, value: object, line: int) -> list[Problem]:
+def _check_commands(path: Path, value: object, line: int, key: str = "commands") -> list[Problem]:
     if not isinstance(value, dict) or not value:
-        return [Problem(path, line, "commands: expected a mapping of command name to description")]
+        return [Problem(path, line, f"{key}: expected a mapping of command name to description")]
     problems = []
     for name, description in value.items():
         if not re.fullmatch(r"[a-z0-9_]{1,32}", str(name)):
-            problems.append(Problem(path, line, f"commands: {name!r} must be 1-32 of a-z, 0-9, _"))
+            problems.append(Problem(path, line, f"{key}: {name!r} must be 1-32 of a-z, 0-9, _"))
         if not isinstance(description, str) or not 1 <= len(description) <= 256:
-            problems.append(Problem(path, line, f"commands.{name}: expected 1-256 characters"))
+            problems.append(Problem(path, line, f"{key}.{name}: expected 1-256 characters"))
     return problems
 
 
@@ -165,7 +171,7 @@ def _compare(directory: Path, tables: dict[str, LineDict]) -> list[Problem]:
                 Problem(path, table.line_of(key), f"{key}: not in {reference_lang}.yaml")
             )
         for key in reference.keys() & table.keys():
-            if key == "commands" or not isinstance(table[key], str):
+            if key in COMMAND_TABLES or not isinstance(table[key], str):
                 continue
             if isinstance(reference[key], str) and placeholders(reference[key]) != placeholders(
                 table[key]

@@ -18,6 +18,7 @@ feature = Feature(
         "welcome", "menu", "help", "contact", "button_contact", "button_language",
         "language_prompt", "language_set", "button_language_id", "button_language_en",
     ),
+    borrows=("staff_help",),  # /bantuan from staff lists their commands too
 )  # fmt: skip
 
 
@@ -55,7 +56,11 @@ async def menu(ctx: Ctx, action: MainMenu) -> Outcome:
 
 @feature.command("bantuan", "help")
 async def help_text(ctx: Ctx, argument: str) -> Outcome:
-    return ctx.notice("help")
+    """The villager's help; staff get their own commands under it."""
+    if not ctx.is_staff:
+        return ctx.notice("help")
+    text = f"{ctx.t('help')}\n\n{ctx.t('staff_help')}"
+    return outcome("help", Reply(text, ctx.menu()))
 
 
 @feature.action(Contact)

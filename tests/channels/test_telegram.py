@@ -464,3 +464,17 @@ async def test_staff_get_the_attendee_list_as_a_csv_document(make_config, fake):
     assert document["content"].startswith(b"name,village,phone,booking_code,status")
     assert "tidak saya kenal" in fake.sent(9401)[0]["visible_text"]
     assert not fake.errors, fake.describe()
+
+
+async def test_staff_get_their_own_command_menu_and_villagers_do_not(make_config, fake):
+    config = make_config(
+        telegram={"api_base_url": fake.base_url, "poll_timeout": 1, "staff_ids": [4242]}
+    )
+    async with running_telegram(config, TOKEN):
+        chat = {"type": "chat", "chat_id": 4242}
+        staff_id = [c["command"] for c in fake.my_commands("id", scope=chat)]
+        staff_en = [c["command"] for c in fake.my_commands("en", scope=chat)]
+        everyone = [c["command"] for c in fake.my_commands("id")]
+    assert {"start", "menu", "sesi", "sesi_baru", "hadir", "umumkan"} <= set(staff_id)
+    assert {"language", "help", "sesi", "hadir"} <= set(staff_en)  # English names, and theirs
+    assert "sesi" not in everyone and "start" in everyone

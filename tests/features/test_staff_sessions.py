@@ -184,3 +184,11 @@ async def test_a_button_with_an_empty_code_gets_the_help_and_keeps_the_draft(sta
         assert '"step": "village"' in row["flow"], payload
     [again] = await say(staffed, Kind.TEXT, "12345")  # a village has letters
     assert "desa" in again.text.lower() and actions(again)[0] == "st:vil:0"
+
+
+async def test_bantuan_lists_the_staff_commands_for_staff_only(staffed):
+    [staff_help] = await say(staffed, Kind.COMMAND, "bantuan")
+    [villager_help] = await say(staffed, Kind.COMMAND, "bantuan", user="7001")
+    assert "Cara memakai bot ini" in staff_help.text and "/sesi_baru" in staff_help.text
+    assert "/hadir KODE-BOOKING" in staff_help.text
+    assert "Cara memakai bot ini" in villager_help.text and "/sesi" not in villager_help.text
