@@ -96,7 +96,8 @@ async def main(rounds: int) -> None:
             app = build(db, WITA, session_hours=12)
             async with client(app) as browser:
                 await sign_in(browser, "budi")
-                pages = {"sessions (/sesi)": "/sesi", "at the door (50 people)": f"/sesi/{largest}",
+                pages = {"sessions (/sesi)": "/sesi", "at a glance (/ringkasan)": "/ringkasan",
+                         "at the door (50 people)": f"/sesi/{largest}",
                          "Excel file": f"/sesi/{largest}/peserta.xlsx",
                          "Daftar Hadir PDF": f"/sesi/{largest}/daftar-hadir.pdf"}  # fmt: skip
                 print(f"{VILLAGERS} villagers, {SESSIONS} sessions, {MESSAGES} messages; "

@@ -7,9 +7,11 @@ import argparse
 import asyncio
 import signal
 
+from bot.channels.registry import reachable_channels
 from bot.cli.common import EXIT_OK, with_config
 from bot.config import Config
 from bot.console import server
+from bot.content.faq import load_faq
 from bot.domain.store import Database
 from bot.support.logs import setup_logging
 
@@ -18,6 +20,15 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     what = "serve the staff console alone (console.listen:console.port)"
     parser = commands.add_parser("console", parents=[common], help=what, description=what)
     parser.set_defaults(handler=with_config(main))
+
+
+def programme(config: Config) -> server.Programme:
+    faq = load_faq(config.faq_dir, config.office_placeholders())
+    return server.Programme(
+        " · ".join(office.name for office in config.offices.values()),
+        {topic_id: topic.title["id"] for topic_id, topic in faq.topics.items()},
+        reachable_channels(),
+    )
 
 
 def main(config: Config, args: argparse.Namespace) -> int:
@@ -30,8 +41,7 @@ def main(config: Config, args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
         db = await Database.open(config.database)
         try:
-            offices = " · ".join(office.name for office in config.offices.values())
-            await server.serve(db, config.console, config.timezone, stop, offices)
+            await server.serve(db, config.console, config.timezone, stop, programme(config))
         finally:
             await db.close()
 

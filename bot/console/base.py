@@ -28,6 +28,8 @@ class Console:
     timezone: tzinfo
     session_hours: int
     office: str = ""  # who runs the programme, on top of the attendance sheet
+    topics: dict[str, str] = field(default_factory=dict)  # FAQ topic id → its title
+    channels: tuple[str, ...] = ("telegram", "whatsapp")  # where villagers can be reached
     guard: SignInGuard = field(default_factory=SignInGuard)
 
 

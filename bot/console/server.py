@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import uvicorn
 
@@ -25,12 +26,28 @@ class _Server(uvicorn.Server):
         yield
 
 
+@dataclass(frozen=True)
+class Programme:
+    """What the console shows beside the database: who runs the programme (on the attendance
+    sheet), the FAQ's titles by topic id, and the channels villagers can be reached on."""
+
+    office: str = ""
+    topics: dict[str, str] = field(default_factory=dict)
+    channels: tuple[str, ...] = ("telegram", "whatsapp")
+
+
 async def serve(
-    db: Database, config: ConsoleConfig, timezone, stop: asyncio.Event, office: str = ""
+    db: Database,
+    config: ConsoleConfig,
+    timezone,
+    stop: asyncio.Event,
+    programme: Programme | None = None,
 ) -> None:
-    """Serve the console on ``config.listen:port`` until ``stop`` is set. ``office``: who
-    runs the programme, as the attendance sheet names them."""
-    app = build(db, timezone, config.session_hours, office)
+    """Serve the console on ``config.listen:port`` until ``stop`` is set."""
+    programme = programme or Programme()
+    app = build(
+        db, timezone, config.session_hours, programme.office, programme.topics, programme.channels
+    )
     server = _Server(
         uvicorn.Config(
             app,

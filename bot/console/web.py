@@ -18,7 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from bot.console import schedule
+from bot.console import glance, schedule
 from bot.console.base import HERE, LANG_COOKIE, Console, current_account, lang_of, page, render
 from bot.console.door import attendance_page, check_in, download, download_sheet, walk_in
 from bot.console.schedule import sessions_page
@@ -51,9 +51,17 @@ _DUMMY_HASH = hash_password("not a password anybody has")
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def build(db: Database, timezone: tzinfo, session_hours: int, office: str = "") -> Starlette:
-    """The console as an ASGI app, on the bot's database."""
-    console = Console(db, timezone, session_hours, office)
+def build(
+    db: Database,
+    timezone: tzinfo,
+    session_hours: int,
+    office: str = "",
+    topics: dict[str, str] | None = None,
+    channels: tuple[str, ...] = ("telegram", "whatsapp"),
+) -> Starlette:
+    """The console as an ASGI app, on the bot's database. ``office``: who runs the programme;
+    ``topics``: FAQ titles by topic id; ``channels``: where villagers can be reached."""
+    console = Console(db, timezone, session_hours, office, topics or {}, channels)
     templates = Jinja2Templates(directory=HERE / "templates")
     routes = [
         Route("/", _home),
@@ -73,6 +81,7 @@ def build(db: Database, timezone: tzinfo, session_hours: int, office: str = "") 
         Route("/sesi/{code}/tamu", page(console, templates, walk_in), methods=["POST"]),
         Route("/sesi/{code}/peserta.{kind:str}", page(console, templates, download)),
         Route("/sesi/{code}/daftar-hadir.pdf", page(console, templates, download_sheet)),
+        Route("/ringkasan", page(console, templates, glance.glance_page)),
         Route("/akun", page(console, templates, accounts_page, admin=True)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -16,6 +16,7 @@ class VillageCount:
     village: str  # "" for people who gave none
     people: int
     inactive: int  # blocked the bot
+    stopped: int = 0  # stopped announcements (BERHENTI)
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,10 @@ async def reach(db: Database, channels: tuple[str, ...]) -> Reach:
         total=sum(r["n"] for r in rows),
         active=sum(r["active"] for r in rows),
         subscribed=sum(r["subscribed"] for r in rows),
-        villages=[VillageCount(r["village"], r["n"], r["n"] - r["active"]) for r in rows],
+        villages=[
+            VillageCount(r["village"], r["n"], r["n"] - r["active"], r["n"] - r["subscribed"])
+            for r in rows
+        ],
     )
 
 

@@ -165,6 +165,10 @@ def test_an_officer_runs_a_session_from_sign_in_to_the_attendance_sheet(running,
     page.goto(f"{url}/sesi")
     shot(page, "sessions")
     assert page.locator("text=Sosialisasi migrasi aman").count() == 1
+    page.click("text=Ringkasan")
+    assert page.locator("h2", has_text="Warga per desa").count() == 1
+    assert page.locator("td.label", has_text="Pesaku").count() == 1
+    shot(page, "glance")
     context.close()
 
 

@@ -1,0 +1,52 @@
+"""The programme at a glance: villagers per village (stopped, blocked), attendance per past
+session, questions per topic this week, questions waiting for an officer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from auxil.console import PASSWORD, client, sign_in
+from auxil.sessions import a_session
+from bot.console.web import build
+from bot.domain import accounts
+from bot.domain.message_log import LogLine, log_message
+from bot.domain.people import mark_inactive, set_subscribed, touch_person, update_profile
+from bot.domain.registrations import check_in, register
+from bot.support.passwords import hash_password
+
+WITA = ZoneInfo("Asia/Makassar")
+
+
+async def test_the_figures_a_programme_is_judged_by(db):
+    await accounts.add_account(db, "budi", "officer", hash_password(PASSWORD))
+    people = []
+    for n, village in enumerate(["Pesaku", "Pesaku", "Kaleke"]):
+        person = await touch_person(db, "telegram", str(900 + n), f"Warga {n}", "id")
+        await update_profile(db, person.id, full_name=f"Warga {n}", village=village,
+                             consent_at="2026-11-30")  # fmt: skip
+        people.append(person.id)
+    await set_subscribed(db, people[1], False)
+    await mark_inactive(db, people[2])
+    session = await a_session(db, "Sosialisasi paspor")
+    bookings = [await register(db, session.code, person) for person in people[:2]]
+    await check_in(db, bookings[0].booking_code)
+    began = datetime.now(UTC) - timedelta(days=2)
+    await db.write_one(  # the session took place two days ago
+        "UPDATE sessions SET starts_at = ?, ends_at = ? WHERE id = ?",
+        (began.isoformat(), (began + timedelta(hours=2)).isoformat(), session.id),
+    )
+    for _ in range(3):
+        await log_message(
+            db, LogLine(people[0], "text", "biaya?", "id", "faq_answer", "paspor-biaya")
+        )
+    app = build(db, WITA, 12, topics={"paspor-biaya": "Biaya paspor"}, channels=("telegram",))
+    async with client(app) as browser:
+        await sign_in(browser, "budi")
+        page = await browser.get("/ringkasan")
+    assert page.status_code == 200
+    text = " ".join(page.text.split())
+    assert "Pesaku" in text and "2 · 1 · 0" in text and "1 · 0 · 1" in text
+    assert "Sosialisasi paspor" in text and "1/2" in text  # one of two came
+    assert "Biaya paspor" in text  # the topic by its title, not its id
+    assert "<svg" in page.text and "<script" not in page.text
