@@ -177,6 +177,7 @@ def _entry(ctx: Ctx, session: Session) -> str:
         village=session.village,
         seats=str(session.seats_left),
         code=session.code,
+        description=session.description,  # "bring your KTP and KK": a line only when set
     )
 
 
@@ -355,6 +356,7 @@ async def _register(ctx: Ctx, person: Person, code: str) -> Outcome:
         "village": session.village,
         "booking": registration.booking_code,
         "position": str(registration.waitlist_position or ""),
+        "description": session.description,
     }
     if registration.already:
         key = "already_registered"

@@ -206,3 +206,18 @@ async def test_a_villager_can_back_out_of_the_name_question(app):
     await say(app, Kind.BUTTON, f"reg:{session.code}")
     [other] = await say(app, Kind.TEXT, f"DAFTAR {session.code}")
     assert "nama lengkap" in other.text  # the command restarts the sign-up, not a name "Daftar"
+
+
+async def test_what_to_bring_is_in_the_schedule_and_the_confirmation_when_set(app):
+    plain = await add_session(app, title="Hari paspor")
+    bring = await create_session(
+        app.db, title_id="Sosialisasi PMI", title_en="Migrant work talk", village="Pesaku",
+        place="Balai desa", starts=SOON + timedelta(days=2),
+        ends=SOON + timedelta(days=2, hours=2), capacity=5, description="Bawa KTP dan KK",
+    )  # fmt: skip
+    *_, schedule = await say(app, Kind.BUTTON, "sessions")
+    assert schedule.text.count("ℹ️ Bawa KTP dan KK") == 1  # only the session that has one
+    [done] = await first_signup(app, bring.code)
+    assert "ℹ️ Bawa KTP dan KK" in done.text
+    [other] = await say(app, Kind.TEXT, f"DAFTAR {plain.code}")
+    assert "ℹ️" not in other.text  # no empty line where there is nothing to bring
