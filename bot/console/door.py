@@ -172,3 +172,27 @@ async def download_sheet(
     content = files.daftar_hadir(session, people, console.office, console.timezone)
     await audit.record(console.db, f"console:{account.name}", "console_export_pdf", session.code)
     return _file(content, "application/pdf", files.file_name(session, "daftar-hadir", "pdf"))
+
+
+BY_VILLAGE = {
+    "xlsx": (files.by_village_xlsx, XLSX_TYPE),
+    "csv": (files.by_village_csv, "text/csv; charset=utf-8"),
+}
+
+
+async def download_by_village(
+    console: Console, templates: Jinja2Templates, request: Request, account: Account
+) -> Response:
+    """Registrants per village across sessions: who in each village signed up for what."""
+    kind = request.path_params["kind"]
+    if kind not in BY_VILLAGE:
+        return render(templates, request, "message.html", 404, account=account, key="not_found")
+    make, media_type = BY_VILLAGE[kind]
+    rows = await registrations.registrants_by_village(console.db)
+    content = make(rows, lang_of(request), console.timezone)
+    await audit.record(
+        console.db, f"console:{account.name}", f"console_export_{kind}", "by_village"
+    )
+    return _file(
+        content, media_type, f"peserta-per-desa-{datetime.now().strftime('%Y-%m-%d')}.{kind}"
+    )

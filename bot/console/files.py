@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 
 from bot.console.words import words
-from bot.domain.registrations import Attendee
+from bot.domain.registrations import Attendee, VillageRegistrant
 from bot.domain.sessions import Session
 from bot.support.dates import when
 from bot.support.exports import attendance_sheet, csv_for_spreadsheet, xlsx
@@ -76,3 +76,26 @@ def daftar_hadir(session: Session, people: list[Attendee], office: str, tz: tzin
 def file_name(session: Session, what: str, extension: str) -> str:
     day = session.starts_at.strftime("%Y-%m-%d")
     return f"{what}-{session.code}-{day}.{extension}"
+
+
+def _by_village_table(rows: list[VillageRegistrant], lang: str, tz: tzinfo):
+    w = words(lang)
+    preamble = [(w["by_village_title"],)]
+    header = [w["village"], w["export_name"], w["export_phone"], w["export_session"],
+              w["when"], w["export_status"], w["export_checked_in_at"]]  # fmt: skip
+    table = [
+        (r.village, r.name, r.phone, r.session_title,
+         datetime.fromisoformat(r.starts_at).astimezone(tz).strftime("%d-%m-%Y %H.%M"),
+         status_words(r.attendee, lang), _clock(r.attendee.checked_in_at, tz))
+        for r in rows
+    ]  # fmt: skip
+    return preamble, header, table
+
+
+def by_village_xlsx(rows: list[VillageRegistrant], lang: str, tz: tzinfo) -> bytes:
+    preamble, header, table = _by_village_table(rows, lang, tz)
+    return xlsx(words(lang)["by_village_sheet"], preamble, header, table)
+
+
+def by_village_csv(rows: list[VillageRegistrant], lang: str, tz: tzinfo) -> bytes:
+    return csv_for_spreadsheet(*_by_village_table(rows, lang, tz))

@@ -20,7 +20,14 @@ from starlette.templating import Jinja2Templates
 
 from bot.console import glance, schedule
 from bot.console.base import HERE, LANG_COOKIE, Console, current_account, lang_of, page, render
-from bot.console.door import attendance_page, check_in, download, download_sheet, walk_in
+from bot.console.door import (
+    attendance_page,
+    check_in,
+    download,
+    download_by_village,
+    download_sheet,
+    walk_in,
+)
 from bot.console.schedule import sessions_page
 from bot.console.security import (
     COOKIE,
@@ -82,6 +89,10 @@ def build(
         Route("/sesi/{code}/peserta.{kind:str}", page(console, templates, download)),
         Route("/sesi/{code}/daftar-hadir.pdf", page(console, templates, download_sheet)),
         Route("/ringkasan", page(console, templates, glance.glance_page)),
+        Route(
+            "/ringkasan/peserta-per-desa.{kind:str}",
+            page(console, templates, download_by_village),
+        ),
         Route("/akun", page(console, templates, accounts_page, admin=True)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

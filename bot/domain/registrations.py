@@ -355,3 +355,40 @@ async def active_booking_codes(db: Database, person_id: int) -> list[str]:
         (person_id,),
     )
     return [row["booking_code"] for row in rows]
+
+
+@dataclass(frozen=True)
+class VillageRegistrant:
+    """One registration, for the list of registrants per village across sessions."""
+
+    village: str
+    name: str
+    phone: str
+    session_title: str
+    starts_at: str
+    attendee: Attendee
+
+
+async def registrants_by_village(db: Database) -> list[VillageRegistrant]:
+    """Every registration not cancelled, of people who have not erased their data, by
+    village, then name, then session time."""
+    rows = await db.fetchall(
+        "SELECT coalesce(p.full_name, p.display_name) AS name, coalesce(p.village, '') AS village,"
+        f" coalesce(p.phone, '') AS phone, r.booking_code, r.status, {_POSITION},"
+        " r.checked_in_at, r.admitted, s.title_id, s.starts_at"
+        " FROM registrations r JOIN people p ON p.id = r.person_id"
+        " JOIN sessions s ON s.id = r.session_id"
+        " WHERE r.status != 'cancelled' AND p.erased_at IS NULL"
+        " ORDER BY lower(coalesce(p.village, '')), lower(name), s.starts_at",
+    )
+    return [
+        VillageRegistrant(
+            row["village"], row["name"], row["phone"], row["title_id"], row["starts_at"],
+            Attendee(
+                row["name"], row["village"], row["phone"], row["booking_code"], row["status"],
+                row["position"] if row["status"] == "waitlisted" else None,
+                row["checked_in_at"], row["admitted"],
+            ),
+        )
+        for row in rows
+    ]  # fmt: skip

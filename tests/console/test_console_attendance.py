@@ -158,3 +158,29 @@ async def test_the_files_open_right_excel_csv_and_the_attendance_sheet(door, db)
     pdf = "".join(p.extract_text() for p in PdfReader(io.BytesIO(sheet.content)).pages)
     assert "DAFTAR HADIR" in pdf and "Tanda tangan" in pdf
     assert "Siti Aminah" in pdf and "Wati Sule" in pdf and codes["Andi Lamato"] in pdf
+
+
+async def test_registrants_per_village_across_sessions(door, db):
+    import io
+
+    from openpyxl import load_workbook
+
+    app, _, _ = door
+    other = await a_session(db, "Hari paspor", village="Pesaku")
+    [siti] = await db.fetchall("SELECT id FROM people WHERE full_name = 'Siti Aminah'")
+    await register(db, other.code, siti["id"])
+    async with client(app) as browser:
+        await sign_in(browser, "budi")
+        book = await browser.get("/ringkasan/peserta-per-desa.xlsx")
+        table = await browser.get("/ringkasan/peserta-per-desa.csv")
+    rows = [
+        [c.value for c in row] for row in load_workbook(io.BytesIO(book.content)).active.iter_rows()
+    ]
+    people = [[*r[:2], r[3]] for r in rows[3:]]  # village, name, session
+    assert people == [
+        ["Kaleke", "Andi Lamato", "Sosialisasi paspor"],
+        ["Kaleke", "Siti Aminah", "Sosialisasi paspor"],
+        ["Kaleke", "Siti Aminah", "Hari paspor"],
+        ["Kaleke", "Wati Sule", "Sosialisasi paspor"],
+    ]
+    assert table.content.startswith("\ufeff".encode()) and b"Desa,Nama" in table.content
