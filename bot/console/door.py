@@ -12,12 +12,13 @@ from starlette.templating import Jinja2Templates
 
 from bot.console import files
 from bot.console.base import Console, lang_of, render
-from bot.console.schedule import session_row
+from bot.console.schedule import about_session, session_row
 from bot.console.words import words
 from bot.domain import audit, registrations, sessions
 from bot.domain.accounts import Account
 from bot.domain.registrations import Attendee
 from bot.domain.sessions import Session, SessionError
+from bot.support.dates import clock_of
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -30,25 +31,19 @@ def _matches(attendee: Attendee, query: str) -> bool:
     return not query or query in attendee.name.lower() or query in attendee.booking_code.lower()
 
 
-def _checked_in_at(attendee: Attendee, timezone: tzinfo) -> str:
-    if not attendee.checked_in_at:
-        return ""
-    moment = datetime.fromisoformat(attendee.checked_in_at).astimezone(timezone)
-    return moment.strftime("%H.%M")
-
-
+@about_session
 async def attendance_page(
-    console: Console, templates: Jinja2Templates, request: Request, account: Account
+    console: Console,
+    templates: Jinja2Templates,
+    request: Request,
+    account: Account,
+    session: Session,
 ) -> Response:
     """A session's list at the door: search by name or booking code, one tap to check in."""
-    code = request.path_params["code"]
-    session = await sessions.get_session(console.db, code)
-    if session is None:
-        return render(templates, request, "message.html", 404, account=account, key="not_found")
     lang, query = lang_of(request), request.query_params.get("q", "")
     everyone = await registrations.attendees(console.db, session.code)
     rows = [
-        (a, _checked_in_at(a, console.timezone))
+        (a, clock_of(a.checked_in_at, console.timezone))
         for a in everyone
         if a.status != "cancelled" and _matches(a, query)
     ]
@@ -72,7 +67,7 @@ def _note(request: Request, everyone: list[Attendee], timezone: tzinfo) -> tuple
         if booking:
             found = next((a for a in everyone if a.booking_code == booking), None)
             name = found.name if found else booking
-            at = _checked_in_at(found, timezone) if found else ""
+            at = clock_of(found.checked_in_at, timezone) if found else ""
             return kind, words(lang_of(request))[f"checkin_{kind}"].format(name=name, at=at)
     return None
 
@@ -133,12 +128,9 @@ KINDS = {
 }
 
 
-async def _people(console: Console, code: str) -> tuple[Session, list[Attendee]] | None:
-    session = await sessions.get_session(console.db, code)
-    if session is None:
-        return None
+async def _people(console: Console, session: Session) -> list[Attendee]:
     everyone = await registrations.attendees(console.db, session.code)
-    return session, [a for a in everyone if a.status != "cancelled"]
+    return [a for a in everyone if a.status != "cancelled"]
 
 
 def _file(content: bytes, media_type: str, name: str) -> Response:
@@ -146,14 +138,18 @@ def _file(content: bytes, media_type: str, name: str) -> Response:
     return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
+@about_session
 async def download(
-    console: Console, templates: Jinja2Templates, request: Request, account: Account
+    console: Console,
+    templates: Jinja2Templates,
+    request: Request,
+    account: Account,
+    session: Session,
 ) -> Response:
     kind = request.path_params["kind"]
-    found = await _people(console, request.path_params["code"])
-    if found is None or kind not in KINDS:
+    if kind not in KINDS:
         return render(templates, request, "message.html", 404, account=account, key="not_found")
-    session, people = found
+    people = await _people(console, session)
     make, media_type = KINDS[kind]
     content = make(session, people, lang_of(request), console.timezone)
     await audit.record(
@@ -162,13 +158,15 @@ async def download(
     return _file(content, media_type, files.file_name(session, "peserta", kind))
 
 
+@about_session
 async def download_sheet(
-    console: Console, templates: Jinja2Templates, request: Request, account: Account
+    console: Console,
+    templates: Jinja2Templates,
+    request: Request,
+    account: Account,
+    session: Session,
 ) -> Response:
-    found = await _people(console, request.path_params["code"])
-    if found is None:
-        return render(templates, request, "message.html", 404, account=account, key="not_found")
-    session, people = found
+    people = await _people(console, session)
     content = files.daftar_hadir(session, people, console.office, console.timezone)
     await audit.record(console.db, f"console:{account.name}", "console_export_pdf", session.code)
     return _file(content, "application/pdf", files.file_name(session, "daftar-hadir", "pdf"))

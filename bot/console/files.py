@@ -3,12 +3,12 @@ words, the check-in time, what session it is on top), and the printable Daftar H
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 
 from bot.console.words import words
 from bot.domain.registrations import Attendee, VillageRegistrant
 from bot.domain.sessions import Session
-from bot.support.dates import when
+from bot.support.dates import clock_of, when
 from bot.support.exports import attendance_sheet, csv_for_spreadsheet, xlsx
 
 BLANK_ROWS = 10  # for walk-ins at the door
@@ -25,10 +25,7 @@ def status_words(attendee: Attendee, lang: str) -> str:
     return w.get(f"export_{attendee.status}", attendee.status)
 
 
-def _clock(stamp: str | None, timezone: tzinfo) -> str:
-    if not stamp:
-        return ""
-    return datetime.fromisoformat(stamp).astimezone(timezone).strftime("%d-%m-%Y %H.%M")
+DAY_AND_CLOCK = "%d-%m-%Y %H.%M"  # in a spreadsheet cell
 
 
 def _table(session: Session, people: list[Attendee], lang: str, timezone: tzinfo):
@@ -44,7 +41,7 @@ def _table(session: Session, people: list[Attendee], lang: str, timezone: tzinfo
     header += [w["export_status"], w["export_checked_in_at"]]
     rows = [
         (n, a.name, a.village, a.phone, a.booking_code, status_words(a, lang),
-         _clock(a.checked_in_at, timezone))
+         clock_of(a.checked_in_at, timezone, DAY_AND_CLOCK))
         for n, a in enumerate(people, start=1)
     ]  # fmt: skip
     return preamble, header, rows
@@ -61,8 +58,9 @@ def registrants_csv(session: Session, people: list[Attendee], lang: str, tz: tzi
 
 def daftar_hadir(session: Session, people: list[Attendee], office: str, tz: tzinfo) -> bytes:
     """In Indonesian: the sheet goes with the office's activity and budget reports."""
+    w = words("id")
     heading = [
-        "DAFTAR HADIR",
+        w["sheet_title"],
         office,
         session.title["id"],
         when(session.starts_at, session.ends_at, tz, "id"),
@@ -70,7 +68,8 @@ def daftar_hadir(session: Session, people: list[Attendee], office: str, tz: tzin
     ]
     signing = [a for a in people if a.status in ("confirmed", "attended", "waitlisted")]
     rows = [(a.name, a.village, a.phone, a.booking_code) for a in signing]
-    return attendance_sheet(heading, rows, BLANK_ROWS)
+    keys = ("sheet_no", "sheet_name", "sheet_village", "sheet_phone", "sheet_booking", "sheet_sign")
+    return attendance_sheet(heading, [w[k] for k in keys], rows, BLANK_ROWS)
 
 
 def file_name(session: Session, what: str, extension: str) -> str:
@@ -85,8 +84,8 @@ def _by_village_table(rows: list[VillageRegistrant], lang: str, tz: tzinfo):
               w["when"], w["export_status"], w["export_checked_in_at"]]  # fmt: skip
     table = [
         (r.village, r.name, r.phone, r.session_title,
-         datetime.fromisoformat(r.starts_at).astimezone(tz).strftime("%d-%m-%Y %H.%M"),
-         status_words(r.attendee, lang), _clock(r.attendee.checked_in_at, tz))
+         clock_of(r.starts_at, tz, DAY_AND_CLOCK), status_words(r.attendee, lang),
+         clock_of(r.attendee.checked_in_at, tz, DAY_AND_CLOCK))
         for r in rows
     ]  # fmt: skip
     return preamble, header, table

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 
@@ -10,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from bot.console.base import Console, lang_of, render
+from bot.console.base import Console, Page, lang_of, render
 from bot.console.words import words
 from bot.domain import audit, sessions
 from bot.domain.accounts import Account
@@ -161,32 +163,47 @@ async def create(
     return RedirectResponse(f"/sesi/{session.code}", status_code=303)
 
 
-async def _session_or_404(console, templates, request, account) -> Session | Response:
-    session = await sessions.get_session(console.db, request.path_params["code"])
-    if session is None:
-        return render(templates, request, "message.html", 404, account=account, key="not_found")
-    return session
+SessionPage = Callable[[Console, Jinja2Templates, Request, Account, Session], Awaitable[Response]]
 
 
+def about_session(shown: SessionPage) -> Page:
+    """A page about the session in the path (/sesi/{code}/...): 404 when there is none."""
+
+    @functools.wraps(shown)
+    async def handler(
+        console: Console, templates: Jinja2Templates, request: Request, account: Account
+    ) -> Response:
+        session = await sessions.get_session(console.db, request.path_params["code"])
+        if session is None:
+            return render(templates, request, "message.html", 404, account=account, key="not_found")
+        return await shown(console, templates, request, account, session)
+
+    return handler
+
+
+@about_session
 async def edit_page(
-    console: Console, templates: Jinja2Templates, request: Request, account: Account
+    console: Console,
+    templates: Jinja2Templates,
+    request: Request,
+    account: Account,
+    session: Session,
 ) -> Response:
-    session = await _session_or_404(console, templates, request, account)
-    if isinstance(session, Response):
-        return session
     return render(templates, request, "session_form.html", account=account,
                   form=form_of(session, console.timezone), problems={}, session=session,
                   told=session.confirmed + session.waitlisted)  # fmt: skip
 
 
+@about_session
 async def edit(
-    console: Console, templates: Jinja2Templates, request: Request, account: Account
+    console: Console,
+    templates: Jinja2Templates,
+    request: Request,
+    account: Account,
+    session: Session,
 ) -> Response:
     """A change; a new time is a reschedule: everyone registered or waiting is told, and
     their reminders move (bot/domain/sessions.py, as from the chat and the command line)."""
-    session = await _session_or_404(console, templates, request, account)
-    if isinstance(session, Response):
-        return session
     form = follow_start(form_of(session, console.timezone), await _fields(request))
     parsed = parse_form(form, console.timezone, lang_of(request))
     if not parsed.problems:
@@ -202,24 +219,28 @@ async def edit(
     return RedirectResponse(f"/sesi/{session.code}", status_code=303)
 
 
+@about_session
 async def cancel_page(
-    console: Console, templates: Jinja2Templates, request: Request, account: Account
+    console: Console,
+    templates: Jinja2Templates,
+    request: Request,
+    account: Account,
+    session: Session,
 ) -> Response:
-    session = await _session_or_404(console, templates, request, account)
-    if isinstance(session, Response):
-        return session
     return render(templates, request, "cancel.html", account=account,
                   row=session_row(session, lang_of(request), console.timezone),
                   told=session.confirmed + session.waitlisted)  # fmt: skip
 
 
+@about_session
 async def cancel(
-    console: Console, templates: Jinja2Templates, request: Request, account: Account
+    console: Console,
+    templates: Jinja2Templates,
+    request: Request,
+    account: Account,
+    session: Session,
 ) -> Response:
     """Cancelled once confirmed on the page before; everyone registered or waiting is told."""
-    session = await _session_or_404(console, templates, request, account)
-    if isinstance(session, Response):
-        return session
     if session.status != "cancelled":
         await sessions.cancel_session(console.db, session.code)
         await audit.record(

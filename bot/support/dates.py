@@ -33,6 +33,13 @@ def local_time(moment: datetime, timezone: tzinfo) -> str:
     return moment.astimezone(timezone).strftime(LOCAL_FORMAT)
 
 
+def clock_of(stamp: str | None, timezone: tzinfo, pattern: str = "%H.%M") -> str:
+    """A stored UTC timestamp as a local time of day ("09.12"), or "" when there is none."""
+    if not stamp:
+        return ""
+    return datetime.fromisoformat(stamp).astimezone(timezone).strftime(pattern)
+
+
 def example_time(timezone: tzinfo, now: datetime | None = None) -> str:
     """A date a week ahead at 09:00, in the format staff must type."""
     week = (now or datetime.now(timezone)).astimezone(timezone) + timedelta(days=7)

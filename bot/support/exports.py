@@ -94,16 +94,20 @@ def latin1(text: str) -> str:
     return "".join(out)
 
 
-SIGN_COLUMNS = (("No", 9), ("Nama", 48), ("Desa", 30), ("No. HP", 30), ("Kode booking", 24),
-                ("Tanda tangan", 39))  # fmt: skip
+SIGN_WIDTHS = (9, 48, 30, 30, 24, 39)  # mm: No, name, village, phone, booking, signature
 ROW_HEIGHT = 9  # mm: room to sign
 
 
 def attendance_sheet(
-    heading: Sequence[str], rows: Sequence[Sequence[str]], blank_rows: int
+    heading: Sequence[str],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    blank_rows: int,
 ) -> bytes:
     """The printable "Daftar Hadir" (A4): the office and the session on top, then one line
-    per registered person with room to sign, and ``blank_rows`` empty ones for walk-ins."""
+    per registered person with room to sign, and ``blank_rows`` empty ones for walk-ins.
+    ``columns``: the six column titles (number, name, village, phone, booking, signature)."""
+    widths = list(zip(columns, SIGN_WIDTHS, strict=True))
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
@@ -113,22 +117,22 @@ def attendance_sheet(
     for line in heading[1:]:
         pdf.cell(0, 6, latin1(line), new_x="LMARGIN", new_y="NEXT", align="C")
     pdf.ln(4)
-    _sheet_header(pdf)
+    _sheet_header(pdf, widths)
     for number, row in enumerate([*rows, *([("",) * 4] * blank_rows)], start=1):
         if pdf.will_page_break(ROW_HEIGHT):
             pdf.add_page()
-            _sheet_header(pdf)
+            _sheet_header(pdf, widths)
         values = (str(number), *row, "")
-        for (_, width), value in zip(SIGN_COLUMNS, values, strict=True):
+        for (_, width), value in zip(widths, values, strict=True):
             pdf.cell(width, ROW_HEIGHT, latin1(_fit(pdf, value, width)), border=1)
         pdf.ln(ROW_HEIGHT)
     return bytes(pdf.output())
 
 
-def _sheet_header(pdf: FPDF) -> None:
+def _sheet_header(pdf: FPDF, widths: Sequence[tuple[str, int]]) -> None:
     pdf.set_font("Helvetica", "B", 10)
-    for title, width in SIGN_COLUMNS:
-        pdf.cell(width, 8, title, border=1, align="C")
+    for title, width in widths:
+        pdf.cell(width, 8, latin1(title), border=1, align="C")
     pdf.ln(8)
     pdf.set_font("Helvetica", "", 10)
 
