@@ -60,7 +60,7 @@ def settings_from(config: Config) -> Settings:
         timezone=config.timezone,
         villages=config.villages,
         menu_topics=config.menu_topics,
-        staff_ids=frozenset(("telegram", str(i)) for i in config.telegram.staff_ids),
+        staff_ids=config.staff_members(),
         staff_group=("telegram", str(group)) if group else None,
         policy=reminder_policy(config),
         quiet=QuietHours(
@@ -126,7 +126,8 @@ class App:
 
     async def use_language(self, channel: str, user_id: str, name: str, lang: str) -> None:
         """Set a person's language up front (the terminal chat's --lang option)."""
-        person = await people.touch_person(self.db, channel, user_id, name, lang)
+        staff = (channel, user_id) in self.settings.staff_ids
+        person = await people.touch_person(self.db, channel, user_id, name, lang, staff=staff)
         if person.lang != lang:
             await people.set_language(self.db, person.id, lang)
 
@@ -142,6 +143,8 @@ async def open_app(config: Config) -> AsyncIterator[App]:
     router = build_router()
     db = await Database.open(config.database)
     try:
-        yield App(Env(db, texts, faq, matcher, settings_from(config)), router)
+        settings = settings_from(config)
+        await people.mark_staff(db, settings.staff_ids)
+        yield App(Env(db, texts, faq, matcher, settings), router)
     finally:
         await db.close()

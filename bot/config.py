@@ -136,6 +136,10 @@ class Config:
     webhooks: WebhookLimits = field(default_factory=WebhookLimits)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
 
+    def staff_members(self) -> frozenset[tuple[str, str]]:
+        """The staff as (channel, user id) pairs, as the people table names them."""
+        return frozenset(("telegram", str(i)) for i in self.telegram.staff_ids)
+
     def office_values(self) -> dict[str, str]:
         """Placeholder values such as ``bp3mi.phone``; unset values are left out."""
         values = {}

@@ -12,6 +12,7 @@ from bot.cli.common import EXIT_OK, with_config
 from bot.config import Config
 from bot.console import server
 from bot.content.faq import load_faq
+from bot.domain import people
 from bot.domain.store import Database
 from bot.support.logs import setup_logging
 
@@ -41,6 +42,7 @@ def main(config: Config, args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
         db = await Database.open(config.database)
         try:
+            await people.mark_staff(db, config.staff_members())
             await server.serve(db, config.console, config.timezone, stop, programme(config))
         finally:
             await db.close()

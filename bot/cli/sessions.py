@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bot.app import reminder_policy
 from bot.cli.common import EXIT_PROBLEMS, cli_actor, fail, with_config
 from bot.config import Config
 from bot.domain import audit
-from bot.domain.registrations import attendees, attendees_csv, check_in
+from bot.domain.registrations import attendees, check_in
 from bot.domain.sessions import (
     Session,
     SessionError,
@@ -23,10 +24,15 @@ from bot.domain.sessions import (
     create_session,
     edit_session,
     parse_local,
+    require,
 )
 from bot.domain.store import Database
+from bot.reports import files
 
-TIME_HELP = 'local time in the configured time zone, "YYYY-MM-DD HH:MM"'
+TIME_HELP = (
+    'local time in the configured time zone: "2026-12-14 09:00", "14/12/2026 09.00" or'
+    ' "14 Desember 2026 jam 9" (edit: a new --start alone moves the end with it)'
+)
 
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -64,7 +70,10 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
         "attendees", parents=[common], help="who registered", description="who registered"
     )
     people.add_argument("code")
-    people.add_argument("--csv", action="store_true", help="CSV on standard output")
+    people.add_argument(
+        "--csv", action="store_true", help="CSV on standard output (UTF-8 with BOM, as exported)"
+    )
+    people.add_argument("--xlsx", type=Path, metavar="FILE", help="write an Excel file")
     checkin = actions.add_parser(
         "checkin", parents=[common], help="check a booking in", description="check a booking in"
     )
@@ -145,7 +154,7 @@ async def _run(config: Config, db: Database, args: argparse.Namespace, out: Text
     elif action == "cancel":
         print(_line(await cancel_session(db, args.code), config), file=out)
     elif action == "attendees":
-        await _attendees(db, args.code, args.csv, out)
+        await _attendees(db, args, config, out)
     else:
         registration = await check_in(db, args.booking_code)
         print(f"{registration.booking_code} checked in ({registration.session_code})", file=out)
@@ -162,10 +171,17 @@ def _line(session: Session, config: Config) -> str:
     )
 
 
-async def _attendees(db: Database, code: str, as_csv: bool, out: TextIO) -> None:
-    rows = await attendees(db, code)
-    if as_csv:
-        out.write(attendees_csv(rows))
+async def _attendees(db: Database, args: argparse.Namespace, config: Config, out: TextIO) -> None:
+    """The registrants: as lines, or the same CSV and Excel file the console and the chat
+    hand out (bot/reports/files.py), in the configured language."""
+    session, rows = await require(db, args.code), await attendees(db, args.code)
+    lang, tz = config.default_language, config.timezone
+    if args.xlsx:
+        args.xlsx.write_bytes(files.registrants_xlsx(session, rows, lang, tz))
+        print(f"{args.xlsx}: {len(rows)} registration(s)", file=out)
+    if args.csv:
+        out.write(files.registrants_csv(session, rows, lang, tz).decode("utf-8"))
+    if args.csv or args.xlsx:
         return
     for row in rows:
         waiting = f" #{row.waitlist_position}" if row.waitlist_position else ""

@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from bot.console import files
 from bot.console.base import Console, lang_of, render
 from bot.console.schedule import about_session, session_row
 from bot.console.words import words
@@ -18,10 +17,9 @@ from bot.domain import audit, registrations, sessions
 from bot.domain.accounts import Account
 from bot.domain.registrations import Attendee
 from bot.domain.sessions import Session, SessionError
+from bot.reports import files
+from bot.reports.files import XLSX_TYPE
 from bot.support.dates import clock_of
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 # -- attendance at the door ---------------------------------------------------------------------
 

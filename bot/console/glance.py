@@ -1,11 +1,12 @@
 """The programme at a glance: villagers per village, sign-ups and attendance per session,
-questions per topic this week, questions waiting for an officer, delivery per announcement;
-as tables, with bars drawn in SVG by the page itself (no chart library, no internet)."""
+questions per topic this week and week by week, questions waiting for an officer, delivery
+per announcement; as tables, with bars drawn in SVG by the page itself (no chart library,
+no internet). Staff are not counted as villagers (bot/domain/stats.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,6 +20,7 @@ from bot.support.dates import when
 TOP_TOPICS = 10
 RECENT_SESSIONS = 12
 RECENT_BROADCASTS = 8
+WEEKS = 8
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,31 @@ def _percent(part: int, whole: int) -> int:
     return round(100 * part / whole) if whole else 0
 
 
-def _week_start(now: datetime, console: Console) -> datetime:
-    local = now.astimezone(console.timezone)
-    monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0)
-    return monday.replace(microsecond=0)
+@dataclass(frozen=True)
+class TopicRow:
+    """A topic's answers in each of the last weeks, and the same as columns of a small
+    chart (x, y and height of each, in a 0-100 by 0-20 box)."""
+
+    label: str
+    counts: list[int]
+    columns: list[tuple[int, int, int]]
+
+
+@dataclass(frozen=True)
+class Weeks:
+    heads: list[str]  # "30/11": the Monday each week starts
+    rows: list[TopicRow]
+
+
+def weeks_of(weekly: stats.TopicWeeks, titles: dict[str, str]) -> Weeks:
+    most = max((n for _, counts in weekly.topics for n in counts), default=0)
+    width = 100 // max(len(weekly.weeks), 1)
+    rows = []
+    for topic, counts in weekly.topics:
+        heights = [round(20 * n / most) if most else 0 for n in counts]
+        columns = [(i * width + 1, 20 - h, h) for i, h in enumerate(heights)]
+        rows.append(TopicRow(titles.get(topic, topic or "–"), counts, columns))
+    return Weeks([monday.strftime("%d/%m") for monday in weekly.weeks], rows)
 
 
 async def glance_page(
@@ -59,12 +82,13 @@ async def glance_page(
         )
         for s in reversed(past[-RECENT_SESSIONS:])
     ]
-    asked = await stats.questions(console.db, _week_start(now, console), TOP_TOPICS)
+    asked = await stats.questions(console.db, stats.week_start(now, tz), TOP_TOPICS)
     top = max((n for _, n in asked.topics), default=0)
     topics = [
         Bar(console.topics.get(topic or "", topic or "–"), str(n), _percent(n, top))
         for topic, n in asked.topics
     ]
+    weekly = await stats.topics_by_week(console.db, now, tz, WEEKS, TOP_TOPICS)
     deliveries = []
     for broadcast in await broadcasts.recent_broadcasts(console.db, RECENT_BROADCASTS):
         counts = await broadcasts.summary(console.db, broadcast.id)
@@ -77,5 +101,6 @@ async def glance_page(
     return render(
         templates, request, "glance.html", account=account, reach=reach, villages=villages,
         attendance=attendance, asked=asked, topics=topics, deliveries=deliveries,
+        weeks=weeks_of(weekly, console.topics),
         waiting=await inbox.open_questions(console.db),
     )  # fmt: skip

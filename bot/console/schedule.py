@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -16,6 +16,7 @@ from bot.console.base import Console, Page, lang_of, render
 from bot.console.words import words
 from bot.domain import audit, sessions
 from bot.domain.accounts import Account
+from bot.domain.registrations import attendees
 from bot.domain.sessions import Session, SessionError
 from bot.support.dates import typed_clock, typed_day, typed_moment, when
 
@@ -84,9 +85,12 @@ def form_of(session: Session, timezone: tzinfo) -> dict[str, str]:
     }  # fmt: skip
 
 
-def parse_form(form: dict[str, str], timezone: tzinfo, lang: str) -> Parsed:
+def parse_form(
+    form: dict[str, str], timezone: tzinfo, lang: str, end_follows: bool = False
+) -> Parsed:
     """The form as people fill it: the day from the picker or typed ("14/12/2026", "14
-    Desember 2026", even "14 Desember 2026 jam 9" with the time), times as "09.00" or "9"."""
+    Desember 2026", even "14 Desember 2026 jam 9" with the time), times as "09.00" or "9".
+    ``end_follows``: the end is left to move with the start (values["ends"] is None)."""
     w, problems = words(lang), {}
     for name in ("title_id", "village", "place"):
         if not form.get(name, "").strip():
@@ -94,22 +98,22 @@ def parse_form(form: dict[str, str], timezone: tzinfo, lang: str) -> Parsed:
     moment = typed_moment(form.get("day", ""), timezone)
     day = moment.date() if moment else typed_day(form.get("day", ""))
     start = typed_clock(form.get("start", "")) or (moment.timetz() if moment else None)
-    end = typed_clock(form.get("end", ""))
+    end = None if end_follows else typed_clock(form.get("end", ""))
     if day is None:
         problems["day"] = w["form_day"]
     if start is None:
         problems["start"] = w["form_clock"]
-    if end is None:
+    if end is None and not end_follows:
         problems["end"] = w["form_clock"]
     capacity = form.get("capacity", "").strip()
     if not capacity.isdigit() or int(capacity) < 1:
         problems["capacity"] = w["form_capacity"]
     if problems:
         return Parsed({}, problems)
-    assert day is not None and start is not None and end is not None
+    assert day is not None and start is not None
     starts = datetime.combine(day, start.replace(tzinfo=None), tzinfo=timezone)
-    ends = datetime.combine(day, end, tzinfo=timezone)
-    if ends <= starts:
+    ends = datetime.combine(day, end, tzinfo=timezone) if end else None
+    if ends and ends <= starts:
         return Parsed({}, {"end": w["form_end_before_start"]})
     if starts <= datetime.now(UTC):
         return Parsed({}, {"day": w["form_in_past"]})
@@ -121,21 +125,6 @@ def parse_form(form: dict[str, str], timezone: tzinfo, lang: str) -> Parsed:
         "description": form.get("description", "").strip(),
     }  # fmt: skip
     return Parsed(values, {})
-
-
-def follow_start(before: dict[str, str], form: dict[str, str]) -> dict[str, str]:
-    """A new start with the end left as it was: the end moves with it (the length stays)."""
-    if form.get("end") != before.get("end"):
-        return form
-    if (form.get("day"), form.get("start")) == (before.get("day"), before.get("start")):
-        return form
-    old_start, old_end = typed_clock(before["start"]), typed_clock(before["end"])
-    new_start = typed_clock(form.get("start", ""))
-    if not (old_start and old_end and new_start):
-        return form  # the form's own checks say what is wrong
-    length = datetime.combine(date.min, old_end) - datetime.combine(date.min, old_start)
-    end = datetime.combine(date.min, new_start) + length
-    return {**form, "end": end.strftime("%H.%M")}
 
 
 async def _fields(request: Request) -> dict[str, str]:
@@ -202,21 +191,45 @@ async def edit(
     account: Account,
     session: Session,
 ) -> Response:
-    """A change; a new time is a reschedule: everyone registered or waiting is told, and
-    their reminders move (bot/domain/sessions.py, as from the chat and the command line)."""
-    form = follow_start(form_of(session, console.timezone), await _fields(request))
-    parsed = parse_form(form, console.timezone, lang_of(request))
-    if not parsed.problems:
-        try:
-            await sessions.edit_session(console.db, session.code, **parsed.values)
-        except SessionError as exc:
-            parsed = Parsed({}, {"day": str(exc)})
-    if parsed.problems:
+    """A change; a new time is a reschedule: a preview first names who will be told, then
+    everyone registered or waiting is told and their reminders move (bot/domain/sessions.py,
+    as from the chat and the command line). An end left as it was moves with the start."""
+    form, lang = await _fields(request), lang_of(request)
+    before = form_of(session, console.timezone)
+    moved = (form["day"], form["start"]) != (before["day"], before["start"])
+    parsed = parse_form(form, console.timezone, lang, moved and form["end"] == before["end"])
+    step = (await request.form()).get("step")
+    if parsed.problems or step == "back":
+        status = 400 if parsed.problems else 200
+        return render(templates, request, "session_form.html", status, account=account,
+                      form=form, problems=parsed.problems, session=session,
+                      told=session.confirmed + session.waitlisted)  # fmt: skip
+    times = sessions.new_times(session, parsed.values["starts"], parsed.values["ends"])
+    told = [a for a in await attendees(console.db, session.code) if a.status in TOLD]
+    if times != (session.starts_at, session.ends_at) and told and step != "confirm":
+        return render(templates, request, "reschedule.html", account=account, form=form,
+                      session=session, told=told,
+                      before=when(session.starts_at, session.ends_at, console.timezone, lang),
+                      after=when(*times, console.timezone, lang))  # fmt: skip
+    try:
+        await sessions.edit_session(console.db, session.code, **parsed.values)
+    except SessionError as exc:
+        field, key = REFUSALS.get(exc.reason, ("day", "form_in_past"))
         return render(templates, request, "session_form.html", 400, account=account, form=form,
-                      problems=parsed.problems, session=session,
+                      problems={field: words(lang)[key]}, session=session,
                       told=session.confirmed + session.waitlisted)  # fmt: skip
     await audit.record(console.db, f"console:{account.name}", "console_session_edit", session.code)
     return RedirectResponse(f"/sesi/{session.code}", status_code=303)
+
+
+TOLD = ("confirmed", "waitlisted")  # who a change of time is sent to (bot/domain/reminders.py)
+# the domain's refusals as the form's problems: (field, words key)
+REFUSALS = {
+    "bad_times": ("end", "form_end_before_start"),
+    "in_past": ("day", "form_in_past"),
+    "bad_capacity": ("capacity", "form_capacity"),
+    "cancelled": ("day", "form_cancelled"),
+}
 
 
 @about_session

@@ -1,4 +1,5 @@
-"""The console's own words (bot/console/words.yaml), Indonesian first, English second; the
+"""The console's words: its own (bot/console/words.yaml) on top of the documents' words
+(bot/reports/words.yaml), which its pages show too. Indonesian first, English second; the
 villagers' texts are in texts/*.yaml. Read once, when the console is first imported."""
 
 from __future__ import annotations
@@ -7,10 +8,13 @@ from pathlib import Path
 
 import yaml
 
-LANGUAGES = ("id", "en")
-WORDS: dict[str, dict[str, str]] = yaml.safe_load(
+from bot.reports import words as documents
+
+LANGUAGES = documents.LANGUAGES
+OWN: dict[str, dict[str, str]] = yaml.safe_load(
     (Path(__file__).with_name("words.yaml")).read_text(encoding="utf-8")
 )
+WORDS = {lang: {**documents.WORDS[lang], **OWN[lang]} for lang in LANGUAGES}
 
 
 def words(lang: str) -> dict[str, str]:

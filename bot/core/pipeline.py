@@ -136,8 +136,9 @@ class Pipeline:
 
     async def find_person(self, message: Incoming, lang: str) -> Person:
         key = self.update_key(message)
+        staff = (message.channel, message.user_id) in self.env.settings.staff_ids
         return await people.touch_person(
-            self.env.db, message.channel, message.user_id, message.display_name, lang, key
+            self.env.db, message.channel, message.user_id, message.display_name, lang, key, staff
         )
 
     @staticmethod

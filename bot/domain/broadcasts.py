@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
 from bot.domain.outbox import enqueue, iso
+from bot.domain.people import WANTS_ANNOUNCEMENTS
 from bot.domain.sessions import get_session, get_session_by_id
 from bot.domain.store import Database, utc_now
 
@@ -107,7 +108,7 @@ class Audience:
         """SQL over ``people p`` selecting subscribed members of the audience reachable on
         ``channels``."""
         marks = ", ".join("?" for _ in channels)
-        sql = f"p.channel IN ({marks}) AND p.subscribed = 1 AND p.active = 1"
+        sql = f"p.channel IN ({marks}) AND {WANTS_ANNOUNCEMENTS} AND p.active = 1"
         params: list[object] = list(channels)
         if self.kind == "village":
             marks = ", ".join("?" for _ in self.villages)

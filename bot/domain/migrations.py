@@ -254,4 +254,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE registrations ADD COLUMN admitted TEXT
         CHECK (admitted IS NULL OR admitted IN ('waitlist', 'walk_in'));
     """,
+    # 12: staff among the people (telegram.staff_ids, kept in step by bot/domain/people.py)
+    # are not villagers: left out of the figures, and sent villager announcements only once
+    # they chose to (MULAI), which announcements_chosen records (BERHENTI is a choice too).
+    """
+    ALTER TABLE people ADD COLUMN staff INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE people ADD COLUMN announcements_chosen INTEGER NOT NULL DEFAULT 0;
+    """,
 )

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.domain.people import WANTS_ANNOUNCEMENTS
 from bot.domain.store import Database, utc_now
 
 REPLY = "reply"  # the text key of a reply to a message: its words are in values_json
@@ -159,7 +160,8 @@ async def due_rows(
     rows = await db.fetchall(
         f"SELECT o.id, o.person_id, {_CHAT} AS chat, p.lang,"
         " o.session_id, o.text_key, o.values_json, o.attempts, o.expires_at,"
-        " o.broadcast_id, o.chat IS NULL AS to_person, o.parts_sent, p.subscribed, p.active"
+        " o.broadcast_id, o.chat IS NULL AS to_person, o.parts_sent, p.active,"
+        f" {WANTS_ANNOUNCEMENTS} AS subscribed"
         " FROM outbox o JOIN people p ON p.id = o.person_id"
         f" WHERE o.status = 'pending' AND o.broadcast_id {kind} AND o.due_at <= ?"
         f" AND {_DESTINATION} = ?{skip} ORDER BY o.due_at, o.id LIMIT ?",

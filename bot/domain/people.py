@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.store import Database, utc_now
 
 NAME_LIMIT = 128  # display names are for staff lists; Telegram allows 64 + 64
+# SQL over ``people p``: they want announcements (staff only once they asked, with MULAI)
+WANTS_ANNOUNCEMENTS = "(p.subscribed = 1 AND (p.staff = 0 OR p.announcements_chosen = 1))"
+# SQL over ``people p``: counted in the programme's figures (staff are not villagers)
+VILLAGER = "p.staff = 0"
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,14 @@ class Person:
     flow: dict | None = None
     subscribed: bool = True  # wants announcements (BERHENTI / MULAI)
     told: bool = True  # has been told that announcements come and how to stop them
+    staff: bool = False  # in telegram.staff_ids: not a villager in the figures
+    chose: bool = False  # typed MULAI or BERHENTI (or tapped its button) at least once
     repeated: bool = False  # the message being handled was handled before (same update id)
+
+    @property
+    def gets_announcements(self) -> bool:
+        """Villagers get them until they stop them; staff only once they asked (MULAI)."""
+        return self.subscribed and (self.chose or not self.staff)
 
     @property
     def has_profile(self) -> bool:
@@ -40,12 +52,14 @@ async def touch_person(
     display_name: str,
     lang: str,
     update_key: str | None = None,
+    staff: bool = False,
 ) -> Person:
     """Find the person, or create them with ``lang``; keep their display name current.
 
     A known person costs one read: after the first message the remembered language wins, and
     when they were last seen is in the message log, not here. Someone marked inactive (they
-    had blocked the bot) is active again as soon as they write.
+    had blocked the bot) is active again as soon as they write. ``staff``: whether they
+    are in telegram.staff_ids now (the row follows, for the figures and the audiences).
     """
     name = display_name[:NAME_LIMIT]
     # one trip also tells whether this very message was handled before (a platform's repeat
@@ -57,17 +71,18 @@ async def touch_person(
     )
     if row is None:
         rows = await db.write_one(
-            "INSERT INTO people (channel, channel_user_id, display_name, lang, created_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, channel_user_id)"
+            "INSERT INTO people (channel, channel_user_id, display_name, lang, created_at, staff)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel, channel_user_id)"
             f" DO UPDATE SET display_name = display_name RETURNING {_COLUMNS}",
-            (channel, channel_user_id, name, lang, utc_now()),
+            (channel, channel_user_id, name, lang, utc_now(), int(staff)),
         )
         row = rows[0]
     else:
-        if (name and name != row["display_name"]) or not row["active"]:
+        stale = (name and name != row["display_name"]) or bool(row["staff"]) != staff
+        if stale or not row["active"]:
             await db.write_one(
-                "UPDATE people SET display_name = ?, active = 1 WHERE id = ?",
-                (name or row["display_name"], row["id"]),
+                "UPDATE people SET display_name = ?, active = 1, staff = ? WHERE id = ?",
+                (name or row["display_name"], int(staff), row["id"]),
             )
     return Person(
         id=row["id"],
@@ -82,6 +97,8 @@ async def touch_person(
         flow=json.loads(row["flow"]) if row["flow"] else None,
         subscribed=bool(row["subscribed"]),
         told=bool(row["announcements_told"]),
+        staff=staff,
+        chose=bool(row["announcements_chosen"]),
         repeated=bool(update_key) and bool(dict(row).get("repeated")),
     )
 
@@ -92,7 +109,7 @@ def _day_ago() -> str:
 
 _COLUMNS = (
     "id, display_name, lang, full_name, village, phone, consent_at, flow, subscribed, active,"
-    " announcements_told"
+    " announcements_told, staff, announcements_chosen"
 )
 PROFILE_FIELDS = ("full_name", "village", "phone", "consent_at")
 
@@ -118,9 +135,22 @@ async def mark_told(db: Database, person_id: int) -> None:
 
 
 async def set_subscribed(db: Database, person_id: int, subscribed: bool) -> None:
+    """Their own choice (MULAI / BERHENTI): from now on it holds for staff too."""
     await db.write_one(
-        "UPDATE people SET subscribed = ? WHERE id = ?", (int(subscribed), person_id)
+        "UPDATE people SET subscribed = ?, announcements_chosen = 1 WHERE id = ?",
+        (int(subscribed), person_id),
     )
+
+
+async def mark_staff(db: Database, members: Iterable[tuple[str, str]]) -> None:
+    """Who is staff now ((channel, user id) pairs from the config): those rows marked, every
+    other unmarked, so one taken off telegram.staff_ids counts as a villager again."""
+    members = list(members)
+    async with db.write() as conn:
+        await conn.execute("UPDATE people SET staff = 0 WHERE staff = 1")
+        await conn.executemany(
+            "UPDATE people SET staff = 1 WHERE channel = ? AND channel_user_id = ?", members
+        )
 
 
 async def set_village(db: Database, person_id: int, village: str) -> None:

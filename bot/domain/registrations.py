@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.domain.outbox import drop_pending
+from bot.domain.people import VILLAGER
 from bot.domain.reminders import ReminderPolicy, schedule_reminders
 from bot.domain.sessions import (
     DEFAULT_POLICY,
@@ -27,7 +28,6 @@ from bot.domain.sessions import (
 )
 from bot.domain.store import Database, utc_now
 from bot.domain.waitlist import fill_free_seats
-from bot.support.exports import csv_text
 
 BOOKING_CODE_LENGTH = 6
 ACTIVE = ("confirmed", "waitlisted", "attended")
@@ -264,43 +264,36 @@ class Attendee:
     admitted: str | None = None  # "waitlist" or "walk_in": came in without a seat
 
 
+_ATTENDEE = (
+    "SELECT coalesce(p.full_name, p.display_name) AS name, coalesce(p.village, '') AS village,"
+    f" coalesce(p.phone, '') AS phone, r.booking_code, r.status, {_POSITION},"
+    " r.checked_in_at, r.admitted FROM registrations r JOIN people p ON p.id = r.person_id"
+)
+
+
+def _attendee(row: sqlite3.Row) -> Attendee:
+    position = row["position"] if row["status"] == "waitlisted" else None
+    return Attendee(row["name"], row["village"], row["phone"], row["booking_code"],
+                    row["status"], position, row["checked_in_at"], row["admitted"])  # fmt: skip
+
+
 async def attendees(db: Database, code: str) -> list[Attendee]:
     """One row per registration, in arrival order, with waitlist positions; none for people
     who erased their data."""
     session = await require(db, code)
     rows = await db.fetchall(
-        "SELECT coalesce(p.full_name, p.display_name) AS name, coalesce(p.village, '') AS village,"
-        f" coalesce(p.phone, '') AS phone, r.booking_code, r.status, {_POSITION},"
-        " r.checked_in_at, r.admitted FROM registrations r JOIN people p ON p.id = r.person_id"
-        " WHERE r.session_id = ? AND p.erased_at IS NULL ORDER BY r.id",
-        (session.id,),
+        f"{_ATTENDEE} WHERE r.session_id = ? AND p.erased_at IS NULL ORDER BY r.id", (session.id,)
     )
-    return [
-        Attendee(
-            row["name"],
-            row["village"],
-            row["phone"],
-            row["booking_code"],
-            row["status"],
-            row["position"] if row["status"] == "waitlisted" else None,
-            row["checked_in_at"],
-            row["admitted"],
-        )
-        for row in rows
-    ]
+    return [_attendee(row) for row in rows]
 
 
-def attendees_csv(rows: list[Attendee]) -> str:
-    """One row per registration: name, village, phone, booking code, status, waitlist place
-    (every cell safe to open in a spreadsheet: bot/support/exports.py)."""
-    header = ["name", "village", "phone", "booking_code", "status", "waitlist_position"]
-    return csv_text(
-        header,
-        (
-            (r.name, r.village, r.phone, r.booking_code, r.status, r.waitlist_position or "")
-            for r in rows
-        ),
+async def find_booking(db: Database, booking_code: str) -> Attendee | None:
+    """One booking as the door list shows it (None for no such code, or an erased person)."""
+    row = await db.fetchone(
+        f"{_ATTENDEE} WHERE r.booking_code = ? AND p.erased_at IS NULL",
+        (normalise_code(booking_code),),
     )
+    return _attendee(row) if row else None
 
 
 async def booking_status(db: Database, booking_code: str) -> str | None:
@@ -370,15 +363,15 @@ class VillageRegistrant:
 
 
 async def registrants_by_village(db: Database) -> list[VillageRegistrant]:
-    """Every registration not cancelled, of people who have not erased their data, by
-    village, then name, then session time."""
+    """Every registration not cancelled, of villagers (not staff) who have not erased their
+    data, by village, then name, then session time."""
     rows = await db.fetchall(
         "SELECT coalesce(p.full_name, p.display_name) AS name, coalesce(p.village, '') AS village,"
         f" coalesce(p.phone, '') AS phone, r.booking_code, r.status, {_POSITION},"
         " r.checked_in_at, r.admitted, s.title_id, s.starts_at"
         " FROM registrations r JOIN people p ON p.id = r.person_id"
         " JOIN sessions s ON s.id = r.session_id"
-        " WHERE r.status != 'cancelled' AND p.erased_at IS NULL"
+        f" WHERE r.status != 'cancelled' AND p.erased_at IS NULL AND {VILLAGER}"
         " ORDER BY lower(coalesce(p.village, '')), lower(name), s.starts_at",
     )
     return [

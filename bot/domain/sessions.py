@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.reminders import ReminderPolicy, notify_registrants, reschedule_reminders
 from bot.domain.store import Database, utc_now
 from bot.domain.waitlist import fill_free_seats
-from bot.support.dates import LOCAL_FORMAT
+from bot.support.dates import typed_moment
 
 CODE_ALPHABET = "ACDEFHJKMNPQRTUVWXY3479"
 SESSION_CODE_LENGTH = 4
@@ -62,14 +62,16 @@ def normalise_code(text: str) -> str:
 
 
 def parse_local(text: str, timezone: tzinfo, field: str) -> datetime:
-    """ "2026-12-05 09:00" (as staff type it) in the configured time zone → an aware datetime."""
-    try:
-        naive = datetime.strptime(text.strip(), LOCAL_FORMAT)
-    except ValueError:
+    """A day and time as staff write them ("2026-12-14 09:00", "14/12/2026 09.00", "14
+    Desember 2026 jam 9"), in the configured time zone → an aware datetime."""
+    moment = typed_moment(text, timezone)
+    if moment is None:
         raise SessionError(
-            "bad_date", f"{field}: expected a date and time as YYYY-MM-DD HH:MM, got {text!r}"
-        ) from None
-    return naive.replace(tzinfo=timezone)
+            "bad_date",
+            f"{field}: expected a date and time such as 2026-12-14 09:00 or 14/12/2026 09.00,"
+            f" got {text!r}",
+        )
+    return moment
 
 
 def utc_iso(moment: datetime) -> str:
@@ -199,7 +201,8 @@ async def edit_session(
     policy: ReminderPolicy = DEFAULT_POLICY,
     **changes: object,
 ) -> Session:
-    """Change title, village, place, times (a reschedule), capacity or description.
+    """Change title, village, place, times (a reschedule), capacity or description. A new
+    start without a new end moves the end with it.
 
     More seats confirm waitlisted people in arrival order; fewer seats never unseat anyone.
     """
@@ -213,8 +216,7 @@ async def edit_session(
         session = session_from_row(row)
         if session.status == "cancelled":
             raise SessionError("cancelled", f"session {session.code} is cancelled")
-        starts = _given(changes, "starts", session.starts_at)
-        ends = _given(changes, "ends", session.ends_at)
+        starts, ends = new_times(session, changes.get("starts"), changes.get("ends"))
         capacity = _given(changes, "capacity", session.capacity)
         assert isinstance(starts, datetime) and isinstance(ends, datetime)
         assert isinstance(capacity, int)
@@ -244,6 +246,16 @@ async def edit_session(
     edited = await get_session(db, session.code)
     assert edited is not None
     return edited
+
+
+def new_times(
+    session: Session, starts: object = None, ends: object = None
+) -> tuple[datetime, datetime]:
+    """A session's times after an edit: a new start with no new end moves the end with it
+    (the length stays); a new end alone keeps the start."""
+    start = starts if isinstance(starts, datetime) else session.starts_at
+    end = ends if isinstance(ends, datetime) else session.ends_at + (start - session.starts_at)
+    return start, end
 
 
 def next_version(previous: str) -> str:

@@ -89,14 +89,14 @@ async def screen_button(ctx: Ctx, action: Screen) -> Outcome:
 
 def screen(ctx: Ctx, note: str = "") -> Outcome:
     person = ctx.person
-    lines = [note, ctx.t("announcements_on" if person.subscribed else "announcements_off")]
+    lines = [note, ctx.t("announcements_on" if person.gets_announcements else "announcements_off")]
     if person.village:
         lines.append(ctx.t("announcements_village", village=person.village))
     else:
         lines.append(ctx.t("announcements_no_village"))
     toggle = (
         ctx.row("button_stop_announcements", Unsubscribe())
-        if person.subscribed
+        if person.gets_announcements
         else ctx.row("button_start_announcements", Subscribe())
     )
     buttons = (toggle, ctx.row("button_set_village", AskVillage()), ctx.back())
@@ -117,7 +117,7 @@ async def unsubscribe(ctx: Ctx, action: Unsubscribe) -> Outcome:
 async def _toggle(ctx: Ctx, on: bool) -> Outcome:
     await people.set_subscribed(ctx.db, ctx.person.id, on)
     note = ctx.t("subscribed" if on else "unsubscribed")
-    ctx.person = replace(ctx.person, subscribed=on)
+    ctx.person = replace(ctx.person, subscribed=on, chose=True)
     return screen(ctx, note)
 
 

@@ -71,7 +71,7 @@ async def my_data(ctx: Ctx, argument: str) -> Outcome:
         phone=person.phone or DASH,
         consent=_local_date(person.consent_at, ctx.settings.timezone) or DASH,
         language=ctx.t(f"button_language_{person.lang}"),
-        announcements=ctx.t("mydata_on" if person.subscribed else "mydata_off"),
+        announcements=ctx.t("mydata_on" if person.gets_announcements else "mydata_off"),
         bookings="\n".join(bookings) or DASH,
         messages=str(len(kept.messages)),
         texts=str(kept.message_texts),
@@ -95,7 +95,7 @@ def render_document(ctx: Ctx, person: Person, kept: Kept) -> str:
         phone=person.phone or "-",
         consent=person.consent_at or "-",
         language=person.lang,
-        announcements=ctx.t("mydata_on" if person.subscribed else "mydata_off"),
+        announcements=ctx.t("mydata_on" if person.gets_announcements else "mydata_off"),
     )
     lines = [fields, "", ctx.t("mydata_file_bookings")]
     lines += [f"  {b.booking_code}  {b.status}  {b.title}  {b.starts_at}" for b in kept.bookings]

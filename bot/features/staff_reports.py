@@ -5,7 +5,7 @@ FAQ could not answer, the answers people disliked, the questions still waiting f
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime
 
 from bot.core.context import Ctx, Outcome, Speaker, outcome
 from bot.core.feature import Feature
@@ -42,20 +42,13 @@ async def unanswered(ctx: Ctx, argument: str) -> Outcome:
     return outcome("staff_unanswered", Reply(await unanswered_report(ctx)))
 
 
-def week_start(now: datetime, timezone: tzinfo) -> datetime:
-    """Monday 00:00 local time of the week ``now`` is in."""
-    local = now.astimezone(timezone)
-    monday = local.date() - timedelta(days=local.weekday())
-    return datetime.combine(monday, time(0), timezone)
-
-
 async def report(speaker: Speaker, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     zone = speaker.settings.timezone
     lines = [speaker.t("stats_header", date=local_time(now, zone))]
     lines += await _people(speaker)
     lines.append("")
-    lines += await _questions(speaker, week_start(now, zone))
+    lines += await _questions(speaker, stats.week_start(now, zone))
     lines.append("")
     lines += await _sessions(speaker)
     lines.append("")

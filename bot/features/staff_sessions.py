@@ -17,7 +17,8 @@ from bot.core.context import Ctx, Outcome, Stale, outcome
 from bot.core.feature import Feature, exit_word
 from bot.core.messages import Button, Reply
 from bot.domain import registrations, sessions
-from bot.support.dates import example_time, when, zone_name
+from bot.reports import files
+from bot.support.dates import clock_of, example_time, typed_clock, when, zone_name
 
 feature = Feature(
     "staff_sessions",
@@ -27,11 +28,12 @@ feature = Feature(
         "staff_ask_place", "staff_ask_start", "staff_ask_end", "staff_ask_capacity",
         "staff_confirm", "staff_saved", "staff_discarded", "staff_bad_times", "staff_in_past",
         "staff_bad_capacity", "staff_unknown_session", "staff_unknown_booking",
-        "staff_not_confirmed", "staff_sessions_header", "staff_session_line",
+        "staff_already_here", "staff_checkin_waiting", "staff_checkin_cancelled",
+        "staff_sessions_header", "staff_session_line",
         "staff_no_sessions", "button_staff_attendees", "button_staff_cancel", "button_save",
         "button_discard", "button_yes_cancel", "staff_attendees", "staff_checked_in",
         "staff_cancel_confirm", "staff_cancelled", "staff_moved", "staff_bad_date",
-        "button_no",
+        "button_no", "button_same_length",
     ),
     borrows=("button_village_other",),
     private_steps=("village", "village_other"),  # as typed, like a villager's village
@@ -68,6 +70,10 @@ class StaffOtherVillage(Action, prefix="st:vil:other"):
 
 class Save(Action, prefix="st:save"):
     pass
+
+
+class SameLength(Action, prefix="st:len"):
+    """A rescheduled session ends as much later as it starts (the length stays)."""
 
 
 def _out(text: str, action: str, buttons=(), document=None) -> Outcome:
@@ -148,25 +154,45 @@ async def _attendees(ctx: Ctx, code: str) -> Outcome:
         waitlisted=str(count["waitlisted"]),
         attended=str(count["attended"]),
     )
-    document = (f"peserta-{code}.csv", registrations.attendees_csv(rows).encode("utf-8"))
+    session = await sessions.require(ctx.db, code)
+    sheet = files.registrants_xlsx(session, rows, ctx.lang, ctx.settings.timezone)
+    document = (files.file_name(session, "peserta", "xlsx"), sheet)
     return _out(text, "attendees", document=document)
 
 
 @feature.command("hadir")
 async def check_in(ctx: Ctx, argument: str) -> Outcome:
-    code = sessions.normalise_code(argument)
+    """/hadir CODE at the door; /hadir CODE masuk lets someone in from the waiting list."""
+    booking, _, rest = argument.strip().partition(" ")
+    code = sessions.normalise_code(booking)
     if not code:
         return _help(ctx)
+    admit = rest.strip().lower() in ADMIT_WORDS
+    found = await registrations.find_booking(ctx.db, code)
+    if found is None:
+        return _out(ctx.t("staff_unknown_booking", code=code), "unknown")
+    if found.status != "confirmed" and not (admit and found.status == "waitlisted"):
+        return _out(_not_checked_in(ctx, found), "checkin_refused")
     try:
-        registration = await registrations.check_in(ctx.db, code)
-    except sessions.SessionError as exc:
-        if exc.reason == "unknown_booking":
-            return _out(ctx.t("staff_unknown_booking", code=code), "unknown")
-        status = await registrations.booking_status(ctx.db, code) or "?"
-        text = ctx.t("staff_not_confirmed", code=code, status=status)
-        return _out(text, "checkin_refused")
-    name = await registrations.registrant_name(ctx.db, registration.booking_code)
-    return _out(ctx.t("staff_checked_in", booking=code, name=name), "checkin")
+        await registrations.check_in(ctx.db, code, admit=admit)
+    except sessions.SessionError:  # checked in from the console a moment ago
+        found = await registrations.find_booking(ctx.db, code) or found
+        return _out(_not_checked_in(ctx, found), "checkin_refused")
+    return _out(ctx.t("staff_checked_in", booking=code, name=found.name), "checkin")
+
+
+ADMIT_WORDS = ("masuk", "admit", "terima")
+
+
+def _not_checked_in(ctx: Ctx, found: registrations.Attendee) -> str:
+    """Why a booking is not checked in, in words: here already, waiting, or cancelled."""
+    values = {"code": found.booking_code, "name": found.name}
+    if found.status == "attended":
+        at = clock_of(found.checked_in_at, ctx.settings.timezone)
+        return ctx.t("staff_already_here", at=at, **values)
+    if found.status == "waitlisted":
+        return ctx.t("staff_checkin_waiting", place=str(found.waitlist_position or ""), **values)
+    return ctx.t("staff_checkin_cancelled", **values)
 
 
 # -- cancelling a session ------------------------------------------------------------------
@@ -250,6 +276,8 @@ async def _step(ctx: Ctx, state: dict, problem: str = "") -> Outcome:
     values = {"timezone": zone_name(ctx.settings.timezone), "example": _example(ctx)}
     text = note + ctx.t(f"staff_ask_{step}", **values)
     buttons = []
+    if step == "end" and state["mode"] == "move":
+        buttons = [await _same_length(ctx, state)]
     if step == "village":
         villages = ctx.settings.villages
         buttons = [(Button(v, StaffVillage(i).pack()),) for i, v in enumerate(villages)]
@@ -296,9 +324,8 @@ async def typed(ctx: Ctx) -> Outcome:
         else:
             draft[step] = text[:100]
     elif step in ("start", "end"):
-        try:
-            moment = sessions.parse_local(text, ctx.settings.timezone, step)
-        except sessions.SessionError:
+        moment = _typed_time(ctx, text, step, draft)
+        if moment is None:
             return await _step(ctx, state, ctx.t("staff_bad_date", example=_example(ctx)))
         draft[step] = moment.isoformat()
     elif not re.fullmatch(r"[0-9]{1,5}", text) or not 1 <= int(text) <= MAX_SEATS:
@@ -308,6 +335,20 @@ async def typed(ctx: Ctx) -> Outcome:
     return await _step(ctx, {**state, "draft": draft, "step": _after(state, step)})
 
 
+def _typed_time(ctx: Ctx, text: str, step: str, draft: dict) -> datetime | None:
+    """A day and time as staff write them ("14/12/2026 09.00", "14 Desember 2026 jam 9");
+    for the end, a time alone ("12.00") is on the start's day."""
+    zone = ctx.settings.timezone
+    try:
+        return sessions.parse_local(text, zone, step)
+    except sessions.SessionError:
+        clock = typed_clock(text)
+        if step != "end" or clock is None or "start" not in draft:
+            return None
+        day = datetime.fromisoformat(draft["start"]).astimezone(zone).date()
+        return datetime.combine(day, clock, tzinfo=zone)
+
+
 def _after(state: dict, step: str) -> str:
     if state["mode"] == "move":
         return {"start": "end", "end": "confirm"}[step]
@@ -315,6 +356,25 @@ def _after(state: dict, step: str) -> str:
         return "place"
     following = NEW_STEPS.index(step) + 1
     return NEW_STEPS[following] if following < len(NEW_STEPS) else "confirm"
+
+
+async def _same_length(ctx: Ctx, state: dict) -> tuple[Button, ...]:
+    """At a reschedule's end step: one tap keeps the session as long as it was."""
+    session = await sessions.require(ctx.db, state["code"])
+    _, ends = sessions.new_times(session, datetime.fromisoformat(state["draft"]["start"]))
+    clock = ends.astimezone(ctx.settings.timezone).strftime("%H.%M")
+    return (ctx.button("button_same_length", SameLength(), clock=clock),)
+
+
+@feature.action(SameLength, steps=("end",))
+async def same_length(ctx: Ctx, action: SameLength) -> Outcome:
+    state = ctx.flow or {}
+    if state.get("mode") != "move":
+        raise Stale
+    session = await sessions.require(ctx.db, state["code"])
+    _, ends = sessions.new_times(session, datetime.fromisoformat(state["draft"]["start"]))
+    draft = {**state["draft"], "end": ends.isoformat()}
+    return await _step(ctx, {**state, "draft": draft, "step": "confirm"})
 
 
 @feature.action(StaffVillage, steps=("village",))

@@ -41,9 +41,10 @@ def clock_of(stamp: str | None, timezone: tzinfo, pattern: str = "%H.%M") -> str
 
 
 def example_time(timezone: tzinfo, now: datetime | None = None) -> str:
-    """A date a week ahead at 09:00, in the format staff must type."""
+    """A date a week ahead at 09.00, written the Indonesian way ("8/12/2026 09.00"); the
+    chat also reads "2026-12-08 09:00" and "8 Desember 2026 jam 9" (typed_moment)."""
     week = (now or datetime.now(timezone)).astimezone(timezone) + timedelta(days=7)
-    return week.strftime("%Y-%m-%d 09:00")
+    return f"{week.day}/{week.month}/{week.year} 09.00"
 
 
 def zone_name(timezone: tzinfo) -> str:

@@ -15,6 +15,7 @@ import sys
 from collections.abc import AsyncIterator
 
 import httpx
+import openpyxl
 import pytest
 
 from auxil.channels import buttons, free_port, running_telegram
@@ -22,6 +23,7 @@ from auxil.fake_bot_api import FakeBotApi, html_visible_text
 from auxil.sessions import a_session
 from bot.app import open_app
 from bot.channels.telegram import TelegramChannel, TelegramSecrets
+from bot.reports.files import XLSX_TYPE
 from bot.support.logs import setup_logging
 from conftest import REPO
 
@@ -443,7 +445,7 @@ async def test_a_cli_cancellation_reaches_villagers_through_the_running_bot(
     )
 
 
-async def test_staff_get_the_attendee_list_as_a_csv_document(make_config, fake):
+async def test_staff_get_the_attendee_list_as_an_excel_document(make_config, fake):
 
     config = make_config(
         telegram={"api_base_url": fake.base_url, "poll_timeout": 1, "staff_ids": [9400]}
@@ -460,8 +462,11 @@ async def test_staff_get_the_attendee_list_as_a_csv_document(make_config, fake):
         finally:
             await bot.stop()
     document = next(m["document"] for m in fake.sent(9400) if m["document"])
-    assert document["filename"] == f"peserta-{session.code}.csv"
-    assert document["content"].startswith(b"name,village,phone,booking_code,status")
+    day = session.starts_at.strftime("%Y-%m-%d")
+    assert document["filename"] == f"peserta-{session.code}-{day}.xlsx"
+    assert document["mime_type"] == XLSX_TYPE
+    sheet = openpyxl.load_workbook(io.BytesIO(document["content"])).active
+    assert (sheet["A1"].value, sheet["B1"].value) == ("Sesi", session.title["id"])
     assert "tidak saya kenal" in fake.sent(9401)[0]["visible_text"]
     assert not fake.errors, fake.describe()
 

@@ -84,7 +84,7 @@ def test_send_list_status_and_cancel(config, tmp_path):
     [
         (["--text", "x", "--to", "village:Sibow"], "unknown village 'Sibow'; known villages:"),
         (["--text", "x", "--to", "everyone"], 'expected "all", "village:NAME'),
-        (["--text", "x", "--to", "all", "--at", "besok"], "YYYY-MM-DD HH:MM"),
+        (["--text", "x", "--to", "all", "--at", "besok"], "such as 2026-12-14 09:00 or 14/12"),
         (["--text", "x", "--to", "all", "--at", "2020-01-01 09:00"], "is in the past"),
         (["--text", "y" * 3001, "--to", "all"], "3001 characters; at most 3000"),
         (["--text", "  ", "--to", "all"], "the announcement text is empty"),

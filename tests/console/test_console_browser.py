@@ -15,7 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,8 @@ from auxil.console import PASSWORD
 from auxil.fake_bot_api import FakeBotApi
 from auxil.processes import wait_until
 from bot.domain import accounts
-from bot.domain.people import touch_person, update_profile
+from bot.domain.message_log import LogLine, log_message
+from bot.domain.people import set_subscribed, set_village, touch_person, update_profile
 from bot.domain.store import Database
 from bot.support.passwords import hash_password
 from conftest import write_config
@@ -50,6 +51,11 @@ if not Path(CHROMIUM).exists():
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
 
 
+# a programme some weeks in: villagers in three villages and their questions, week by week
+HISTORY = {"Pesaku": 6, "Kaleke": 4, "Sibowi": 2}
+ASKED = {"paspor-biaya": (3, 5, 2, 6), "paspor-syarat": (2, 1, 4, 3), "pmi-biaya": (0, 2, 1, 2)}
+
+
 async def prepare(path: Path) -> None:
     db = await Database.open(path)
     try:
@@ -58,8 +64,27 @@ async def prepare(path: Path) -> None:
         await update_profile(
             db, person.id, full_name="Siti Aminah", village="Pesaku", consent_at="2026-11-30"
         )
+        await _history(db)
     finally:
         await db.close()
+
+
+async def _history(db: Database) -> None:
+    ids = []
+    for village, count in HISTORY.items():
+        for n in range(count):
+            person = await touch_person(db, "telegram", f"{village}{n}", f"Warga {n}", "id")
+            await set_village(db, person.id, village)
+            ids.append(person.id)
+    await set_subscribed(db, ids[1], False)
+    for topic, weeks in ASKED.items():
+        for weeks_ago, times in enumerate(reversed(weeks)):
+            for n in range(times):
+                await log_message(db, LogLine(ids[n], "text", "?", "id", "faq_answer", topic))
+                await db.write_one(
+                    "UPDATE messages SET received_at = ? WHERE id = (SELECT max(id) FROM messages)",
+                    ((datetime.now(UTC) - timedelta(weeks=weeks_ago)).isoformat(),),
+                )
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +169,17 @@ def test_an_officer_runs_a_session_from_sign_in_to_the_attendance_sheet(running,
     fake.push_text(VILLAGER, f"DAFTAR {code}")  # the villager signs up in Telegram
     confirmed = "Anda terdaftar di: Sosialisasi migrasi aman"
     fake.wait_until(lambda f: any(confirmed in m["visible_text"] for m in f.sent(VILLAGER)), 15)
+
+    page.click("text=Ubah sesi")  # an hour later; the end is left as it was
+    page.fill("input[name=start]", "10.00")
+    page.click(".session-form button")
+    assert "Siti Aminah" in page.locator("ul.told").inner_text()  # who will be told
+    assert "10.00–13.00 WITA" in page.locator("dd.new").inner_text()  # the end moved along
+    shot(page, "reschedule")
+    page.click("button:has-text('Ya, ubah jadwal')")
+    page.wait_for_url(f"{url}/sesi/{code}")
+    moved = "Jadwal sesi berubah: Sosialisasi migrasi aman"
+    fake.wait_until(lambda f: any(moved in m["visible_text"] for m in f.sent(VILLAGER)), 15)
     page.reload()
     assert page.locator("td", has_text="Siti Aminah").count() == 1
     page.fill("input[name=q]", "siti")
@@ -168,6 +204,8 @@ def test_an_officer_runs_a_session_from_sign_in_to_the_attendance_sheet(running,
     page.click("text=Ringkasan")
     assert page.locator("h2", has_text="Warga per desa").count() == 1
     assert page.locator("td.label", has_text="Pesaku").count() == 1
+    weeks = page.locator("table.weeks tr", has_text="Biaya paspor")
+    assert weeks.locator("td.n").all_inner_texts()[-4:] == ["3", "5", "2", "6"]
     shot(page, "glance")
     context.close()
 

@@ -1,5 +1,6 @@
 """The programme at a glance: villagers per village (stopped, blocked), attendance per past
-session, questions per topic this week, questions waiting for an officer."""
+session, questions per topic this week and week by week, questions waiting for an officer;
+staff are not counted."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from auxil.sessions import a_session
 from bot.console.web import build
 from bot.domain import accounts
 from bot.domain.message_log import LogLine, log_message
-from bot.domain.people import mark_inactive, set_subscribed, touch_person, update_profile
+from bot.domain.people import (
+    mark_inactive,
+    set_subscribed,
+    set_village,
+    touch_person,
+    update_profile,
+)
 from bot.domain.registrations import check_in, register
 from bot.support.passwords import hash_password
 
@@ -36,10 +43,19 @@ async def test_the_figures_a_programme_is_judged_by(db):
         "UPDATE sessions SET starts_at = ?, ends_at = ? WHERE id = ?",
         (began.isoformat(), (began + timedelta(hours=2)).isoformat(), session.id),
     )
-    for _ in range(3):
+    for _ in range(4):
         await log_message(
             db, LogLine(people[0], "text", "biaya?", "id", "faq_answer", "paspor-biaya")
         )
+    await db.write_one(  # one of them two weeks ago
+        "UPDATE messages SET received_at = ? WHERE id = (SELECT max(id) FROM messages)",
+        ((datetime.now(UTC) - timedelta(days=14)).isoformat(timespec="milliseconds"),),
+    )
+    officer = await touch_person(db, "telegram", "555", "Petugas", "id", staff=True)
+    await set_village(db, officer.id, "Pesaku")
+    await log_message(  # staff trying the bot out: not a villager's question
+        db, LogLine(officer.id, "text", "biaya?", "id", "faq_answer", "paspor-biaya")
+    )
     app = build(db, WITA, 12, topics={"paspor-biaya": "Biaya paspor"}, channels=("telegram",))
     async with client(app) as browser:
         await sign_in(browser, "budi")
@@ -49,4 +65,8 @@ async def test_the_figures_a_programme_is_judged_by(db):
     assert "Pesaku" in text and "2 · 1 · 0" in text and "1 · 0 · 1" in text
     assert "Sosialisasi paspor" in text and "1/2" in text  # one of two came
     assert "Biaya paspor" in text  # the topic by its title, not its id
+    assert "<b>3</b><span>warga</span>" in text  # the staff member in Pesaku is not counted
+    weeks = text.split('<table class="weeks">')[1].split("</table>")[0]
+    assert "Biaya paspor</td>" + "".join(f'<td class="n">{n}</td>' for n in
+                                          (0, 0, 0, 0, 0, 1, 0, 3)) in weeks  # fmt: skip
     assert "<svg" in page.text and "<script" not in page.text

@@ -80,29 +80,52 @@ async def villager_booked(db, code: str) -> None:
     await register(db, code, person.id)
 
 
-async def test_rescheduling_moves_the_end_and_tells_everyone_registered(app, db):
+async def test_rescheduling_previews_who_is_told_then_moves_the_end_and_tells_them(app, db):
     day = (datetime.now(WITA) + timedelta(days=5)).date()
     starts = datetime.combine(day, datetime.min.time(), tzinfo=WITA).replace(hour=9)
     session = await a_session(db, starts=starts, hours=3)
     await villager_booked(db, session.code)
     new_day = (starts + timedelta(days=2)).astimezone(WITA)
+    old_end = (starts + timedelta(hours=3)).astimezone(WITA).strftime("%H.%M")
+    data = {**FORM, "title_id": session.title["id"], "village": session.village,
+            "place": session.place, "capacity": "5", "day": new_day.strftime("%d/%m/%Y"),
+            "start": "08.00", "end": old_end}  # fmt: skip
+    page = f"/sesi/{session.code}/ubah"
     async with client(app) as browser:
         await sign_in(browser, "budi")
-        form = await browser.get(f"/sesi/{session.code}/ubah")
+        form = await browser.get(page)
         assert "1 orang (terdaftar dan menunggu) diberi tahu" in form.text  # who will be told
-        old_end = (starts + timedelta(hours=3)).astimezone(WITA).strftime("%H.%M")
-        changed = await browser.post(
-            f"/sesi/{session.code}/ubah",
-            data={**FORM, "title_id": session.title["id"], "village": session.village,
-                  "place": session.place, "capacity": "5", "day": new_day.strftime("%d/%m/%Y"),
-                  "start": "08.00", "end": old_end},
-        )  # fmt: skip
-    assert changed.status_code == 303
+        preview = await browser.post(page, data=data)
+        back = await browser.post(page, data={**data, "step": "back"})
+        unchanged = await get_session(db, session.code)
+        confirmed = await browser.post(page, data={**data, "step": "confirm"})
+    assert preview.status_code == 200
+    assert "1 orang akan diberi tahu" in preview.text and "Siti · Pesaku" in preview.text
+    assert f"{new_day.day} " in preview.text and "08.00–11.00 WITA" in preview.text  # new end
+    assert back.status_code == 200 and 'value="08.00"' in back.text  # the form as typed
+    assert unchanged.starts_at == session.starts_at  # nothing changed before the confirm
+    assert confirmed.status_code == 303
     moved = await get_session(db, session.code)
     assert moved.starts_at.astimezone(WITA).strftime("%d %H.%M") == new_day.strftime("%d 08.00")
     assert moved.ends_at - moved.starts_at == timedelta(hours=3)  # the end moved with it
     notices = await db.fetchall("SELECT 1 FROM outbox WHERE text_key = 'notice_session_changed'")
     assert len(notices) == 1
+
+
+async def test_a_new_time_with_nobody_registered_is_saved_without_a_preview(app, db):
+    session = await a_session(db, hours=2)
+    later = (session.starts_at + timedelta(days=1)).astimezone(WITA)
+    data = {**FORM, "title_id": "Sosialisasi", "village": "Pesaku", "place": "Balai",
+            "capacity": "5", "day": later.strftime("%Y-%m-%d"), "start": "14.00",
+            "end": "13.00"}  # fmt: skip
+    async with client(app) as browser:
+        await sign_in(browser, "budi")
+        refused = await browser.post(f"/sesi/{session.code}/ubah", data=data)
+        saved = await browser.post(f"/sesi/{session.code}/ubah", data={**data, "end": "16.30"})
+    assert refused.status_code == 400 and "Jam selesai harus sesudah jam mulai" in refused.text
+    assert saved.status_code == 303
+    moved = await get_session(db, session.code)
+    assert moved.ends_at.astimezone(WITA).strftime("%H.%M") == "16.30"
 
 
 async def test_cancelling_asks_first_then_tells_everyone(app, db):

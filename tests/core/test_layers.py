@@ -21,15 +21,18 @@ LOWER = {  # what each layer may import besides itself (docs/architecture.md, "m
     "bot.config": {"bot", "bot.support"},
     "bot.content": {"bot", "bot.support", "bot.config"},
     "bot.domain": {"bot", "bot.support"},
+    # the office's documents (Excel, CSV, the Daftar Hadir), for the chat, console and CLI
+    "bot.reports": {"bot", "bot.support", "bot.domain"},
     "bot.core": {"bot", "bot.support", "bot.config", "bot.content", "bot.domain"},
     "bot.features": {"bot", "bot.support", "bot.config", "bot.content", "bot.domain", "bot.core"},
     "bot.delivery": {"bot", "bot.support", "bot.config", "bot.content", "bot.domain", "bot.core"},
 }
+LOWER["bot.features"].add("bot.reports")  # the staff's files in the chat
 LOWER["bot.channels"] = LOWER["bot.delivery"] | {"bot.delivery"}
 # the staff console: pages on the domain functions, beside the channels (never through them)
-LOWER["bot.console"] = {"bot", "bot.support", "bot.config", "bot.domain"}
+LOWER["bot.console"] = {"bot", "bot.support", "bot.config", "bot.domain", "bot.reports"}
 LOWER["bot.app"] = LOWER["bot.channels"] | {"bot.channels", "bot.features"}
-LOWER["bot.cli"] = LOWER["bot.app"] | {"bot.app", "bot.console"}
+LOWER["bot.cli"] = LOWER["bot.app"] | {"bot.app", "bot.console", "bot.reports"}
 LOWER["bot.__main__"] = {"bot.cli"}
 PLATFORMS = {"telegram", "tornado", "httpx"}  # only their channel adapters import these
 DRIVERS = {"sqlite3", "aiosqlite"}  # only bot/domain talks to the database

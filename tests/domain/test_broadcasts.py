@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from auxil.broadcasts import NEVER_QUIET, NIGHT, REACHABLE, WITA, announce, villager
-from bot.domain import broadcasts
+from bot.domain import broadcasts, stats
 from bot.domain.broadcasts import Audience, BroadcastError, QuietHours
-from bot.domain.people import set_subscribed
+from bot.domain.people import mark_staff, set_subscribed
 from bot.domain.registrations import register
 from bot.domain.sessions import create_session
 
@@ -179,3 +179,22 @@ async def announce_text(db, text: str):
         db, text_id=text, office="bp3mi", audience=Audience("all"),
         send_at=datetime.now(UTC), created_by="test",
     )  # fmt: skip
+
+
+async def test_staff_get_villager_announcements_only_once_they_ask_and_are_not_counted(db):
+    """Staff (telegram.staff_ids) are not villagers: no announcement until they choose MULAI,
+    and no place in the figures; taken off the list, they count again."""
+    villager_id = await villager(db, 1, "Sibowi")
+    officer = await villager(db, 2, "Sibowi", channel="telegram")
+    await mark_staff(db, [("telegram", "2")])
+    everyone = Audience("all")
+    assert await broadcasts.count_recipients(db, everyone, REACHABLE) == 1
+    assert (await stats.reach(db, REACHABLE)).total == 1
+    await set_subscribed(db, officer, True)  # typed MULAI
+    assert await broadcasts.count_recipients(db, everyone, REACHABLE) == 2
+    assert (await stats.reach(db, REACHABLE)).total == 1  # still no villager
+    first = await announce(db, everyone)
+    await broadcasts.release_due(db, datetime.now(UTC), NEVER_QUIET, REACHABLE)
+    assert [r[0] for r in await outbox(db, first.id)] == [villager_id, officer]
+    await mark_staff(db, [])  # no longer staff
+    assert (await stats.reach(db, REACHABLE)).total == 2

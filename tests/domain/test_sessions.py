@@ -8,6 +8,7 @@ import io
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 
 from auxil.processes import desabot
@@ -15,7 +16,6 @@ from auxil.sessions import a_session as shared_session
 from bot.domain.people import touch_person
 from bot.domain.registrations import (
     attendees,
-    attendees_csv,
     cancel_registration,
     check_in,
     register,
@@ -30,6 +30,7 @@ from bot.domain.sessions import (
     parse_local,
     upcoming_sessions,
 )
+from bot.reports.files import registrants_csv
 from conftest import write_config
 
 WITA = ZoneInfo("Asia/Makassar")
@@ -125,12 +126,15 @@ async def test_an_end_before_the_start_is_refused(db):
         )  # fmt: skip
 
 
-def test_a_badly_written_date_is_named():
-    with pytest.raises(
-        SessionError, match=r"--start: expected a date and time as YYYY-MM-DD HH:MM"
-    ):
-        parse_local("5/12/2026 9.00", WITA, "--start")
+def test_dates_are_read_as_staff_write_them_and_a_bad_one_is_named():
+    nine = datetime(2026, 12, 5, 9, 0, tzinfo=WITA)
+    for text in ("2026-12-05 09:00", "5/12/2026 9.00", "5 Desember 2026 jam 9"):
+        assert parse_local(text, WITA, "--start") == nine, text
     assert parse_local("2026-12-05 09:00", WITA, "--start").utcoffset() == timedelta(hours=8)
+    with pytest.raises(SessionError, match=r"--start: expected a date and time such as"):
+        parse_local("besok pagi", WITA, "--start")
+    with pytest.raises(SessionError, match=r"--start: .* got '2026-12-05'"):
+        parse_local("2026-12-05", WITA, "--start")  # a day without its time
 
 
 async def test_unknown_codes_cancelled_and_started_sessions_are_refused(db):
@@ -179,10 +183,18 @@ def test_staff_cli_adds_lists_edits_exports_and_cancels(tmp_path):
     assert f"{code}  {start}-12:00  scheduled  0/30 seats" in listed.stdout
     edited = desabot(config, "sessions", "edit", code, "--capacity", "40", "--place", "Balai desa")
     assert "0/40 seats" in edited.stdout and "Balai desa" in edited.stdout
+    later = datetime.now(WITA) + timedelta(days=4)
+    moved = desabot(config, "sessions", "edit", code, "--start", later.strftime("%d/%m/%Y 10.30"))
+    assert f"{later:%Y-%m-%d} 10:30-13:30" in moved.stdout, moved.stderr  # the end moved along
     exported = desabot(config, "sessions", "attendees", code, "--csv")
-    assert list(csv.reader(io.StringIO(exported.stdout))) == [
-        ["name", "village", "phone", "booking_code", "status", "waitlist_position"]
-    ]
+    lines = list(csv.reader(io.StringIO(exported.stdout.removeprefix("\ufeff"))))
+    assert exported.stdout.startswith("\ufeff")  # a spreadsheet reads it as UTF-8
+    assert lines[0] == ["Sesi", "Hari layanan paspor"] and lines[3] == ["Kode", code]
+    assert lines[-1] == ["No", "Nama", "Desa", "No. HP", "Kode booking", "Status", "Waktu hadir"]
+    sheet = tmp_path / "peserta.xlsx"
+    written = desabot(config, "sessions", "attendees", code, "--xlsx", str(sheet))
+    assert written.returncode == 0 and "0 registration(s)" in written.stdout
+    assert openpyxl.load_workbook(sheet).active["B1"].value == "Hari layanan paspor"
     cancelled = desabot(config, "sessions", "cancel", code)
     assert "cancelled" in cancelled.stdout
 
@@ -195,7 +207,8 @@ def test_staff_cli_adds_lists_edits_exports_and_cancels(tmp_path):
         (
             ["add", "--title", "t", "--village", "v", "--place", "p", "--start", "2026-13-01 09:00",
              "--end", "2026-13-01 10:00", "--capacity", "5"],
-            "--start: expected a date and time as YYYY-MM-DD HH:MM",
+            "--start: expected a date and time such as 2026-12-14 09:00 or 14/12/2026 09.00,"
+            " got '2026-13-01 09:00'",
         ),
     ],
 )  # fmt: skip
@@ -227,6 +240,18 @@ async def test_a_booking_in_a_cancelled_session_cannot_be_cancelled_into_a_promo
     assert promoted == []
 
 
+async def test_a_new_start_moves_the_end_unless_a_new_end_is_given(db):
+    session = await a_session(db)  # three hours long
+    later = session.starts_at + timedelta(days=1, hours=2)
+    moved = await edit_session(db, session.code, starts=later)
+    assert (moved.starts_at, moved.ends_at) == (later, later + timedelta(hours=3))
+    back = session.starts_at
+    both = await edit_session(db, session.code, starts=back, ends=back + timedelta(hours=1))
+    assert (both.starts_at, both.ends_at) == (back, back + timedelta(hours=1))
+    longer = await edit_session(db, session.code, ends=back + timedelta(hours=5))
+    assert (longer.starts_at, longer.ends_at) == (back, back + timedelta(hours=5))
+
+
 async def test_capacity_zero_on_edit_is_refused(db):
     session = await a_session(db, capacity=5)
     with pytest.raises(SessionError) as caught:
@@ -248,8 +273,9 @@ async def test_an_exported_cell_never_opens_as_a_formula(db, start):
         db, person, full_name=f"{start}Budi", village=village, phone="+6281234567890"
     )
     await register(db, session.code, person)
-    [header, row] = list(csv.reader(io.StringIO(attendees_csv(await attendees(db, session.code)))))
-    assert header[:3] == ["name", "village", "phone"]
-    assert row[0] == f"'{start}Budi" and row[1] == f"'{village}"
-    assert row[2] == "'+6281234567890"  # the phone number stays text, not a sum
-    assert row[3].isalnum() and row[4] == "confirmed"
+    content = registrants_csv(session, await attendees(db, session.code), "id", WITA)
+    *_, header, row = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert header[:4] == ["No", "Nama", "Desa", "No. HP"]
+    assert row[1] == f"'{start}Budi" and row[2] == f"'{village}"
+    assert row[3] == "'+6281234567890"  # the phone number stays text, not a sum
+    assert row[4].isalnum() and row[5] == "terdaftar"

@@ -103,3 +103,20 @@ async def test_an_announcement_names_its_office_and_falls_back_to_indonesian(app
         assert reply.text.startswith(f"📢 {heading} Kantor Imigrasi Kelas I TPI Palu")
         assert "Hati-hati calo!" in reply.text
         assert actions(reply) == ["sub:off", "menu"]  # one tap to stop them
+
+
+async def test_staff_get_villager_announcements_only_after_they_ask_for_them(staffed):
+    from auxil.chat import STAFF
+
+    await say(staffed, Kind.COMMAND, "start", user=STAFF)
+    row = await staffed.db.fetchone("SELECT staff FROM people WHERE channel_user_id = ?", (STAFF,))
+    assert row["staff"] == 1  # marked as staff when they wrote
+    [screen] = await say(staffed, Kind.BUTTON, "subs", user=STAFF)
+    assert "Anda tidak menerima pengumuman" in screen.text and "sub:on" in actions(screen)
+    everyone = broadcasts.Audience("all")
+    assert await broadcasts.count_recipients(staffed.db, everyone, ("telegram",)) == 0
+    [started] = await say(staffed, Kind.TEXT, "MULAI", user=STAFF)
+    assert "akan menerima pengumuman" in started.text
+    [screen] = await say(staffed, Kind.BUTTON, "subs", user=STAFF)
+    assert "Anda menerima pengumuman" in screen.text and "sub:off" in actions(screen)
+    assert await broadcasts.count_recipients(staffed.db, everyone, ("telegram",)) == 1

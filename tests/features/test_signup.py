@@ -171,20 +171,23 @@ def test_commands_in_one_message():
     assert parse_command("biaya paspor") is None
 
 
-async def test_attendees_csv_has_name_village_phone_code_and_waitlist_place(app):
+async def test_the_registrants_file_has_name_village_code_and_waitlist_place_in_words(app):
     import csv
     import io
 
-    from bot.domain.registrations import attendees, attendees_csv
+    from bot.domain.registrations import attendees
+    from bot.reports.files import registrants_csv
 
     session = await add_session(app, capacity=1)
     [done] = await first_signup(app, session.code, user="1")
     booking = done.text.split("Kode booking Anda: ")[1].split()[0]
     await first_signup(app, session.code, user="2")
-    rows = list(csv.reader(io.StringIO(attendees_csv(await attendees(app.db, session.code)))))
-    assert rows[0] == ["name", "village", "phone", "booking_code", "status", "waitlist_position"]
-    assert rows[1] == ["Budi Santoso", "Langaleso", "", booking, "confirmed", ""]
-    assert rows[2][4:] == ["waitlisted", "1"]
+    people = await attendees(app.db, session.code)
+    content = registrants_csv(session, people, "id", app.settings.timezone).decode("utf-8-sig")
+    *_, header, first, second = list(csv.reader(io.StringIO(content)))
+    assert header == ["No", "Nama", "Desa", "No. HP", "Kode booking", "Status", "Waktu hadir"]
+    assert first == ["1", "Budi Santoso", "Langaleso", "", booking, "terdaftar", ""]
+    assert second[5] == "daftar tunggu no. 1"
 
 
 @pytest.mark.parametrize("forged", ["vil:²", "vil:999", "vil:-1", "reg:", "cxl:", "consent:maybe"])

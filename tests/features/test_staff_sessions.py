@@ -3,12 +3,16 @@ reschedule and cancel; invisible to villagers."""
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 
+import openpyxl
 import pytest
 
 from auxil.chat import STAFF, actions, talker
 from bot.core.messages import Kind, Reply
+from bot.domain.people import touch_person, update_profile
+from bot.domain.registrations import cancel_registration, register
 from bot.domain.sessions import get_session, upcoming_sessions
 
 say = talker(user=STAFF, name="Petugas")
@@ -90,13 +94,16 @@ async def test_list_attendees_csv_check_in_reschedule_and_cancel(staffed):
 
     [people] = await say(staffed, Kind.COMMAND, f"peserta {code.lower()}")
     name, content = people.document
-    assert name == f"peserta-{code}.csv"
-    assert f"Ani Lestari,Pesaku,,{booking},confirmed," in content.decode()
+    assert name.startswith(f"peserta-{code}-") and name.endswith(".xlsx")  # the console's file
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+    rows = [tuple(c.value for c in row) for row in sheet.iter_rows()]
+    assert ("Sesi", "Sosialisasi migrasi aman") in [r[:2] for r in rows]
+    assert rows[-1][1:6] == ("Ani Lestari", "Pesaku", None, booking, "terdaftar"), rows[-1]
 
     [checked] = await say(staffed, Kind.COMMAND, f"hadir {booking}")
     assert "dicatat hadir: Ani Lestari" in checked.text
     [twice] = await say(staffed, Kind.COMMAND, f"hadir {booking}")
-    assert "statusnya attended" in twice.text
+    assert "Ani Lestari" in twice.text and "sudah hadir sejak pukul" in twice.text  # in words
 
     await say(staffed, Kind.COMMAND, f"ubah_sesi {code}")
     await say(staffed, Kind.TEXT, local(staffed, 6, 13))
@@ -192,3 +199,49 @@ async def test_bantuan_lists_the_staff_commands_for_staff_only(staffed):
     assert "Cara memakai bot ini" in staff_help.text and "/sesi_baru" in staff_help.text
     assert "/hadir KODE-BOOKING" in staff_help.text
     assert "Cara memakai bot ini" in villager_help.text and "/sesi" not in villager_help.text
+
+
+async def test_dates_typed_the_indonesian_way_and_an_end_given_as_a_time_alone(staffed):
+    day = datetime.now(staffed.settings.timezone) + timedelta(days=5)
+    await say(staffed, Kind.COMMAND, "sesi_baru")
+    await say(staffed, Kind.TEXT, "Sosialisasi")
+    await say(staffed, Kind.BUTTON, "st:vil:0")
+    [ask_start] = await say(staffed, Kind.TEXT, "Balai desa")
+    assert f"/{day.year} 09.00" in ask_start.text  # the example is written the same way
+    await say(staffed, Kind.TEXT, f"{day.day} Desember {day.year} jam 9" if day.month == 12
+              else day.strftime("%d/%m/%Y 09.00"))  # fmt: skip
+    await say(staffed, Kind.TEXT, "11.30")  # the end: on the start's day
+    [confirm] = await say(staffed, Kind.TEXT, "20")
+    assert "09.00–11.30 WITA" in confirm.text
+
+
+async def test_a_reschedule_keeps_the_length_with_one_tap(staffed):
+    code = await create(staffed)  # 09.00-12.00
+    await say(staffed, Kind.COMMAND, f"ubah_sesi {code}")
+    later = datetime.now(staffed.settings.timezone) + timedelta(days=6)
+    [ask_end] = await say(staffed, Kind.TEXT, later.strftime("%d/%m/%Y 13.30"))
+    assert [b.label for row in ask_end.buttons for b in row] == ["⏱ Selesai 16.30 (lama sama)"]
+    [confirm] = await say(staffed, Kind.BUTTON, actions(ask_end)[0])
+    assert "13.30–16.30 WITA" in confirm.text
+    await say(staffed, Kind.BUTTON, "st:save")
+    session = await get_session(staffed.db, code)
+    assert session.ends_at - session.starts_at == timedelta(hours=3)
+
+
+async def test_a_second_check_in_a_waiting_one_and_a_cancelled_one_are_said_in_words(staffed):
+    code = await create(staffed, capacity="1")
+    bookings = []
+    for user in ("1", "2", "3"):
+        person = await touch_person(staffed.db, "telegram", user, f"Warga {user}", "id")
+        await update_profile(staffed.db, person.id, full_name=f"Warga {user}", consent_at="x")
+        bookings.append((await register(staffed.db, code, person.id)).booking_code)
+    await cancel_registration(staffed.db, bookings[2], person.id)
+    [cancelled] = await say(staffed, Kind.COMMAND, f"hadir {bookings[2]}")
+    assert f"Booking {bookings[2]} (Warga 3) sudah dibatalkan" in cancelled.text
+    [waiting] = await say(staffed, Kind.COMMAND, f"hadir {bookings[1]}")
+    assert "Warga 2" in waiting.text and "masih di daftar tunggu (no. 1)" in waiting.text
+    assert f"/hadir {bookings[1]} masuk" in waiting.text  # how to let them in anyway
+    [admitted] = await say(staffed, Kind.COMMAND, f"hadir {bookings[1]} masuk")
+    assert "dicatat hadir: Warga 2" in admitted.text
+    [again] = await say(staffed, Kind.COMMAND, f"hadir {bookings[1]}")
+    assert "sudah hadir sejak pukul" in again.text and "attended" not in again.text

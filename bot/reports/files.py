@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from bot.console.words import words
 from bot.domain.registrations import Attendee, VillageRegistrant
 from bot.domain.sessions import Session
+from bot.reports.words import words
 from bot.support.dates import clock_of, when
 from bot.support.exports import attendance_sheet, csv_for_spreadsheet, xlsx
 
 BLANK_ROWS = 10  # for walk-ins at the door
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def status_words(attendee: Attendee, lang: str) -> str:
