@@ -20,7 +20,7 @@ from bot.core.pipeline import Pipeline, Taken
 from bot.core.router import Router
 from bot.delivery.housekeeping import housekeeping
 from bot.delivery.render import OutboxRenderer
-from bot.domain import people
+from bot.domain import accounts, people
 from bot.domain.broadcasts import QuietHours
 from bot.domain.outbox import Due
 from bot.domain.reminders import ReminderPolicy
@@ -145,6 +145,9 @@ async def open_app(config: Config) -> AsyncIterator[App]:
     try:
         settings = settings_from(config)
         await people.mark_staff(db, settings.staff_ids)
+        # the console is where officers answer once it is served here or has accounts (it
+        # may be served apart, by `desabot console`)
+        settings.console_inbox = config.console.enabled or bool(await accounts.accounts(db))
         yield App(Env(db, texts, faq, matcher, settings), router)
     finally:
         await db.close()

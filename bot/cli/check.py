@@ -110,11 +110,12 @@ def unset_value_warnings(config: Config) -> list[Problem]:
         warnings.append(
             Problem(config.path, line, f"{key} is not set; lines that need it are left out")
         )
-    if not config.telegram.staff_group_id:
+    if not config.telegram.staff_group_id and not config.console.enabled:
         line = _line_of(data, "telegram", "staff_group_id")
         message = (
-            "telegram.staff_group_id is not set; questions for officers are not forwarded "
-            "(villagers see the contact details instead)"
+            "telegram.staff_group_id is not set and console.enabled is false; questions for "
+            "officers go nowhere but a staff console served apart with accounts (villagers "
+            "see the contact details instead when there is none)"
         )
         warnings.append(Problem(config.path, line, message))
     elif not any(office.hours.strip() for office in config.offices.values()):

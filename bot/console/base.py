@@ -14,12 +14,13 @@ from starlette.templating import Jinja2Templates
 
 from bot.console.security import COOKIE, SignInGuard, token_digest
 from bot.console.words import LANGUAGES, words
-from bot.domain import accounts
+from bot.domain import accounts, inbox
 from bot.domain.accounts import Account
 from bot.domain.store import Database
 
 HERE = Path(__file__).parent
 LANG_COOKIE = "desabot_lang"
+STOP_POLLING = 286  # htmx stops polling on this status (a signed-out page stays as it is)
 
 
 @dataclass
@@ -46,7 +47,8 @@ def render(
     templates: Jinja2Templates, request: Request, template: str, status: int = 200, **values
 ) -> Response:
     lang = lang_of(request)
-    context = {"w": words(lang), "lang": lang, "account": None, **values}
+    waiting = getattr(request.state, "waiting", 0)  # open questions, for the menu and title
+    context = {"w": words(lang), "lang": lang, "account": None, "waiting": waiting, **values}
     return templates.TemplateResponse(request, template, context, status_code=status)
 
 
@@ -69,7 +71,10 @@ def page(
     async def handler(request: Request) -> Response:
         account = await current_account(console, request)
         if account is None:
+            if request.headers.get("HX-Request"):
+                return Response(status_code=STOP_POLLING)  # the page's own reload signs in
             return RedirectResponse(f"/masuk?next={request.url.path}", status_code=303)
+        request.state.waiting = await inbox.open_questions(console.db)
         if admin and not account.is_admin:
             return render(
                 templates, request, "message.html", 403, account=account, key="admin_only"

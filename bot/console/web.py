@@ -12,13 +12,14 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from bot.console import glance, schedule
+from bot.console import glance, inbox, schedule
 from bot.console.base import HERE, LANG_COOKIE, Console, current_account, lang_of, page, render
 from bot.console.door import (
     attendance_page,
@@ -88,6 +89,12 @@ def build(
         Route("/sesi/{code}/tamu", page(console, templates, walk_in), methods=["POST"]),
         Route("/sesi/{code}/peserta.{kind:str}", page(console, templates, download)),
         Route("/sesi/{code}/daftar-hadir.pdf", page(console, templates, download_sheet)),
+        Route("/tanya", page(console, templates, inbox.inbox_page)),
+        Route("/tanya/jumlah", page(console, templates, inbox.open_count)),
+        Route("/tanya/{id:int}", page(console, templates, inbox.question_page)),
+        Route("/tanya/{id:int}/ambil", page(console, templates, inbox.take), methods=["POST"]),
+        Route("/tanya/{id:int}/lepas", page(console, templates, inbox.release), methods=["POST"]),
+        Route("/tanya/{id:int}/jawab", page(console, templates, inbox.answer), methods=["POST"]),
         Route("/ringkasan", page(console, templates, glance.glance_page)),
         Route(
             "/ringkasan/peserta-per-desa.{kind:str}",
@@ -96,7 +103,11 @@ def build(
         Route("/akun", page(console, templates, accounts_page, admin=True)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(BaseHTTPMiddleware, dispatch=_guard)])
+    middleware = [
+        Middleware(BaseHTTPMiddleware, dispatch=_guard),
+        Middleware(GZipMiddleware, minimum_size=1000),  # slow, metered connections
+    ]
+    app = Starlette(routes=routes, middleware=middleware)
     app.state.console, app.state.templates = console, templates
     return app
 

@@ -40,6 +40,7 @@ class Settings:
     menu_topics: tuple[str, ...] = ()
     staff_ids: frozenset[tuple[str, str]] = frozenset()  # (channel, user id) pairs
     staff_group: tuple[str, str] | None = None  # (channel, chat id) where officers answer
+    console_inbox: bool = False  # officers answer in the staff console (it has accounts)
     policy: ReminderPolicy = field(default_factory=lambda: ReminderPolicy(WITA))
     quiet: QuietHours = field(default_factory=lambda: QuietHours(WITA))
     retention_days: int = 180
@@ -51,8 +52,8 @@ class Settings:
 
     @property
     def officer_inbox(self) -> bool:
-        """Questions can go to an officer (a staff group is configured)."""
-        return self.staff_group is not None
+        """Questions can go to an officer: in the staff group, or in the console."""
+        return self.staff_group is not None or self.console_inbox
 
 
 @dataclass

@@ -120,30 +120,40 @@ async def forward_held(db: Database, group: tuple[str, str] | None) -> int:
 @dataclass(frozen=True)
 class Answered:
     person_id: int
-    name: str
-    outcome: str = "queued"  # or "erased" (they deleted their data), "repeat" (seen before)
+    name: str  # the villager's; for "taken", the officer who holds the question
+    # or "erased" (they deleted their data), "repeat" (seen before), "taken" (another
+    # officer holds the question)
+    outcome: str = "queued"
 
 
 async def answer(
     db: Database, inbox_id: int, text: str, answered_by: str, update_key: str | None = None
 ) -> Answered | None:
     """Store a staff reply and queue it to the villager; None when there is no such question.
-    An identity number in it is masked; the phone numbers an officer gives (the office's
-    callback number) are the answer, and stay."""
+    The first answer takes the question for its officer; another officer's is refused while
+    they hold it. An identity number in it is masked; the phone numbers an officer gives
+    (the office's callback number) are the answer, and stay."""
     text = without_nik(text)
     async with db.write() as conn:
         rows = list(
             await conn.execute_fetchall(
                 "SELECT i.person_id, i.question, coalesce(p.full_name, p.display_name),"
-                " p.erased_at FROM inbox i JOIN people p ON p.id = i.person_id WHERE i.id = ?",
+                " p.erased_at, i.taken_by FROM inbox i JOIN people p ON p.id = i.person_id"
+                " WHERE i.id = ?",
                 (inbox_id,),
             )
         )
         if not rows:
             return None
-        person_id, question, name, erased_at = rows[0]
+        person_id, question, name, erased_at, taken_by = rows[0]
         if erased_at:
             return Answered(person_id, "", "erased")
+        if taken_by and taken_by != answered_by[:100]:
+            return Answered(person_id, taken_by, "taken")
+        await conn.execute(
+            "UPDATE inbox SET taken_by = ?, taken_at = ? WHERE id = ? AND taken_by IS NULL",
+            (answered_by[:100], utc_now(), inbox_id),
+        )
         inserted = await conn.execute_fetchall(
             "INSERT INTO inbox_answers (inbox_id, answer, answered_by, answered_at, update_key)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
@@ -169,10 +179,12 @@ def _short(text: str, limit: int = 120) -> str:
 
 
 async def open_questions(db: Database) -> int:
-    """Questions stored in the inbox that no officer has answered yet."""
+    """Questions stored in the inbox that no officer has answered yet (not counting those
+    of people who erased their data: nobody can answer them)."""
     row = await db.fetchone(
-        "SELECT count(*) FROM inbox i WHERE NOT EXISTS"
-        " (SELECT 1 FROM inbox_answers a WHERE a.inbox_id = i.id)"
+        "SELECT count(*) FROM inbox i JOIN people p ON p.id = i.person_id WHERE NOT EXISTS"
+        " (SELECT 1 FROM inbox_answers a WHERE a.inbox_id = i.id) AND i.question != ''"
+        " AND p.erased_at IS NULL"
     )
     return int(row[0]) if row else 0
 
@@ -200,3 +212,126 @@ async def open_question_list(db: Database, limit: int = 20) -> list[OpenQuestion
         OpenQuestion(tag(r["id"]), r["name"], r["village"], r["question"], r["asked_at"])
         for r in rows
     ]
+
+
+# -- the console's inbox ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str  # "" once retention or an erasure removed it
+    by: str
+    at: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question to officers as the console shows it: who asked, who holds it, its answers."""
+
+    id: int
+    person_id: int
+    name: str
+    village: str
+    lang: str
+    channel: str
+    question: str
+    source: str  # "asked" (Tanya petugas) or "declined" (the FAQ could not answer it)
+    asked_at: str
+    taken_by: str | None
+    taken_at: str | None
+    answers: tuple[Reply, ...] = ()
+
+    @property
+    def tag(self) -> str:
+        return tag(self.id)
+
+    @property
+    def is_open(self) -> bool:
+        return not self.answers
+
+
+_QUESTION = (
+    "SELECT i.id, i.person_id, coalesce(p.full_name, p.display_name) AS name,"
+    " coalesce(p.village, '') AS village, p.lang, p.channel, i.question, i.source, i.asked_at,"
+    " i.taken_by, i.taken_at FROM inbox i JOIN people p ON p.id = i.person_id"
+)
+_ANSWERED = "EXISTS (SELECT 1 FROM inbox_answers a WHERE a.inbox_id = i.id)"
+
+
+async def questions(
+    db: Database, *, answered: bool, newest_first: bool, limit: int = 50, offset: int = 0
+) -> list[Question]:
+    """Questions waiting for an answer (or answered), oldest or newest first; none of people
+    who erased their data."""
+    order = "DESC" if newest_first else "ASC"
+    rows = await db.fetchall(
+        f"{_QUESTION} WHERE i.question != '' AND p.erased_at IS NULL"
+        f" AND {'' if answered else 'NOT '}{_ANSWERED}"
+        f" ORDER BY i.asked_at {order}, i.id {order} LIMIT ? OFFSET ?",
+        (limit, offset),
+    )
+    return await _with_answers(db, rows)
+
+
+async def question(db: Database, inbox_id: int) -> Question | None:
+    rows = await db.fetchall(
+        f"{_QUESTION} WHERE i.id = ? AND i.question != '' AND p.erased_at IS NULL", (inbox_id,)
+    )
+    found = await _with_answers(db, rows)
+    return found[0] if found else None
+
+
+async def earlier_questions(db: Database, person_id: int, before: int, limit: int = 10):
+    """The same villager's questions to officers before this one, newest first."""
+    rows = await db.fetchall(
+        f"{_QUESTION} WHERE i.person_id = ? AND i.id < ? AND i.question != ''"
+        " ORDER BY i.id DESC LIMIT ?",
+        (person_id, before, limit),
+    )
+    return await _with_answers(db, rows)
+
+
+async def _with_answers(db: Database, rows) -> list[Question]:
+    ids = [row["id"] for row in rows]
+    answers: dict[int, list[Reply]] = {}
+    if ids:
+        marks = ", ".join("?" for _ in ids)
+        for a in await db.fetchall(
+            "SELECT inbox_id, answer, answered_by, answered_at FROM inbox_answers"
+            f" WHERE inbox_id IN ({marks}) ORDER BY id",
+            ids,
+        ):
+            answers.setdefault(a["inbox_id"], []).append(
+                Reply(a["answer"], a["answered_by"], a["answered_at"])
+            )
+    return [
+        Question(
+            row["id"], row["person_id"], row["name"], row["village"], row["lang"],
+            row["channel"], row["question"], row["source"], row["asked_at"], row["taken_by"],
+            row["taken_at"], tuple(answers.get(row["id"], ())),
+        )
+        for row in rows
+    ]  # fmt: skip
+
+
+async def take(db: Database, inbox_id: int, officer: str) -> str | None:
+    """ "Saya jawab": the question is held for ``officer`` unless another holds it already.
+    Returns who holds it now (``officer`` when they got it), None for no such question."""
+    async with db.write() as conn:
+        await conn.execute(
+            "UPDATE inbox SET taken_by = ?, taken_at = ? WHERE id = ? AND taken_by IS NULL",
+            (officer[:100], utc_now(), inbox_id),
+        )
+        rows = await conn.execute_fetchall("SELECT taken_by FROM inbox WHERE id = ?", (inbox_id,))
+    return rows[0][0] if rows else None
+
+
+async def release(db: Database, inbox_id: int, officer: str | None) -> bool:
+    """Let a question go, so another officer can answer it: its holder does (``officer``),
+    or an admin for anyone (None). False when it was not held by them."""
+    held = "" if officer is None else " AND taken_by = ?"
+    rows = await db.write_one(
+        f"UPDATE inbox SET taken_by = NULL, taken_at = NULL WHERE id = ?{held} RETURNING id",
+        (inbox_id,) if officer is None else (inbox_id, officer[:100]),
+    )
+    return bool(rows)

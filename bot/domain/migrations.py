@@ -261,4 +261,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE people ADD COLUMN staff INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE people ADD COLUMN announcements_chosen INTEGER NOT NULL DEFAULT 0;
     """,
+    # 13: the console's officer inbox. An officer takes a question ("saya jawab") so that two
+    # do not answer it: who holds it, and since when (the first answer takes it too).
+    """
+    ALTER TABLE inbox ADD COLUMN taken_by TEXT;
+    ALTER TABLE inbox ADD COLUMN taken_at TEXT;
+    CREATE INDEX inbox_by_time ON inbox (asked_at);
+    """,
 )

@@ -2,8 +2,9 @@
 one tap, and officers' replies in the staff group coming back to the villager.
 
 Both directions go through the outbox (bot/domain/inbox.py), so a restart or a network
-failure loses neither the question nor the answer. Without a staff group (config.yaml's
-telegram.staff_group_id) there is no inbox: villagers see the offices' contact details.
+failure loses neither the question nor the answer. Officers answer in the staff group
+(config.yaml's telegram.staff_group_id), in the staff console's inbox, or both; with neither
+there is no inbox: villagers see the offices' contact details.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ feature = Feature(
         "button_officer", "button_officer_again", "officer_prompt", "inbox_sent",
         "inbox_limited", "button_forward_question", "inbox_forward", "inbox_source_asked",
         "inbox_source_declined", "officer_answer", "officer_reply_sent", "officer_reply_unknown",
-        "officer_reply_not_text", "officer_reply_erased",
+        "officer_reply_not_text", "officer_reply_erased", "officer_reply_taken",
     ),
     links=("contact",),
 )  # fmt: skip
@@ -90,7 +91,9 @@ async def _forward(ctx: Ctx, question: str, source: str) -> Outcome:
         group=ctx.settings.staff_group,
         values=values,
     )
-    key = "inbox_sent" if asked.forwarded else "inbox_limited"
+    # held back by the hourly limit from the staff group; the console lists it at once
+    delivered = asked.forwarded or ctx.settings.staff_group is None
+    key = "inbox_sent" if delivered else "inbox_limited"
     reply = Reply(ctx.t(key), (ctx.link("contact"), ctx.back()))
     return outcome(f"officer_{key}", reply)
 
@@ -127,6 +130,8 @@ async def staff_reply(ctx: GroupChat) -> list[Reply] | None:
         return []
     if answered.outcome == "erased":
         return [Reply(ctx.t("officer_reply_erased"))]
+    if answered.outcome == "taken":  # another officer holds it (in the console)
+        return [Reply(ctx.t("officer_reply_taken", tag=inbox.tag(inbox_id), name=answered.name))]
     await audit.record(ctx.db, by, "officer_reply", inbox.tag(inbox_id))
     tag = inbox.tag(inbox_id)
     return [Reply(ctx.t("officer_reply_sent", tag=tag, name=answered.name))]

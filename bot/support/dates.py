@@ -28,6 +28,15 @@ def when(starts: datetime, ends: datetime, timezone: tzinfo, lang: str) -> str:
     return f"{text} {local_start.tzname()}"
 
 
+def moment_of(stamp: str | None, timezone: tzinfo, lang: str) -> str:
+    """A stored UTC timestamp as "Rabu, 2 Desember 2026, 04.48 WITA"; "" when there is none."""
+    if not stamp:
+        return ""
+    local = datetime.fromisoformat(stamp).astimezone(timezone)
+    pattern = PATTERNS.get(lang, PATTERNS["id"])[0]
+    return f"{format_datetime(local, pattern, locale=lang)} {local.tzname()}"
+
+
 def local_time(moment: datetime, timezone: tzinfo) -> str:
     """ "2026-12-05 09:00" in the configured time zone (as staff type it)."""
     return moment.astimezone(timezone).strftime(LOCAL_FORMAT)

@@ -1,7 +1,9 @@
 """The console in a real browser: Playwright driving Debian's Chromium (headless) against a
 real `desabot run` that also answers villagers through the stand-in Bot API. An officer signs
 in, creates a session; a villager signs up in Telegram; the officer finds them, checks them in
-and downloads the Excel file and the Daftar Hadir.
+and downloads the Excel file and the Daftar Hadir. A villager on WhatsApp (the stand-in Graph
+API) asks an officer; the question appears in the console's inbox by itself; one officer
+takes and answers it (a second cannot), and the answer reaches the villager's WhatsApp.
 
 Without /usr/bin/chromium these tests are skipped with one line saying how to install it;
 `.ci/run` installs it and sets DESABOT_REQUIRE_BROWSER=1, so there a missing browser fails."""
@@ -10,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,7 +29,9 @@ import pytest
 from auxil.channels import free_port
 from auxil.console import PASSWORD
 from auxil.fake_bot_api import FakeBotApi
+from auxil.fake_graph_api import FakeGraphApi
 from auxil.processes import wait_until
+from auxil.whatsapp import SECRETS, button, envelope, sign, text
 from bot.domain import accounts
 from bot.domain.message_log import LogLine, log_message
 from bot.domain.people import set_subscribed, set_village, touch_person, update_profile
@@ -59,7 +65,8 @@ ASKED = {"paspor-biaya": (3, 5, 2, 6), "paspor-syarat": (2, 1, 4, 3), "pmi-biaya
 async def prepare(path: Path) -> None:
     db = await Database.open(path)
     try:
-        await accounts.add_account(db, "budi", "officer", hash_password(PASSWORD))
+        for name in ("budi", "sari"):
+            await accounts.add_account(db, name, "officer", hash_password(PASSWORD))
         person = await touch_person(db, "telegram", str(VILLAGER), "Siti", "id")
         await update_profile(
             db, person.id, full_name="Siti Aminah", village="Pesaku", consent_at="2026-11-30"
@@ -87,27 +94,51 @@ async def _history(db: Database) -> None:
                 )
 
 
+@dataclass(frozen=True)
+class Running:
+    """`desabot run` on Telegram and WhatsApp (the two stand-ins) with the console."""
+
+    url: str  # the console
+    fake: FakeBotApi
+    graph: FakeGraphApi
+    webhook: str  # where Meta posts WhatsApp messages
+
+    def whatsapp(self, message: dict) -> None:
+        """A villager's WhatsApp message, as Meta posts it (signed)."""
+        body = json.dumps(envelope([message], name="Wati")).encode()
+        headers = {"X-Hub-Signature-256": sign(body), "Content-Type": "application/json"}
+        assert httpx.post(self.webhook, content=body, headers=headers).status_code == 200
+
+
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
-    port = free_port()
-    with FakeBotApi() as fake:
+    port, webhook_port = free_port(), free_port()
+    with FakeBotApi() as fake, FakeGraphApi() as graph:
         config = write_config(
             folder,
             database=str(folder / "bot.sqlite3"),
             console={"enabled": True, "port": port},
             telegram={"api_base_url": fake.base_url, "poll_timeout": 1},
-        )
+            whatsapp={"enabled": True, "api_base_url": graph.base_url,
+                      "phone_number_id": graph.phone_number_id, "port": webhook_port},
+        )  # fmt: skip
         asyncio.run(prepare(folder / "bot.sqlite3"))
+        secrets = {
+            "WHATSAPP_ACCESS_TOKEN": SECRETS.access_token,
+            "WHATSAPP_APP_SECRET": SECRETS.app_secret,
+            "WHATSAPP_VERIFY_TOKEN": SECRETS.verify_token,
+        }
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run", "--config", str(config)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env={**os.environ, "TELEGRAM_BOT_TOKEN": "1:browser"},
+            env={**os.environ, "TELEGRAM_BOT_TOKEN": "1:browser", **secrets},
         )
         try:
             wait_until(lambda: _up(port), 30, "the console")
-            yield f"http://127.0.0.1:{port}", fake
+            webhook = f"http://127.0.0.1:{webhook_port}/whatsapp"
+            yield Running(f"http://127.0.0.1:{port}", fake, graph, webhook)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
@@ -140,7 +171,7 @@ def test_an_officer_runs_a_session_from_sign_in_to_the_attendance_sheet(running,
     from openpyxl import load_workbook
     from pypdf import PdfReader
 
-    url, fake = running
+    url, fake = running.url, running.fake
     context = browser.new_context(accept_downloads=True, viewport={"width": 1100, "height": 800})
     page = context.new_page()
     page.goto(f"{url}/sesi")
@@ -210,8 +241,55 @@ def test_an_officer_runs_a_session_from_sign_in_to_the_attendance_sheet(running,
     context.close()
 
 
+def signed_in(browser, url: str, name: str):
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    page.goto(f"{url}/masuk")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action^='/masuk'] button")
+    page.wait_for_url(f"{url}/sesi")
+    return context, page
+
+
+def test_a_whatsapp_villager_asks_and_an_officer_answers_in_the_console(running, browser):
+    url, graph, phone = running.url, running.graph, "6285211112222"
+    budi, page = signed_in(browser, url, "budi")
+    page.click("#inbox-link")
+    page.wait_for_url(f"{url}/tanya")
+    assert "Tidak ada pertanyaan" in page.locator("#questions").inner_text()
+
+    running.whatsapp(button("officer", phone))  # "Tanya petugas" on WhatsApp
+    running.whatsapp(text("Ada yang tawarkan kerja di Malaysia, bayar 10 juta. Resmi?", phone))
+    question = page.locator("#questions a", has_text="bayar 10 juta")
+    question.wait_for(timeout=20_000)  # the list updates itself: no reload
+    assert "(1)" in page.title() and "WhatsApp" in page.locator("#questions").inner_text()
+    assert page.locator("#inbox-link .badge").inner_text() == "1"  # the menu says so too
+    shot(page, "inbox")
+    question.click()
+    page.click("button:has-text('Saya jawab')")
+
+    sari, other = signed_in(browser, url, "sari")
+    other.goto(page.url)
+    assert "Dijawab oleh budi (konsol)" in other.locator(".holder").first.inner_text()
+    assert other.locator("textarea[name=answer]").count() == 0  # she cannot answer it too
+
+    page.fill("textarea[name=answer]", "Itu tidak resmi. Hubungi BP3MI di 0451-421234.")
+    shot(page, "question")
+    page.click("button:has-text('Kirim jawaban')")
+    assert "Jawaban masuk antrean" in page.locator(".note").inner_text()
+    answered = "Hubungi BP3MI di 0451-421234"
+    wait_until(lambda: any(answered in json.dumps(m) for m in graph.sent(phone)), 20, "the answer")
+    [delivered] = [m for m in graph.sent(phone) if answered in json.dumps(m)]
+    assert "bayar 10 juta" in json.dumps(delivered)  # the question it answers, quoted
+    page.goto(f"{url}/tanya")
+    assert "(1)" not in page.title()
+    budi.close()
+    sari.close()
+
+
 def test_a_signed_out_browser_only_sees_the_sign_in_page(running, browser):
-    url, _ = running
+    url = running.url
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{url}/sesi/ABCD/peserta.xlsx")

@@ -242,3 +242,34 @@ async def test_an_officer_answer_keeps_the_phone_number_it_gives(with_group):
     answer = await rendered(c, (await queued(c))[1])
     assert "0451-421234" in answer.text and "0812-3456-7890" in answer.text
     assert "7271012345678901" not in answer.text and "[NIK]" in answer.text
+
+
+async def test_with_the_console_and_no_staff_group_questions_wait_in_the_console(make_config):
+    from bot.domain import accounts
+
+    config = make_config(offices={"bp3mi": {"name": "BP3MI", "hours": "Senin–Jumat"}})
+    async with open_app(config) as first:  # an office with console accounts, no group
+        await accounts.add_account(first.db, "budi", "officer", "x")
+    async with open_app(config) as c:
+        assert c.settings.officer_inbox and c.settings.staff_group is None
+        [menu] = await say(c, Kind.COMMAND, "menu")
+        assert "officer" in actions(menu)
+        await say(c, Kind.BUTTON, "officer")
+        [sent] = await say(c, Kind.TEXT, "Apakah LPK ini resmi?")
+        assert "sudah diteruskan ke petugas" in sent.text
+        assert await queued(c) == []  # no group to forward to: the console lists it
+        [stored] = await c.db.fetchall("SELECT question FROM inbox")
+        assert stored[0] == "Apakah LPK ini resmi?"
+
+
+async def test_a_group_reply_to_a_question_taken_in_the_console_is_not_sent(with_group):
+    from bot.domain import inbox
+
+    c = with_group
+    await say(c, Kind.BUTTON, "officer")
+    await say(c, Kind.TEXT, "Apakah LPK di Palu ini resmi?")
+    forward = await rendered(c, (await queued(c))[0])
+    assert await inbox.take(c.db, 1, "budi (konsol)") == "budi (konsol)"
+    [refused] = await in_group(c, "Resmi kok.", forward.text)
+    assert refused.text == "#T1 sedang dijawab oleh budi (konsol); jawaban ini tidak dikirim."
+    assert [r["text_key"] for r in await queued(c)] == ["inbox_forward"]  # no answer queued
