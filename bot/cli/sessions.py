@@ -178,7 +178,8 @@ async def _attendees(db: Database, args: argparse.Namespace, config: Config, out
     lang, tz = config.default_language, config.timezone
     if args.xlsx:
         args.xlsx.write_bytes(files.registrants_xlsx(session, rows, lang, tz))
-        print(f"{args.xlsx}: {len(rows)} registration(s)", file=out)
+        # on stderr: standard output may be the CSV itself (--csv too)
+        print(f"{args.xlsx}: {len(files.listed(rows))} registration(s)", file=sys.stderr)
     if args.csv:
         out.write(files.registrants_csv(session, rows, lang, tz).decode("utf-8"))
     if args.csv or args.xlsx:

@@ -127,8 +127,7 @@ KINDS = {
 
 
 async def _people(console: Console, session: Session) -> list[Attendee]:
-    everyone = await registrations.attendees(console.db, session.code)
-    return [a for a in everyone if a.status != "cancelled"]
+    return files.listed(await registrations.attendees(console.db, session.code))
 
 
 def _file(content: bytes, media_type: str, name: str) -> Response:
@@ -153,7 +152,7 @@ async def download(
     await audit.record(
         console.db, f"console:{account.name}", f"console_export_{kind}", session.code
     )
-    return _file(content, media_type, files.file_name(session, "peserta", kind))
+    return _file(content, media_type, files.file_name(session, "peserta", kind, console.timezone))
 
 
 @about_session
@@ -167,7 +166,11 @@ async def download_sheet(
     people = await _people(console, session)
     content = files.daftar_hadir(session, people, console.office, console.timezone)
     await audit.record(console.db, f"console:{account.name}", "console_export_pdf", session.code)
-    return _file(content, "application/pdf", files.file_name(session, "daftar-hadir", "pdf"))
+    return _file(
+        content,
+        "application/pdf",
+        files.file_name(session, "daftar-hadir", "pdf", console.timezone),
+    )
 
 
 BY_VILLAGE = {

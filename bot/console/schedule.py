@@ -18,7 +18,7 @@ from bot.domain import audit, sessions
 from bot.domain.accounts import Account
 from bot.domain.registrations import attendees
 from bot.domain.sessions import Session, SessionError
-from bot.support.dates import typed_clock, typed_day, typed_moment, when
+from bot.support.dates import typed_clock, typed_day, typed_moment, when, zone_name
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,9 @@ def parse_form(
             problems[name] = w["form_required"]
     moment = typed_moment(form.get("day", ""), timezone)
     day = moment.date() if moment else typed_day(form.get("day", ""))
-    start = typed_clock(form.get("start", "")) or (moment.timetz() if moment else None)
-    end = None if end_follows else typed_clock(form.get("end", ""))
+    zone = zone_name(timezone)
+    start = typed_clock(form.get("start", ""), zone) or (moment.timetz() if moment else None)
+    end = None if end_follows else typed_clock(form.get("end", ""), zone)
     if day is None:
         problems["day"] = w["form_day"]
     if start is None:
@@ -205,6 +206,12 @@ async def edit(
                       form=form, problems=parsed.problems, session=session,
                       told=session.confirmed + session.waitlisted)  # fmt: skip
     times = sessions.new_times(session, parsed.values["starts"], parsed.values["ends"])
+    if session.status == "cancelled" or _days_apart(*times, console.timezone):
+        key = "form_cancelled" if session.status == "cancelled" else "form_end_next_day"
+        field = "day" if session.status == "cancelled" else "end"
+        return render(templates, request, "session_form.html", 400, account=account, form=form,
+                      problems={field: words(lang)[key]}, session=session,
+                      told=session.confirmed + session.waitlisted)  # fmt: skip
     told = [a for a in await attendees(console.db, session.code) if a.status in TOLD]
     if times != (session.starts_at, session.ends_at) and told and step != "confirm":
         return render(templates, request, "reschedule.html", account=account, form=form,
@@ -220,6 +227,11 @@ async def edit(
                       told=session.confirmed + session.waitlisted)  # fmt: skip
     await audit.record(console.db, f"console:{account.name}", "console_session_edit", session.code)
     return RedirectResponse(f"/sesi/{session.code}", status_code=303)
+
+
+def _days_apart(starts: datetime, ends: datetime, timezone: tzinfo) -> bool:
+    """The form has one day: a moved end that would fall on the next day must be typed."""
+    return starts.astimezone(timezone).date() != ends.astimezone(timezone).date()
 
 
 TOLD = ("confirmed", "waitlisted")  # who a change of time is sent to (bot/domain/reminders.py)

@@ -19,7 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from bot.console import glance, inbox, schedule
+from bot.console import audit_log, glance, inbox, schedule
 from bot.console.base import HERE, LANG_COOKIE, Console, current_account, lang_of, page, render
 from bot.console.door import (
     attendance_page,
@@ -101,6 +101,7 @@ def build(
             page(console, templates, download_by_village),
         ),
         Route("/akun", page(console, templates, accounts_page, admin=True)),
+        Route("/audit", page(console, templates, audit_log.audit_page, admin=True)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [

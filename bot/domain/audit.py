@@ -3,6 +3,8 @@ chat, every officer reply in the staff group and every change made from the comm
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.domain.store import Database, utc_now
 from bot.support.logs import PHONE, PHONE_MASK, without_nik
 
@@ -23,3 +25,58 @@ async def recent(db: Database, limit: int = 50) -> list[tuple[str, str, str, str
         "SELECT at, actor, action, detail FROM audit_log ORDER BY id DESC LIMIT ?", (limit,)
     )
     return [tuple(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    at: str
+    actor: str
+    action: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What the audit page is asked for; empty fields do not filter."""
+
+    actor: str = ""  # part of the name: "budi" finds "console:budi"
+    action: str = ""  # one action exactly
+    since: str = ""  # UTC ISO times, as stored
+    until: str = ""
+    text: str = ""  # part of the detail: a session code, "#T12"
+    before: int = 0  # the next page: entries older than this id
+
+
+async def search(db: Database, wanted: Filter, limit: int = 100) -> list[Entry]:
+    """Newest first, at most ``limit``."""
+    clauses, params = [], []
+    if wanted.actor:
+        clauses.append("instr(lower(actor), lower(?)) > 0")
+        params.append(wanted.actor)
+    if wanted.action:
+        clauses.append("action = ?")
+        params.append(wanted.action)
+    if wanted.since:
+        clauses.append("at >= ?")
+        params.append(wanted.since)
+    if wanted.until:
+        clauses.append("at < ?")
+        params.append(wanted.until)
+    if wanted.text:
+        clauses.append("instr(lower(detail), lower(?)) > 0")
+        params.append(wanted.text)
+    if wanted.before:
+        clauses.append("id < ?")
+        params.append(wanted.before)
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = await db.fetchall(
+        f"SELECT id, at, actor, action, detail FROM audit_log{where} ORDER BY id DESC LIMIT ?",
+        (*params, limit),
+    )
+    return [Entry(*r) for r in rows]
+
+
+async def actions(db: Database) -> list[str]:
+    """Every action the log holds, for the page's filter."""
+    return [r[0] for r in await db.fetchall("SELECT DISTINCT action FROM audit_log ORDER BY 1")]

@@ -260,6 +260,9 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE people ADD COLUMN staff INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE people ADD COLUMN announcements_chosen INTEGER NOT NULL DEFAULT 0;
+    -- MULAI or BERHENTI typed before: the message log says so (a tap is not told apart)
+    UPDATE people SET announcements_chosen = 1 WHERE id IN
+        (SELECT person_id FROM messages WHERE action IN ('subscribed', 'unsubscribed'));
     """,
     # 13: the console's officer inbox. An officer takes a question ("saya jawab") so that two
     # do not answer it: who holds it, and since when (the first answer takes it too).

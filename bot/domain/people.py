@@ -147,7 +147,8 @@ async def mark_staff(db: Database, members: Iterable[tuple[str, str]]) -> None:
     other unmarked, so one taken off telegram.staff_ids counts as a villager again."""
     members = list(members)
     async with db.write() as conn:
-        await conn.execute("UPDATE people SET staff = 0 WHERE staff = 1")
+        # an erased staff member's row lost its user id: it stays marked, never a villager
+        await conn.execute("UPDATE people SET staff = 0 WHERE staff = 1 AND erased_at IS NULL")
         await conn.executemany(
             "UPDATE people SET staff = 1 WHERE channel = ? AND channel_user_id = ?", members
         )

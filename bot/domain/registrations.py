@@ -212,10 +212,14 @@ async def check_in(db: Database, booking_code: str, admit: bool = False) -> Regi
     code = normalise_code(booking_code)
     async with db.write() as conn:
         rows = await conn.execute_fetchall(
-            "SELECT id, status FROM registrations WHERE booking_code = ?", (code,)
+            "SELECT r.id, r.status, s.status AS session_status FROM registrations r"
+            " JOIN sessions s ON s.id = r.session_id WHERE r.booking_code = ?",
+            (code,),
         )
         if not rows:
             raise SessionError("unknown_booking", f"no booking with code {code!r}")
+        if rows[0]["session_status"] == "cancelled":
+            raise SessionError("cancelled", f"booking {code} is for a cancelled session")
         status = rows[0]["status"]
         admitted = "waitlist" if admit and status == "waitlisted" else None
         if status != "confirmed" and admitted is None:
@@ -262,19 +266,23 @@ class Attendee:
     waitlist_position: int | None
     checked_in_at: str | None = None
     admitted: str | None = None  # "waitlist" or "walk_in": came in without a seat
+    session_cancelled: bool = False  # the session itself was called off
 
 
 _ATTENDEE = (
     "SELECT coalesce(p.full_name, p.display_name) AS name, coalesce(p.village, '') AS village,"
     f" coalesce(p.phone, '') AS phone, r.booking_code, r.status, {_POSITION},"
-    " r.checked_in_at, r.admitted FROM registrations r JOIN people p ON p.id = r.person_id"
+    " r.checked_in_at, r.admitted, s.status = 'cancelled' AS session_cancelled"
+    " FROM registrations r JOIN people p ON p.id = r.person_id"
+    " JOIN sessions s ON s.id = r.session_id"
 )
 
 
 def _attendee(row: sqlite3.Row) -> Attendee:
     position = row["position"] if row["status"] == "waitlisted" else None
     return Attendee(row["name"], row["village"], row["phone"], row["booking_code"],
-                    row["status"], position, row["checked_in_at"], row["admitted"])  # fmt: skip
+                    row["status"], position, row["checked_in_at"], row["admitted"],
+                    bool(row["session_cancelled"]))  # fmt: skip
 
 
 async def attendees(db: Database, code: str) -> list[Attendee]:

@@ -1,6 +1,6 @@
 """Staff tools for sessions in the chat: sessions created and rescheduled by guided steps
-ending in a confirm button, cancelled after a confirm, attendee lists as a CSV file, check-in
-at the door by booking code.
+ending in a confirm button, cancelled after a confirm, the registrants as the console's Excel
+file (bot/reports), check-in at the door by booking code.
 
 Staff are recognised by channel and numeric user id from config.yaml, never by name; to anyone
 else these commands do not exist (they get the reply to any unknown command). Half-done steps
@@ -29,6 +29,7 @@ feature = Feature(
         "staff_confirm", "staff_saved", "staff_discarded", "staff_bad_times", "staff_in_past",
         "staff_bad_capacity", "staff_unknown_session", "staff_unknown_booking",
         "staff_already_here", "staff_checkin_waiting", "staff_checkin_cancelled",
+        "staff_checkin_session_cancelled",
         "staff_sessions_header", "staff_session_line",
         "staff_no_sessions", "button_staff_attendees", "button_staff_cancel", "button_save",
         "button_discard", "button_yes_cancel", "staff_attendees", "staff_checked_in",
@@ -156,29 +157,31 @@ async def _attendees(ctx: Ctx, code: str) -> Outcome:
     )
     session = await sessions.require(ctx.db, code)
     sheet = files.registrants_xlsx(session, rows, ctx.lang, ctx.settings.timezone)
-    document = (files.file_name(session, "peserta", "xlsx"), sheet)
+    document = (files.file_name(session, "peserta", "xlsx", ctx.settings.timezone), sheet)
     return _out(text, "attendees", document=document)
 
 
 @feature.command("hadir")
 async def check_in(ctx: Ctx, argument: str) -> Outcome:
     """/hadir CODE at the door; /hadir CODE masuk lets someone in from the waiting list."""
-    booking, _, rest = argument.strip().partition(" ")
-    code = sessions.normalise_code(booking)
+    words = argument.split()
+    admit = len(words) > 1 and words[-1].lower() in ADMIT_WORDS
+    code = sessions.normalise_code(" ".join(words[:-1] if admit else words))  # "UV9 4KD" too
     if not code:
         return _help(ctx)
-    admit = rest.strip().lower() in ADMIT_WORDS
     found = await registrations.find_booking(ctx.db, code)
     if found is None:
         return _out(ctx.t("staff_unknown_booking", code=code), "unknown")
-    if found.status != "confirmed" and not (admit and found.status == "waitlisted"):
+    refused = found.session_cancelled or found.status not in ("confirmed", "waitlisted")
+    if refused or (found.status == "waitlisted" and not admit):
         return _out(_not_checked_in(ctx, found), "checkin_refused")
     try:
         await registrations.check_in(ctx.db, code, admit=admit)
     except sessions.SessionError:  # checked in from the console a moment ago
         found = await registrations.find_booking(ctx.db, code) or found
         return _out(_not_checked_in(ctx, found), "checkin_refused")
-    return _out(ctx.t("staff_checked_in", booking=code, name=found.name), "checkin")
+    done = "admitted" if found.status == "waitlisted" else "checkin"  # the audit tells them
+    return _out(ctx.t("staff_checked_in", booking=code, name=found.name), done)
 
 
 ADMIT_WORDS = ("masuk", "admit", "terima")
@@ -187,6 +190,8 @@ ADMIT_WORDS = ("masuk", "admit", "terima")
 def _not_checked_in(ctx: Ctx, found: registrations.Attendee) -> str:
     """Why a booking is not checked in, in words: here already, waiting, or cancelled."""
     values = {"code": found.booking_code, "name": found.name}
+    if found.session_cancelled:
+        return ctx.t("staff_checkin_session_cancelled", **values)
     if found.status == "attended":
         at = clock_of(found.checked_in_at, ctx.settings.timezone)
         return ctx.t("staff_already_here", at=at, **values)
@@ -277,7 +282,7 @@ async def _step(ctx: Ctx, state: dict, problem: str = "") -> Outcome:
     text = note + ctx.t(f"staff_ask_{step}", **values)
     buttons = []
     if step == "end" and state["mode"] == "move":
-        buttons = [await _same_length(ctx, state)]
+        buttons = [row for row in [await _same_length(ctx, state)] if row]
     if step == "village":
         villages = ctx.settings.villages
         buttons = [(Button(v, StaffVillage(i).pack()),) for i, v in enumerate(villages)]
@@ -342,7 +347,7 @@ def _typed_time(ctx: Ctx, text: str, step: str, draft: dict) -> datetime | None:
     try:
         return sessions.parse_local(text, zone, step)
     except sessions.SessionError:
-        clock = typed_clock(text)
+        clock = typed_clock(text, zone_name(zone))
         if step != "end" or clock is None or "start" not in draft:
             return None
         day = datetime.fromisoformat(draft["start"]).astimezone(zone).date()
@@ -358,10 +363,21 @@ def _after(state: dict, step: str) -> str:
     return NEW_STEPS[following] if following < len(NEW_STEPS) else "confirm"
 
 
+async def _same_end(ctx: Ctx, state: dict) -> datetime | None:
+    """The end that keeps a rescheduled session as long as it was; None when it would fall
+    on another day (the button would show only a time: that end must be typed)."""
+    session = await sessions.require(ctx.db, state["code"])
+    starts = datetime.fromisoformat(state["draft"]["start"])
+    _, ends = sessions.new_times(session, starts)
+    zone = ctx.settings.timezone
+    return ends if ends.astimezone(zone).date() == starts.astimezone(zone).date() else None
+
+
 async def _same_length(ctx: Ctx, state: dict) -> tuple[Button, ...]:
     """At a reschedule's end step: one tap keeps the session as long as it was."""
-    session = await sessions.require(ctx.db, state["code"])
-    _, ends = sessions.new_times(session, datetime.fromisoformat(state["draft"]["start"]))
+    ends = await _same_end(ctx, state)
+    if ends is None:
+        return ()
     clock = ends.astimezone(ctx.settings.timezone).strftime("%H.%M")
     return (ctx.button("button_same_length", SameLength(), clock=clock),)
 
@@ -371,8 +387,9 @@ async def same_length(ctx: Ctx, action: SameLength) -> Outcome:
     state = ctx.flow or {}
     if state.get("mode") != "move":
         raise Stale
-    session = await sessions.require(ctx.db, state["code"])
-    _, ends = sessions.new_times(session, datetime.fromisoformat(state["draft"]["start"]))
+    ends = await _same_end(ctx, state)
+    if ends is None:
+        return await _step(ctx, state)  # ask for the end to be typed
     draft = {**state["draft"], "end": ends.isoformat()}
     return await _step(ctx, {**state, "draft": draft, "step": "confirm"})
 

@@ -29,8 +29,13 @@ def status_words(attendee: Attendee, lang: str) -> str:
 DAY_AND_CLOCK = "%d-%m-%Y %H.%M"  # in a spreadsheet cell
 
 
+def listed(people: list[Attendee]) -> list[Attendee]:
+    """Who a session's files list: everyone but cancelled bookings."""
+    return [a for a in people if a.status != "cancelled"]
+
+
 def _table(session: Session, people: list[Attendee], lang: str, timezone: tzinfo):
-    w = words(lang)
+    w, people = words(lang), listed(people)
     title = session.title.get(lang) or session.title["id"]
     preamble = [
         (w["export_session"], title),
@@ -73,8 +78,9 @@ def daftar_hadir(session: Session, people: list[Attendee], office: str, tz: tzin
     return attendance_sheet(heading, [w[k] for k in keys], rows, BLANK_ROWS)
 
 
-def file_name(session: Session, what: str, extension: str) -> str:
-    day = session.starts_at.strftime("%Y-%m-%d")
+def file_name(session: Session, what: str, extension: str, timezone: tzinfo) -> str:
+    """ "peserta-K7QA-2026-12-14.xlsx": the session's day where it takes place."""
+    day = session.starts_at.astimezone(timezone).strftime("%Y-%m-%d")
     return f"{what}-{session.code}-{day}.{extension}"
 
 

@@ -73,7 +73,7 @@ MONTHS = {
 }  # fmt: skip
 _NUMERIC_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})|(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 _NAMED_DAY = re.compile(r"(\d{1,2})\s+([a-z]+)\.?\s+(\d{4})")
-_CLOCK = re.compile(r"^(?:jam|pukul|pkl\.?|at)?\s*(\d{1,2})(?:[.:](\d{2}))?\s*(?:wita|wib|wit)?$")
+_CLOCK = re.compile(r"^(?:jam|pukul|pkl\.?|at)?\s*(\d{1,2})(?:[.:](\d{2}))?\s*(wita|wib|wit)?$")
 
 
 def typed_day(text: str) -> date | None:
@@ -94,10 +94,12 @@ def typed_day(text: str) -> date | None:
     return None
 
 
-def typed_clock(text: str) -> time | None:
-    """ "09.00", "9:30", "9", "jam 9", "pukul 13.30 WITA" → the time; None otherwise."""
+def typed_clock(text: str, zone: str = "WITA") -> time | None:
+    """ "09.00", "9:30", "9", "jam 9", "pukul 13.30 WITA" → the time; None otherwise. A zone
+    written with it must be ``zone`` (the configured one): "09.00 WIB" in Palu is an hour
+    off, and refused rather than read as 09.00 WITA."""
     found = _CLOCK.match(text.strip().lower())
-    if not found:
+    if not found or (found.group(3) and found.group(3) != zone.lower()):
         return None
     hour, minute = int(found.group(1)), int(found.group(2) or 0)
     return time(hour, minute) if hour < 24 and minute < 60 else None
@@ -111,7 +113,7 @@ def typed_moment(text: str, timezone: tzinfo) -> datetime | None:
     if not found:
         return None
     day = typed_day(found.group(0))
-    clock = typed_clock(text[found.end() :].strip(" ,"))
+    clock = typed_clock(text[found.end() :].strip(" ,"), zone_name(timezone))
     if day is None or clock is None:
         return None
     return datetime.combine(day, clock, tzinfo=timezone)

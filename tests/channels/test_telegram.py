@@ -462,7 +462,7 @@ async def test_staff_get_the_attendee_list_as_an_excel_document(make_config, fak
         finally:
             await bot.stop()
     document = next(m["document"] for m in fake.sent(9400) if m["document"])
-    day = session.starts_at.strftime("%Y-%m-%d")
+    day = session.starts_at.astimezone(config.timezone).strftime("%Y-%m-%d")  # its local day
     assert document["filename"] == f"peserta-{session.code}-{day}.xlsx"
     assert document["mime_type"] == XLSX_TYPE
     sheet = openpyxl.load_workbook(io.BytesIO(document["content"])).active

@@ -15,7 +15,7 @@ from bot.console.web import build
 from bot.domain import accounts
 from bot.domain.people import touch_person, update_profile
 from bot.domain.registrations import register
-from bot.domain.sessions import get_session
+from bot.domain.sessions import cancel_session, get_session
 from bot.support.passwords import hash_password
 
 WITA = ZoneInfo("Asia/Makassar")
@@ -143,3 +143,31 @@ async def test_cancelling_asks_first_then_tells_everyone(app, db):
     assert "dibatalkan" in listing.text
     notices = await db.fetchall("SELECT 1 FROM outbox WHERE text_key = 'notice_session_cancelled'")
     assert len(notices) == 1
+
+
+async def test_an_end_pushed_past_midnight_or_a_cancelled_session_is_refused_in_words(app, db):
+    day = (datetime.now(WITA) + timedelta(days=5)).date()
+    evening = datetime.combine(day, datetime.min.time(), tzinfo=WITA).replace(hour=20)
+    session = await a_session(db, starts=evening, hours=3)  # 20.00-23.00
+    data = {**FORM, "title_id": "Sosialisasi", "village": "Pesaku", "place": "Balai",
+            "capacity": "5", "day": day.strftime("%Y-%m-%d"), "start": "22.00",
+            "end": "23.00"}  # fmt: skip
+    async with client(app) as browser:
+        await sign_in(browser, "budi")
+        late = await browser.post(f"/sesi/{session.code}/ubah", data=data)
+        await cancel_session(db, session.code)
+        await villager_booked_anyway(db, session.id)
+        gone = await browser.post(f"/sesi/{session.code}/ubah", data={**data, "start": "19.00"})
+    assert late.status_code == 400 and "jatuh di hari berikutnya" in late.text
+    assert (await get_session(db, session.code)).starts_at == session.starts_at
+    assert gone.status_code == 400 and "sudah dibatalkan" in gone.text
+    assert "akan diberi tahu" not in gone.text  # no preview promising to tell anyone
+
+
+async def villager_booked_anyway(db, session_id: int) -> None:
+    person = await touch_person(db, "telegram", "701", "Ani", "id")
+    await db.write_one(
+        "INSERT INTO registrations (session_id, person_id, booking_code, status, created_at,"
+        " updated_at) VALUES (?, ?, 'QQQ777', 'confirmed', 'x', 'x')",
+        (session_id, person.id),
+    )

@@ -11,8 +11,9 @@ from auxil.broadcasts import NEVER_QUIET, NIGHT, REACHABLE, WITA, announce, vill
 from bot.domain import broadcasts, stats
 from bot.domain.broadcasts import Audience, BroadcastError, QuietHours
 from bot.domain.people import mark_staff, set_subscribed
+from bot.domain.privacy import erase_person
 from bot.domain.registrations import register
-from bot.domain.sessions import create_session
+from bot.domain.sessions import DEFAULT_POLICY, create_session
 
 
 async def outbox(db, broadcast_id: int) -> list[tuple]:
@@ -198,3 +199,11 @@ async def test_staff_get_villager_announcements_only_once_they_ask_and_are_not_c
     assert [r[0] for r in await outbox(db, first.id)] == [villager_id, officer]
     await mark_staff(db, [])  # no longer staff
     assert (await stats.reach(db, REACHABLE)).total == 2
+
+
+async def test_a_staff_member_who_erased_their_data_never_counts_as_a_villager(db):
+    officer = await villager(db, 2, "Sibowi", channel="telegram")
+    await mark_staff(db, [("telegram", "2")])
+    await erase_person(db, officer, DEFAULT_POLICY)
+    await mark_staff(db, [("telegram", "2")])  # the next start: the row lost its user id
+    assert (await stats.reach(db, REACHABLE)).total == 0

@@ -67,3 +67,35 @@ async def test_flows_from_before_the_upgrade_go_on(make_config, tmp_path):
         assert actions(sent)[-1] == "menu"
         [audience] = await say(app, Kind.BUTTON, "st:bc:skip_en", user=STAFF)
         assert actions(audience)[0] == "st:bc:all"
+
+
+async def test_staff_who_had_typed_mulai_keep_announcements_after_the_upgrade(
+    make_config, tmp_path
+):
+    from bot.domain.broadcasts import Audience, count_recipients
+
+    old = tmp_path / "v11.sqlite3"
+    with sqlite3.connect(old) as conn:
+        for script in MIGRATIONS[:11]:
+            for statement in _statements(script):
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 11")
+        for n, user in enumerate(("555", "556", "42"), start=1):
+            conn.execute(
+                "INSERT INTO people (id, channel, channel_user_id, display_name, lang,"
+                " created_at) VALUES (?, 'telegram', ?, 'x', 'id', 'x')",
+                (n, user),
+            )
+        conn.execute(  # 555 typed MULAI once; 556 never chose
+            "INSERT INTO messages (person_id, received_at, kind, text, lang, action)"
+            " VALUES (1, 'x', 'text', 'mulai', 'id', 'subscribed')"
+        )
+    config = make_config(database=str(old), telegram={"staff_ids": [555, 556]})
+    async with open_app(config) as app:
+        rows = await app.db.fetchall(
+            "SELECT p.channel_user_id FROM people p WHERE "
+            + Audience("all").where(("telegram",))[0],
+            ["telegram"],
+        )
+        assert sorted(r[0] for r in rows) == ["42", "555"]
+        assert await count_recipients(app.db, Audience("all"), ("telegram",)) == 2

@@ -193,7 +193,7 @@ def test_staff_cli_adds_lists_edits_exports_and_cancels(tmp_path):
     assert lines[-1] == ["No", "Nama", "Desa", "No. HP", "Kode booking", "Status", "Waktu hadir"]
     sheet = tmp_path / "peserta.xlsx"
     written = desabot(config, "sessions", "attendees", code, "--xlsx", str(sheet))
-    assert written.returncode == 0 and "0 registration(s)" in written.stdout
+    assert written.returncode == 0 and "0 registration(s)" in written.stderr
     assert openpyxl.load_workbook(sheet).active["B1"].value == "Hari layanan paspor"
     cancelled = desabot(config, "sessions", "cancel", code)
     assert "cancelled" in cancelled.stdout

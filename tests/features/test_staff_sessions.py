@@ -11,6 +11,7 @@ import pytest
 
 from auxil.chat import STAFF, actions, talker
 from bot.core.messages import Kind, Reply
+from bot.domain import sessions
 from bot.domain.people import touch_person, update_profile
 from bot.domain.registrations import cancel_registration, register
 from bot.domain.sessions import get_session, upcoming_sessions
@@ -245,3 +246,36 @@ async def test_a_second_check_in_a_waiting_one_and_a_cancelled_one_are_said_in_w
     assert "dicatat hadir: Warga 2" in admitted.text
     [again] = await say(staffed, Kind.COMMAND, f"hadir {bookings[1]}")
     assert "sudah hadir sejak pukul" in again.text and "attended" not in again.text
+
+
+async def test_check_in_by_a_code_typed_with_a_space_and_never_into_a_cancelled_session(staffed):
+    code = await create(staffed, capacity="3")
+    person = await touch_person(staffed.db, "telegram", "1", "Warga 1", "id")
+    await update_profile(staffed.db, person.id, full_name="Warga 1", consent_at="x")
+    booking = (await register(staffed.db, code, person.id)).booking_code
+    other = await touch_person(staffed.db, "telegram", "2", "Warga 2", "id")
+    cancelled = (await register(staffed.db, code, other.id)).booking_code
+    await cancel_registration(staffed.db, cancelled, other.id)
+    [people] = await say(staffed, Kind.COMMAND, f"peserta {code}")
+    sheet = openpyxl.load_workbook(io.BytesIO(people.document[1])).active
+    names = [row[1].value for row in sheet.iter_rows()]
+    assert "Warga 1" in names and "Warga 2" not in names  # as the console's file: no cancelled
+    [checked] = await say(staffed, Kind.COMMAND, f"hadir {booking[:3]} {booking[3:].lower()}")
+    assert "dicatat hadir: Warga 1" in checked.text
+    await sessions.cancel_session(staffed.db, code)
+    third = await touch_person(staffed.db, "telegram", "3", "Warga 3", "id")
+    await staffed.db.write_one(  # a booking that was confirmed when the session was called off
+        "INSERT INTO registrations (session_id, person_id, booking_code, status, created_at,"
+        " updated_at) SELECT id, ?, 'QQQ444', 'confirmed', 'x', 'x' FROM sessions",
+        (third.id,),
+    )
+    [refused] = await say(staffed, Kind.COMMAND, "hadir QQQ444")
+    assert "Sesi untuk booking QQQ444 (Warga 3) sudah dibatalkan" in refused.text
+
+
+async def test_no_same_length_button_when_the_end_would_fall_on_the_next_day(staffed):
+    code = await create(staffed)  # 09.00-12.00
+    await say(staffed, Kind.COMMAND, f"ubah_sesi {code}")
+    late = datetime.now(staffed.settings.timezone) + timedelta(days=6)
+    [ask_end] = await say(staffed, Kind.TEXT, late.strftime("%d/%m/%Y 22.30"))
+    assert ask_end.buttons == ()  # 01.30 the next day: the end is typed, not guessed

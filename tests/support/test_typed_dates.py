@@ -33,3 +33,9 @@ def test_a_day_and_a_clock_alone():
     assert typed_day("05/11/2027") == date(2027, 11, 5)  # day first, as in Indonesia
     assert typed_clock("13.30") == time(13, 30) and typed_clock("pukul 7") == time(7, 0)
     assert typed_clock("7 pagi") is None and typed_day("5 Mai 2027") is None
+
+
+def test_a_time_in_another_zone_is_refused_not_read_as_local():
+    assert typed_moment("14/12/2026 09.00 WIB", WITA) is None  # an hour off in Palu
+    assert typed_clock("09.00 wib") is None and typed_clock("09.00 WITA") == time(9, 0)
+    assert typed_clock("09.00 WIB", zone="WIB") == time(9, 0)  # where WIB is the zone
