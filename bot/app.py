@@ -4,13 +4,14 @@ use. Channels (bot/channels/) are handed an App; the CLI builds one per command.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from bot.channels.registry import CHANNELS, reachable_channels
 from bot.config import Config
-from bot.content.faq import Faq, load_faq, read_out_of_scope
+from bot.content.faq import Faq, load_faq, read_out_of_scope, with_examples
 from bot.content.matcher import Matcher
 from bot.content.normalise import load_lexicon
 from bot.content.texts import Texts, load_texts
@@ -20,7 +21,7 @@ from bot.core.pipeline import Pipeline, Taken
 from bot.core.router import Router
 from bot.delivery.housekeeping import housekeeping
 from bot.delivery.render import OutboxRenderer
-from bot.domain import accounts, people
+from bot.domain import accounts, people, teaching
 from bot.domain.broadcasts import QuietHours
 from bot.domain.outbox import Due
 from bot.domain.reminders import ReminderPolicy
@@ -51,6 +52,35 @@ def build_matcher(config: Config, faq: Faq) -> Matcher:
     return Matcher(
         faq, load_lexicon(config.faq_dir), config.faq_threshold, read_out_of_scope(config.faq_dir)
     )
+
+
+class TaughtMatcher:
+    """The matcher with the examples officers taught in the console (bot/domain/teaching.py)
+    merged in, rebuilt when the marks change: whoever asks ``current`` (the bot between
+    delivery batches, the console's page) gets the new one within seconds of a mark, in this
+    process or another one on the same database."""
+
+    def __init__(
+        self, config: Config, faq: Faq, db: Database, matcher: Matcher, env: Env | None = None
+    ) -> None:
+        self.config, self.faq, self.db, self.env = config, faq, db, env
+        self.matcher = matcher  # the FAQ's own until marks are read
+        self._version: tuple[int, str] = (0, "")
+
+    async def current(self) -> Matcher:
+        """The matcher with every mark so far; the bot's (``env``) changes with it, so a
+        mark made in this process's console is used at the next message."""
+        version = await teaching.version(self.db)
+        if version != self._version:
+            extra = await teaching.examples(self.db)
+            # about 0.1 s for the bundled FAQ: off the event loop
+            self.matcher = await asyncio.to_thread(
+                build_matcher, self.config, with_examples(self.faq, extra)
+            )
+            self._version = version
+            if self.env is not None:
+                self.env.matcher = self.matcher
+        return self.matcher
 
 
 def settings_from(config: Config) -> Settings:
@@ -84,8 +114,8 @@ class App:
     needs (the database, the renderer of queued messages, the housekeeping between
     batches)."""
 
-    def __init__(self, env: Env, router: Router) -> None:
-        self.env, self.router = env, router
+    def __init__(self, env: Env, router: Router, taught: TaughtMatcher | None = None) -> None:
+        self.env, self.router, self.taught = env, router, taught
         self.pipeline = Pipeline(env, router)
         self.renderer = OutboxRenderer(env, router)
 
@@ -115,7 +145,14 @@ class App:
         return await self.renderer.template_values(due)
 
     async def housekeeping(self, now: datetime) -> None:
+        await self.learn()
         await housekeeping(self.env, self.renderer, now)
+
+    async def learn(self) -> None:
+        """Answer with what officers taught since, in a console served apart too (a cheap
+        check when nothing changed)."""
+        if self.taught is not None:
+            await self.taught.current()
 
     def broadcast_preview(self, text: str, office: str, lang: str) -> Reply:
         return self.renderer.preview(text, office, lang)
@@ -148,6 +185,9 @@ async def open_app(config: Config) -> AsyncIterator[App]:
         # the console is where officers answer once it is served here or has accounts (it
         # may be served apart, by `desabot console`)
         settings.console_inbox = config.console.enabled or bool(await accounts.accounts(db))
-        yield App(Env(db, texts, faq, matcher, settings), router)
+        env = Env(db, texts, faq, matcher, settings)
+        taught = TaughtMatcher(config, faq, db, matcher, env)
+        await taught.current()
+        yield App(env, router, taught)
     finally:
         await db.close()

@@ -7,11 +7,13 @@ import argparse
 import asyncio
 import signal
 
+from bot.app import TaughtMatcher, build_matcher
 from bot.channels.registry import reachable_channels
 from bot.cli.common import EXIT_OK, with_config
 from bot.config import Config
 from bot.console import server
-from bot.content.faq import load_faq
+from bot.console.base import CurrentMatcher
+from bot.content.faq import Faq, load_faq
 from bot.domain import people
 from bot.domain.store import Database
 from bot.support.logs import setup_logging
@@ -23,12 +25,13 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.set_defaults(handler=with_config(main))
 
 
-def programme(config: Config) -> server.Programme:
-    faq = load_faq(config.faq_dir, config.office_placeholders())
+def programme(config: Config, faq: Faq, matcher: CurrentMatcher | None) -> server.Programme:
+    """What the console is handed besides the database, alike for `run` and `console`."""
     return server.Programme(
         " · ".join(office.name for office in config.offices.values()),
         {topic_id: topic.title["id"] for topic_id, topic in faq.topics.items()},
         reachable_channels(),
+        matcher,
     )
 
 
@@ -40,10 +43,13 @@ def main(config: Config, args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        faq = load_faq(config.faq_dir, config.office_placeholders())
         db = await Database.open(config.database)
         try:
             await people.mark_staff(db, config.staff_members())
-            await server.serve(db, config.console, config.timezone, stop, programme(config))
+            taught = TaughtMatcher(config, faq, db, build_matcher(config, faq))
+            shown = programme(config, faq, taught.current)
+            await server.serve(db, config.console, config.timezone, stop, shown)
         finally:
             await db.close()
 

@@ -8,7 +8,8 @@ import signal
 
 from bot.app import App, open_app
 from bot.channels.base import Prepared, SetupError
-from bot.channels.registry import CHANNELS, reachable_channels
+from bot.channels.registry import CHANNELS
+from bot.cli import console as console_cli
 from bot.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, with_config
 from bot.config import TOKEN_ENV, Config
 from bot.console import server as console
@@ -70,10 +71,7 @@ async def _serve(app: App, prepared: list[Prepared], stop: asyncio.Event, config
     channels = [channel.build(app) for channel in prepared]
     served = [channel.serve(stop) for channel in channels]
     if config.console.enabled:  # the staff console in the same loop, on the same database
-        programme = console.Programme(
-            " · ".join(office.name for office in config.offices.values()),
-            {topic_id: topic.title["id"] for topic_id, topic in app.env.faq.topics.items()},
-            reachable_channels(),
-        )
+        current = app.taught.current if app.taught else None
+        programme = console_cli.programme(config, app.env.faq, current)
         served.append(console.serve(app.db, config.console, config.timezone, stop, programme))
     await asyncio.gather(*served)

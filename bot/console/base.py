@@ -14,6 +14,7 @@ from starlette.templating import Jinja2Templates
 
 from bot.console.security import COOKIE, SignInGuard, token_digest
 from bot.console.words import LANGUAGES, words
+from bot.content.matcher import Matcher
 from bot.domain import accounts, inbox
 from bot.domain.accounts import Account
 from bot.domain.store import Database
@@ -31,10 +32,12 @@ class Console:
     office: str = ""  # who runs the programme, on top of the attendance sheet
     topics: dict[str, str] = field(default_factory=dict)  # FAQ topic id → its title
     channels: tuple[str, ...] = ("telegram", "whatsapp")  # where villagers can be reached
+    matcher: CurrentMatcher | None = None  # the bot's, with what officers taught
     guard: SignInGuard = field(default_factory=SignInGuard)
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+CurrentMatcher = Callable[[], Awaitable[Matcher]]  # bot/app.py's TaughtMatcher.current
 Page = Callable[[Console, Jinja2Templates, Request, Account], Awaitable[Response]]
 
 
@@ -48,7 +51,9 @@ def render(
 ) -> Response:
     lang = lang_of(request)
     waiting = getattr(request.state, "waiting", 0)  # open questions, for the menu and title
-    context = {"w": words(lang), "lang": lang, "account": None, "waiting": waiting, **values}
+    teaches = getattr(request.state, "teaches", False)  # the teaching page is there
+    context = {"w": words(lang), "lang": lang, "account": None, "waiting": waiting,
+               "console_teaches": teaches, **values}  # fmt: skip
     return templates.TemplateResponse(request, template, context, status_code=status)
 
 
@@ -75,6 +80,7 @@ def page(
                 return Response(status_code=STOP_POLLING)  # the page's own reload signs in
             return RedirectResponse(f"/masuk?next={request.url.path}", status_code=303)
         request.state.waiting = await inbox.open_questions(console.db)
+        request.state.teaches = console.matcher is not None
         if admin and not account.is_admin:
             return render(
                 templates, request, "message.html", 403, account=account, key="admin_only"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import uvicorn
 
 from bot.config import ConsoleConfig
+from bot.console.base import CurrentMatcher
 from bot.console.web import build
 from bot.domain.store import Database
 
@@ -29,11 +30,13 @@ class _Server(uvicorn.Server):
 @dataclass(frozen=True)
 class Programme:
     """What the console shows beside the database: who runs the programme (on the attendance
-    sheet), the FAQ's titles by topic id, and the channels villagers can be reached on."""
+    sheet), the FAQ's titles by topic id, the channels villagers can be reached on, and the
+    matcher as the bot uses it (with what officers taught), for the teaching page."""
 
     office: str = ""
     topics: dict[str, str] = field(default_factory=dict)
     channels: tuple[str, ...] = ("telegram", "whatsapp")
+    matcher: CurrentMatcher | None = None
 
 
 async def serve(
@@ -46,8 +49,9 @@ async def serve(
     """Serve the console on ``config.listen:port`` until ``stop`` is set."""
     programme = programme or Programme()
     app = build(
-        db, timezone, config.session_hours, programme.office, programme.topics, programme.channels
-    )
+        db, timezone, config.session_hours, programme.office, programme.topics,
+        programme.channels, programme.matcher,
+    )  # fmt: skip
     server = _Server(
         uvicorn.Config(
             app,

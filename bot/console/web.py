@@ -19,8 +19,17 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from bot.console import audit_log, glance, inbox, schedule
-from bot.console.base import HERE, LANG_COOKIE, Console, current_account, lang_of, page, render
+from bot.console import audit_log, glance, inbox, schedule, teach
+from bot.console.base import (
+    HERE,
+    LANG_COOKIE,
+    Console,
+    CurrentMatcher,
+    current_account,
+    lang_of,
+    page,
+    render,
+)
 from bot.console.door import (
     attendance_page,
     check_in,
@@ -66,10 +75,12 @@ def build(
     office: str = "",
     topics: dict[str, str] | None = None,
     channels: tuple[str, ...] = ("telegram", "whatsapp"),
+    matcher: CurrentMatcher | None = None,
 ) -> Starlette:
     """The console as an ASGI app, on the bot's database. ``office``: who runs the programme;
-    ``topics``: FAQ titles by topic id; ``channels``: where villagers can be reached."""
-    console = Console(db, timezone, session_hours, office, topics or {}, channels)
+    ``topics``: FAQ titles by topic id; ``channels``: where villagers can be reached;
+    ``matcher``: the bot's matcher as it is now (for teaching it)."""
+    console = Console(db, timezone, session_hours, office, topics or {}, channels, matcher)
     templates = Jinja2Templates(directory=HERE / "templates")
     routes = [
         Route("/", _home),
@@ -95,6 +106,9 @@ def build(
         Route("/tanya/{id:int}/ambil", page(console, templates, inbox.take), methods=["POST"]),
         Route("/tanya/{id:int}/lepas", page(console, templates, inbox.release), methods=["POST"]),
         Route("/tanya/{id:int}/jawab", page(console, templates, inbox.answer), methods=["POST"]),
+        Route("/ajari", page(console, templates, teach.teach_page)),
+        Route("/ajari", page(console, templates, teach.teach), methods=["POST"]),
+        Route("/ajari/{id:int}/hapus", page(console, templates, teach.forget), methods=["POST"]),
         Route("/ringkasan", page(console, templates, glance.glance_page)),
         Route(
             "/ringkasan/peserta-per-desa.{kind:str}",

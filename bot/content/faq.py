@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.config import LANGUAGES, Config
@@ -39,6 +39,16 @@ class Faq:
 
     def get(self, topic_id: str) -> Topic | None:
         return self.topics.get(topic_id)
+
+
+def with_examples(faq: Faq, extra: dict[str, list[str]]) -> Faq:
+    """The FAQ with more example questions (those officers taught in the console); examples
+    of topics it does not have are left out."""
+    topics = {
+        topic_id: replace(topic, examples=(*topic.examples, *extra.get(topic_id, ())))
+        for topic_id, topic in faq.topics.items()
+    }
+    return Faq(topics)
 
 
 OUT_OF_SCOPE_FILE = "out-of-scope.txt"

@@ -271,4 +271,16 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE inbox ADD COLUMN taken_at TEXT;
     CREATE INDEX inbox_by_time ON inbox (asked_at);
     """,
+    # 14: teaching the bot from the console. A question the FAQ could not answer, marked by an
+    # officer as meaning a topic, becomes one more example of it for the matcher (merged with
+    # the FAQ's own); marked as needing a new topic (topic_id NULL), it waits for the admin.
+    """
+    CREATE TABLE faq_teaching (
+        id INTEGER PRIMARY KEY,
+        question TEXT NOT NULL UNIQUE,  -- as asked, lower case and trimmed
+        topic_id TEXT,
+        taught_by TEXT NOT NULL,
+        taught_at TEXT NOT NULL
+    );
+    """,
 )

@@ -288,6 +288,31 @@ def test_a_whatsapp_villager_asks_and_an_officer_answers_in_the_console(running,
     sari.close()
 
 
+STORY = "ada yg nawarin kerja ke luar negri tp disuruh bayar dulu 10 juta, itu aman ga?"
+VARIANT = "ada yang nawarin kerja ke luar negeri tapi harus bayar 15 juta dulu, aman gak?"
+
+
+def test_an_officer_teaches_the_bot_a_question_it_declined(running, browser):
+    fake, villager = running.fake, 82_000
+    declined = "belum bisa menjawab"
+    fake.push_text(villager, STORY)
+    fake.wait_until(lambda f: any(declined in m["visible_text"] for m in f.sent(villager)), 15)
+    context, page = signed_in(browser, running.url, "budi")
+    page.click("text=Ajari bot")
+    card = page.locator("li.card", has_text=STORY)
+    shot(page, "teach")
+    card.locator("select").select_option("tppo-tanda")  # not among the three closest
+    card.locator("button", has_text="Simpan").click()
+    assert "sekarang dijawab dengan topik" in page.locator(".note").inner_text()
+    answer = "tanda"  # the warning-signs topic's answer names them
+    for n, question in enumerate((STORY, VARIANT), start=1):
+        fake.push_text(villager + n, question)  # the running bot, not restarted
+        fake.wait_until(lambda f, v=villager + n: len(f.sent(v)) >= 1, 15)
+        text = fake.sent(villager + n)[-1]["visible_text"]
+        assert declined not in text and answer in text.lower(), text
+    context.close()
+
+
 def test_a_signed_out_browser_only_sees_the_sign_in_page(running, browser):
     url = running.url
     context = browser.new_context()

@@ -22,6 +22,6 @@ def test_the_routing_table_in_the_architecture_doc_is_current():
 
 def test_every_path_the_docs_name_exists():
     for doc in (ARCHITECTURE, REPO / "README.md"):
-        named = set(re.findall(r"\bbot/[\w/]+(?:\.py)?", doc.read_text(encoding="utf-8")))
+        named = set(re.findall(r"\bbot/[\w/]+(?:\.\w+)?", doc.read_text(encoding="utf-8")))
         missing = {p for p in named - EXAMPLES if not (REPO / p.rstrip("/")).exists()}
         assert not missing, f"{doc.name} names {sorted(missing)}"
