@@ -5,9 +5,12 @@ use. Channels (bot/channels/) are handed an App; the CLI builds one per command.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from bot.channels.registry import CHANNELS, reachable_channels
 from bot.config import Config
@@ -28,6 +31,8 @@ from bot.domain.reminders import ReminderPolicy
 from bot.domain.store import Database
 from bot.features import FEATURES
 from bot.support.yamlfile import Problem
+
+log = logging.getLogger(__name__)
 
 
 def menu_topic_problems(config: Config, faq: Faq) -> list[Problem]:
@@ -54,11 +59,11 @@ def build_matcher(config: Config, faq: Faq) -> Matcher:
     )
 
 
-class TaughtMatcher:
-    """The matcher with the examples officers taught in the console (bot/domain/teaching.py)
-    merged in, rebuilt when the marks change: whoever asks ``current`` (the bot between
-    delivery batches, the console's page) gets the new one within seconds of a mark, in this
-    process or another one on the same database."""
+class LiveFaq:
+    """The FAQ and its matcher as they are now: the files as last saved (an answer edited in
+    the console) and the examples officers taught (bot/domain/teaching.py) merged in. Whoever
+    asks ``current`` (the bot between delivery batches, the console's pages) gets them within
+    seconds of a change, in this process or another one on the same files and database."""
 
     def __init__(
         self, config: Config, faq: Faq, db: Database, matcher: Matcher, env: Env | None = None
@@ -66,21 +71,55 @@ class TaughtMatcher:
         self.config, self.faq, self.db, self.env = config, faq, db, env
         self.matcher = matcher  # the FAQ's own until marks are read
         self._version: tuple[int, str] = (0, "")
+        self._files = faq_files(config.faq_dir)
+
+    @property
+    def directory(self) -> Path:
+        return self.config.faq_dir
+
+    @property
+    def placeholders(self) -> set[str]:
+        return self.config.office_placeholders()
 
     async def current(self) -> Matcher:
-        """The matcher with every mark so far; the bot's (``env``) changes with it, so a
-        mark made in this process's console is used at the next message."""
-        version = await teaching.version(self.db)
-        if version != self._version:
-            extra = await teaching.examples(self.db)
-            # about 0.1 s for the bundled FAQ: off the event loop
-            self.matcher = await asyncio.to_thread(
-                build_matcher, self.config, with_examples(self.faq, extra)
-            )
-            self._version = version
-            if self.env is not None:
-                self.env.matcher = self.matcher
+        """The matcher with every mark and the files as saved; the bot's (``env``) changes
+        with it, so a change made in this process's console is used at the next message."""
+        version, files = await teaching.version(self.db), faq_files(self.config.faq_dir)
+        if (version, files) == (self._version, self._files):
+            return self.matcher
+        if files != self._files:
+            self._files = files
+            self.faq = self._reloaded()
+        extra = await teaching.examples(self.db)
+        # about 0.1 s for the bundled FAQ: off the event loop
+        self.matcher = await asyncio.to_thread(
+            build_matcher, self.config, with_examples(self.faq, extra)
+        )
+        self._version = version
+        if self.env is not None:
+            self.env.use_faq(self.faq, self.matcher)
         return self.matcher
+
+    def _reloaded(self) -> Faq:
+        """The files as saved; a file broken by hand keeps the FAQ as it was (and says so)."""
+        try:
+            faq = load_faq(self.config.faq_dir, self.config.office_placeholders())
+        except Problem as exc:
+            log.error("event=faq_reload_failed problem=%r", str(exc))
+            return self.faq
+        log.info("event=faq_reloaded topics=%d", len(faq.topics))
+        return faq
+
+
+def faq_files(directory: Path) -> tuple[tuple[str, int, int, int], ...]:
+    """What tells that an FAQ file changed: each file's name, inode (a saved file is a new
+    one), modification time and size."""
+    found = []
+    for path in sorted(directory.glob("*.yaml")):
+        with contextlib.suppress(OSError):
+            stat = path.stat()
+            found.append((path.name, stat.st_ino, stat.st_mtime_ns, stat.st_size))
+    return tuple(found)
 
 
 def settings_from(config: Config) -> Settings:
@@ -114,7 +153,7 @@ class App:
     needs (the database, the renderer of queued messages, the housekeeping between
     batches)."""
 
-    def __init__(self, env: Env, router: Router, taught: TaughtMatcher | None = None) -> None:
+    def __init__(self, env: Env, router: Router, taught: LiveFaq | None = None) -> None:
         self.env, self.router, self.taught = env, router, taught
         self.pipeline = Pipeline(env, router)
         self.renderer = OutboxRenderer(env, router)
@@ -186,7 +225,7 @@ async def open_app(config: Config) -> AsyncIterator[App]:
         # may be served apart, by `desabot console`)
         settings.console_inbox = config.console.enabled or bool(await accounts.accounts(db))
         env = Env(db, texts, faq, matcher, settings)
-        taught = TaughtMatcher(config, faq, db, matcher, env)
+        taught = LiveFaq(config, faq, db, matcher, env)
         await taught.current()
         yield App(env, router, taught)
     finally:

@@ -7,12 +7,12 @@ import argparse
 import asyncio
 import signal
 
-from bot.app import TaughtMatcher, build_matcher
+from bot.app import LiveFaq, build_matcher
 from bot.channels.registry import reachable_channels
 from bot.cli.common import EXIT_OK, with_config
 from bot.config import Config
 from bot.console import server
-from bot.console.base import CurrentMatcher
+from bot.console.base import Content
 from bot.content.faq import Faq, load_faq
 from bot.domain import people
 from bot.domain.store import Database
@@ -25,13 +25,13 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.set_defaults(handler=with_config(main))
 
 
-def programme(config: Config, faq: Faq, matcher: CurrentMatcher | None) -> server.Programme:
+def programme(config: Config, faq: Faq, content: Content | None) -> server.Programme:
     """What the console is handed besides the database, alike for `run` and `console`."""
     return server.Programme(
         " · ".join(office.name for office in config.offices.values()),
         {topic_id: topic.title["id"] for topic_id, topic in faq.topics.items()},
         reachable_channels(),
-        matcher,
+        content,
     )
 
 
@@ -47,8 +47,8 @@ def main(config: Config, args: argparse.Namespace) -> int:
         db = await Database.open(config.database)
         try:
             await people.mark_staff(db, config.staff_members())
-            taught = TaughtMatcher(config, faq, db, build_matcher(config, faq))
-            shown = programme(config, faq, taught.current)
+            live = LiveFaq(config, faq, db, build_matcher(config, faq))
+            shown = programme(config, faq, live)
             await server.serve(db, config.console, config.timezone, stop, shown)
         finally:
             await db.close()

@@ -71,7 +71,6 @@ async def _serve(app: App, prepared: list[Prepared], stop: asyncio.Event, config
     channels = [channel.build(app) for channel in prepared]
     served = [channel.serve(stop) for channel in channels]
     if config.console.enabled:  # the staff console in the same loop, on the same database
-        current = app.taught.current if app.taught else None
-        programme = console_cli.programme(config, app.env.faq, current)
+        programme = console_cli.programme(config, app.env.faq, app.taught)
         served.append(console.serve(app.db, config.console, config.timezone, stop, programme))
     await asyncio.gather(*served)

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -14,6 +15,7 @@ from starlette.templating import Jinja2Templates
 
 from bot.console.security import COOKIE, SignInGuard, token_digest
 from bot.console.words import LANGUAGES, words
+from bot.content.faq import Faq
 from bot.content.matcher import Matcher
 from bot.domain import accounts, inbox
 from bot.domain.accounts import Account
@@ -24,6 +26,20 @@ LANG_COOKIE = "desabot_lang"
 STOP_POLLING = 286  # htmx stops polling on this status (a signed-out page stays as it is)
 
 
+class Content(Protocol):
+    """The FAQ as the bot uses it now, with what officers taught (bot/app.py's LiveFaq)."""
+
+    faq: Faq
+
+    @property
+    def directory(self) -> Path: ...
+
+    @property
+    def placeholders(self) -> set[str]: ...
+
+    async def current(self) -> Matcher: ...
+
+
 @dataclass
 class Console:
     db: Database
@@ -32,12 +48,11 @@ class Console:
     office: str = ""  # who runs the programme, on top of the attendance sheet
     topics: dict[str, str] = field(default_factory=dict)  # FAQ topic id → its title
     channels: tuple[str, ...] = ("telegram", "whatsapp")  # where villagers can be reached
-    matcher: CurrentMatcher | None = None  # the bot's, with what officers taught
+    content: Content | None = None  # the FAQ and matcher as the bot uses them now
     guard: SignInGuard = field(default_factory=SignInGuard)
 
 
 Handler = Callable[[Request], Awaitable[Response]]
-CurrentMatcher = Callable[[], Awaitable[Matcher]]  # bot/app.py's TaughtMatcher.current
 Page = Callable[[Console, Jinja2Templates, Request, Account], Awaitable[Response]]
 
 
@@ -80,7 +95,7 @@ def page(
                 return Response(status_code=STOP_POLLING)  # the page's own reload signs in
             return RedirectResponse(f"/masuk?next={request.url.path}", status_code=303)
         request.state.waiting = await inbox.open_questions(console.db)
-        request.state.teaches = console.matcher is not None
+        request.state.teaches = console.content is not None
         if admin and not account.is_admin:
             return render(
                 templates, request, "message.html", 403, account=account, key="admin_only"

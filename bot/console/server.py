@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import uvicorn
 
 from bot.config import ConsoleConfig
-from bot.console.base import CurrentMatcher
+from bot.console.base import Content
 from bot.console.web import build
 from bot.domain.store import Database
 
@@ -31,12 +31,12 @@ class _Server(uvicorn.Server):
 class Programme:
     """What the console shows beside the database: who runs the programme (on the attendance
     sheet), the FAQ's titles by topic id, the channels villagers can be reached on, and the
-    matcher as the bot uses it (with what officers taught), for the teaching page."""
+    FAQ and its matcher as the bot uses them now (to edit the FAQ and teach the matcher)."""
 
     office: str = ""
     topics: dict[str, str] = field(default_factory=dict)
     channels: tuple[str, ...] = ("telegram", "whatsapp")
-    matcher: CurrentMatcher | None = None
+    content: Content | None = None
 
 
 async def serve(
@@ -50,7 +50,7 @@ async def serve(
     programme = programme or Programme()
     app = build(
         db, timezone, config.session_hours, programme.office, programme.topics,
-        programme.channels, programme.matcher,
+        programme.channels, programme.content,
     )  # fmt: skip
     server = _Server(
         uvicorn.Config(

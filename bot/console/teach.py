@@ -1,7 +1,7 @@
 """Teaching the bot: the questions the FAQ could not answer, most frequent first and grouped
 when they say nearly the same (the same words once normalised), each with the topics the
 matcher found closest; an officer marks "this means topic X" (one more example of X for the
-matcher, in use within seconds: bot/app.py's TaughtMatcher) or "needs a new topic" (a list
+matcher, in use within seconds: bot/app.py's LiveFaq) or "needs a new topic" (a list
 for the admin). The answers villagers disliked (👎) beside them, and every mark, removable."""
 
 from __future__ import annotations
@@ -62,9 +62,9 @@ async def _groups(console: Console, matcher: Matcher, lang: str) -> list[Group]:
 async def teach_page(
     console: Console, templates: Jinja2Templates, request: Request, account: Account
 ) -> Response:
-    if console.matcher is None:
+    if console.content is None:
         return render(templates, request, "message.html", 404, account=account, key="not_found")
-    lang, matcher = lang_of(request), await console.matcher()
+    lang, matcher = lang_of(request), await console.content.current()
     marks = await teaching.everything(console.db)
     disliked = [
         (d, console.topics.get(d.faq_id or "", d.faq_id or "–"),
@@ -111,8 +111,8 @@ async def teach(
         await teaching.teach(console.db, question, topic or None, f"{account.name} (konsol)")
     action = "console_teach" if topic else "console_teach_new_topic"
     await audit.record(console.db, f"console:{account.name}", action, f"{topic} {wordings[0]}")
-    if console.matcher is not None:
-        await console.matcher()  # rebuilt now: the note below shows the new decision
+    if console.content is not None:
+        await console.content.current()  # rebuilt now: the note below shows the new decision
     query = urlencode({"diajarkan": wordings[0]})
     return RedirectResponse(f"/ajari?{query}", status_code=303)
 

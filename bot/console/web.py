@@ -19,12 +19,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from bot.console import audit_log, glance, inbox, schedule, teach
+from bot.console import audit_log, faq_pages, glance, inbox, schedule, teach
 from bot.console.base import (
     HERE,
     LANG_COOKIE,
     Console,
-    CurrentMatcher,
+    Content,
     current_account,
     lang_of,
     page,
@@ -75,12 +75,12 @@ def build(
     office: str = "",
     topics: dict[str, str] | None = None,
     channels: tuple[str, ...] = ("telegram", "whatsapp"),
-    matcher: CurrentMatcher | None = None,
+    content: Content | None = None,
 ) -> Starlette:
     """The console as an ASGI app, on the bot's database. ``office``: who runs the programme;
     ``topics``: FAQ titles by topic id; ``channels``: where villagers can be reached;
-    ``matcher``: the bot's matcher as it is now (for teaching it)."""
-    console = Console(db, timezone, session_hours, office, topics or {}, channels, matcher)
+    ``content``: the FAQ and matcher as the bot uses them now (to edit and teach them)."""
+    console = Console(db, timezone, session_hours, office, topics or {}, channels, content)
     templates = Jinja2Templates(directory=HERE / "templates")
     routes = [
         Route("/", _home),
@@ -106,6 +106,13 @@ def build(
         Route("/tanya/{id:int}/ambil", page(console, templates, inbox.take), methods=["POST"]),
         Route("/tanya/{id:int}/lepas", page(console, templates, inbox.release), methods=["POST"]),
         Route("/tanya/{id:int}/jawab", page(console, templates, inbox.answer), methods=["POST"]),
+        Route("/faq", page(console, templates, faq_pages.faq_list)),
+        Route("/faq/{id:str}", page(console, templates, faq_pages.topic_page)),
+        Route("/faq/{id:str}", page(console, templates, faq_pages.save), methods=["POST"]),
+        Route("/faq/{id:str}/periksa", page(console, templates, faq_pages.check), methods=["POST"]),
+        Route(
+            "/faq/{id:str}/pulihkan", page(console, templates, faq_pages.restore), methods=["POST"]
+        ),
         Route("/ajari", page(console, templates, teach.teach_page)),
         Route("/ajari", page(console, templates, teach.teach), methods=["POST"]),
         Route("/ajari/{id:int}/hapus", page(console, templates, teach.forget), methods=["POST"]),

@@ -90,7 +90,7 @@ def read_faq(directory: Path, known_placeholders: set[str]) -> tuple[Faq, list[P
             continue
         for index, entry in enumerate(entries):
             line = entries.line_of(index)
-            topic, entry_problems = _read_topic(path, line, entry, known_placeholders)
+            topic, entry_problems = read_topic(path, line, entry, known_placeholders)
             problems.extend(entry_problems)
             if topic is None:
                 continue
@@ -108,15 +108,16 @@ def read_faq(directory: Path, known_placeholders: set[str]) -> tuple[Faq, list[P
     return Faq(topics), problems
 
 
-def _read_topic(
+def read_topic(
     path: Path, line: int, entry: object, known_placeholders: set[str]
 ) -> tuple[Topic | None, list[Problem]]:
     if not isinstance(entry, LineDict):
         return None, [Problem(path, line, "expected an entry with id, title, answer, ...")]
     problems: list[Problem] = []
 
-    def problem(key: str, message: str) -> None:
-        problems.append(Problem(path, entry.line_of(key), message))
+    def problem(key: str, message: str, code: str = "", **details: str) -> None:
+        line = int(details["at"]) if "at" in details else entry.line_of(key)
+        problems.append(Problem(path, line, message, key, code, **details))
 
     topic_id = entry.get("id")
     if not isinstance(topic_id, str) or not ID_PATTERN.fullmatch(topic_id):
@@ -126,18 +127,21 @@ def _read_topic(
     answer = _per_language(entry, "answer", topic_id, problem)
     for lang, text in title.items():
         if len(text) > TITLE_LIMIT:
-            problem("title", f"{topic_id}: title.{lang} is over {TITLE_LIMIT} characters")
+            problem("title", f"{topic_id}: title.{lang} is over {TITLE_LIMIT} characters",
+                    "too_long", lang=lang, limit=str(TITLE_LIMIT))  # fmt: skip
     for lang, text in answer.items():
         if len(text) > MAX_TEXT:
-            problem("answer", f"{topic_id}: answer.{lang} is over {MAX_TEXT} characters")
+            problem("answer", f"{topic_id}: answer.{lang} is over {MAX_TEXT} characters",
+                    "too_long", lang=lang, limit=str(MAX_TEXT))  # fmt: skip
         for name in sorted(placeholders(text) - known_placeholders):
-            problem("answer", f"{topic_id}: answer.{lang} uses unknown placeholder {{{name}}}")
+            problem("answer", f"{topic_id}: answer.{lang} uses unknown placeholder {{{name}}}",
+                    "placeholder", lang=lang, name=name)  # fmt: skip
     examples = _text_list(entry, "examples", topic_id, problem)
     if len(examples) < MIN_EXAMPLES:
         problem("examples", f"{topic_id}: expected at least {MIN_EXAMPLES} example questions")
     sources = _text_list(entry, "sources", topic_id, problem)
     if not sources:
-        problem("sources", f"{topic_id}: expected at least one source")
+        problem("sources", f"{topic_id}: expected at least one source", "no_sources")
     reviewed = entry.get("reviewed")
     if not isinstance(reviewed, dt.date):
         problem("reviewed", f"{topic_id}: reviewed: expected a date YYYY-MM-DD, got {reviewed!r}")
@@ -177,9 +181,16 @@ def _per_language(entry: LineDict, key: str, topic_id: str, problem) -> dict[str
     for lang in LANGUAGES:
         text = value.get(lang)
         if not isinstance(text, str) or not text.strip():
-            problem(key, f"{topic_id}: {key}.{lang}: missing or empty")
+            problem(key, f"{topic_id}: {key}.{lang}: missing or empty", "missing", lang=lang)
         else:
             texts[lang] = text.strip()
+    for stray in value.keys() - set(LANGUAGES):
+        # a line of the text indented less than the text: YAML reads "Telepon: 0451..." as
+        # one more key of the answer, and without this the line would silently disappear
+        line = value.line_of(stray) if isinstance(value, LineDict) else entry.line_of(key)
+        named = f"{topic_id}: {key}: {stray!r} is not a language ({', '.join(LANGUAGES)})"
+        problem(key, f"{named}; if this line belongs to the text above, indent it like the"
+                " text's other lines", "stray_line", at=str(line))  # fmt: skip
     return texts
 
 

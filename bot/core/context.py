@@ -58,8 +58,9 @@ class Settings:
 
 @dataclass
 class Env:
-    """The services handlers use. ``memory``: per-feature state for the life of the process
-    (caches), each feature under its own name."""
+    """The services handlers use. ``memory``: per-feature caches of what is built from the
+    content, each feature under its own name; emptied when the content changes
+    (``use_faq``)."""
 
     db: Database
     texts: Texts
@@ -70,6 +71,11 @@ class Env:
 
     def remembered(self, feature: str) -> dict[Any, Any]:
         return self.memory.setdefault(feature, {})
+
+    def use_faq(self, faq: Faq, matcher: Matcher) -> None:
+        """The FAQ as edited or taught since: answers built from the old one are forgotten."""
+        self.faq, self.matcher = faq, matcher
+        self.memory.clear()
 
 
 @dataclass(frozen=True)

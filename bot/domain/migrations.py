@@ -283,4 +283,17 @@ MIGRATIONS: tuple[str, ...] = (
         taught_at TEXT NOT NULL
     );
     """,
+    # 15: FAQ answers edited in the console: each change of a topic with what it was before,
+    # so the previous version can be restored with one click (the file holds the current one).
+    """
+    CREATE TABLE faq_changes (
+        id INTEGER PRIMARY KEY,
+        topic_id TEXT NOT NULL,
+        before TEXT NOT NULL,  -- JSON: title, answer, sources as they were
+        after TEXT NOT NULL,
+        changed_by TEXT NOT NULL,
+        changed_at TEXT NOT NULL
+    );
+    CREATE INDEX faq_changes_by_topic ON faq_changes (topic_id, id);
+    """,
 )

@@ -130,7 +130,7 @@ async def feedback(ctx: Ctx, action: Feedback) -> Outcome:
 
 
 def _answer(ctx: Ctx, topic: FaqTopic) -> Reply:
-    """An answer, built once per topic and language (content is fixed while the bot runs)."""
+    """An answer, built once per topic and language (until the FAQ is edited: Env.use_faq)."""
     answers = ctx.env.remembered(feature.name)
     key = (topic.id, ctx.lang)
     if key not in answers:

@@ -11,10 +11,20 @@ import yaml
 class Problem(Exception):
     """A problem in a data file, reported to people as ``file:line: message``."""
 
-    def __init__(self, file: Path | str, line: int | None, message: str) -> None:
+    def __init__(
+        self,
+        file: Path | str,
+        line: int | None,
+        message: str,
+        field: str = "",
+        code: str = "",
+        **details: str,
+    ) -> None:
         self.file = str(file)
         self.line = line
         self.message = message
+        # for an editor that shows it beside the field: which field, what kind of problem
+        self.field, self.code, self.details = field, code, details
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -83,6 +93,11 @@ def load(path: Path) -> Any:
         raise Problem(path, None, "file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise Problem(path, None, f"cannot read file: {exc}") from None
+    return loads(text, path)
+
+
+def loads(text: str, path: Path | str) -> Any:
+    """Parse YAML text as ``load`` does (``path`` names it in problems)."""
     try:
         return yaml.load(text, Loader=_LineLoader)
     except Problem as exc:

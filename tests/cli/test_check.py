@@ -47,6 +47,21 @@ def test_a_broken_faq_entry_is_reported_with_file_and_line(tmp_path):
     )
 
 
+def test_a_line_of_an_answer_indented_too_little_is_reported_not_dropped(tmp_path):
+    faq = tmp_path / "faq"
+    shutil.copytree(REPO / "faq", faq)
+    paspor = faq / "paspor.yaml"
+    lines = paspor.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = next(n for n, line in enumerate(lines) if line.startswith("    en: |")) - 1
+    lines.insert(at + 1, "    Telepon kantor: 0451-421234\n")  # 4 spaces instead of 6
+    paspor.write_text("".join(lines), encoding="utf-8")
+    result = check(write_config(tmp_path, faq_dir=str(faq)))
+    assert result.returncode == 1
+    assert f"{paspor}:{at + 2}: paspor-syarat: answer: 'Telepon kantor' is not a language" in (
+        result.stdout
+    )
+
+
 def test_a_config_error_is_reported_and_fails(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("log_level: LOUD\n")

@@ -23,9 +23,9 @@ DECLINED = "Maaf, saya belum bisa menjawab"
 @pytest.fixture
 async def console(app):
     await accounts.add_account(app.db, "budi", "officer", hash_password(PASSWORD))
-    shown = programme(app.taught.config, app.env.faq, app.taught.current)
+    shown = programme(app.taught.config, app.env.faq, app.taught)
     return build(app.db, app.settings.timezone, 12, shown.office, shown.topics,
-                 shown.channels, shown.matcher)  # fmt: skip
+                 shown.channels, shown.content)  # fmt: skip
 
 
 async def test_a_declined_question_taught_is_answered_next_time_and_a_variant_too(app, console):
@@ -77,10 +77,10 @@ async def test_a_mark_can_be_removed_and_a_new_topic_is_listed_for_the_admin(app
 async def test_a_mark_made_in_a_console_served_apart_reaches_the_bot_at_its_housekeeping(app):
     from datetime import UTC, datetime
 
-    from bot.app import TaughtMatcher
+    from bot.app import LiveFaq
     from bot.domain import teaching
 
-    apart = TaughtMatcher(app.taught.config, app.env.faq, app.db, app.taught.matcher)
+    apart = LiveFaq(app.taught.config, app.env.faq, app.db, app.taught.matcher)
     await teaching.teach(app.db, STORY, "tppo-tanda", "budi (konsol)")
     assert (await apart.current()).match(STORY).topic_id == "tppo-tanda"  # the console's
     [still] = await say(app, Kind.TEXT, STORY)
