@@ -1,7 +1,8 @@
 """How fast the staff console's pages render on a programme's worth of data.
 
 Builds a database of 10,000 villagers, 200 sessions (2,000 of the villagers registered across
-them, 50 in the largest) and 50,000 logged messages, then asks the console's own ASGI app
+them, 50 in the largest), 50,000 logged messages and 2,000 questions to officers (half of them
+answered), then asks the console's own ASGI app
 (in this process, through httpx, as a signed-in officer) for each page ``--rounds`` times and
 prints the median and the slowest render, in milliseconds. Target (issue 13): under 100 ms.
 
@@ -32,7 +33,7 @@ from bot.domain.store import Database  # noqa: E402
 from bot.support.passwords import hash_password  # noqa: E402
 
 WITA = ZoneInfo("Asia/Makassar")
-VILLAGERS, SESSIONS, MESSAGES = 10_000, 200, 50_000
+VILLAGERS, SESSIONS, MESSAGES, QUESTIONS = 10_000, 200, 50_000, 2_000
 
 
 async def fill(db: Database) -> str:
@@ -74,6 +75,15 @@ async def fill(db: Database) -> str:
                 for n in range(MESSAGES)
             ],
         )
+        await conn.executemany(  # questions to officers: every other one answered
+            "INSERT INTO inbox (person_id, question, source, asked_at) VALUES (?, ?, 'asked', ?)",
+            [(1 + n * 3, f"Pertanyaan nomor {n} untuk petugas", stamp) for n in range(QUESTIONS)],
+        )
+        await conn.executemany(
+            "INSERT INTO inbox_answers (inbox_id, answer, answered_by, answered_at)"
+            " VALUES (?, 'Jawaban petugas', 'budi (konsol)', ?)",
+            [(1 + n, stamp) for n in range(0, QUESTIONS, 2)],
+        )
     await accounts.add_account(db, "budi", "officer", hash_password(PASSWORD))
     return f"S{SESSIONS - 1:03d}"
 
@@ -98,10 +108,12 @@ async def main(rounds: int) -> None:
                 await sign_in(browser, "budi")
                 pages = {"sessions (/sesi)": "/sesi", "at a glance (/ringkasan)": "/ringkasan",
                          "at the door (50 people)": f"/sesi/{largest}",
+                         "officer inbox (/tanya)": "/tanya",
+                         "one question": f"/tanya/{QUESTIONS - 1}",
                          "Excel file": f"/sesi/{largest}/peserta.xlsx",
                          "Daftar Hadir PDF": f"/sesi/{largest}/daftar-hadir.pdf"}  # fmt: skip
-                print(f"{VILLAGERS} villagers, {SESSIONS} sessions, {MESSAGES} messages; "
-                      f"{rounds} rounds each")  # fmt: skip
+                print(f"{VILLAGERS} villagers, {SESSIONS} sessions, {MESSAGES} messages, "
+                      f"{QUESTIONS} questions to officers; {rounds} rounds each")  # fmt: skip
                 for name, path in pages.items():
                     await timed(browser, path, 2)  # warm: templates compiled, caches filled
                     times = await timed(browser, path, rounds)

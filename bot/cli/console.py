@@ -7,15 +7,11 @@ import argparse
 import asyncio
 import signal
 
-from bot.app import LiveFaq, build_matcher
+from bot.app import App, open_app
 from bot.channels.registry import reachable_channels
 from bot.cli.common import EXIT_OK, with_config
 from bot.config import Config
 from bot.console import server
-from bot.console.base import Content
-from bot.content.faq import Faq, load_faq
-from bot.domain import people
-from bot.domain.store import Database
 from bot.support.logs import setup_logging
 
 
@@ -25,13 +21,22 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.set_defaults(handler=with_config(main))
 
 
-def programme(config: Config, faq: Faq, content: Content | None) -> server.Programme:
+def programme(config: Config, app: App) -> server.Programme:
     """What the console is handed besides the database, alike for `run` and `console`."""
+
+    def preview(text: str, office: str, lang: str) -> str:
+        return app.broadcast_preview(text, office, lang).text
+
+    quiet = app.settings.quiet
     return server.Programme(
         " · ".join(office.name for office in config.offices.values()),
-        {topic_id: topic.title["id"] for topic_id, topic in faq.topics.items()},
+        {topic_id: topic.title["id"] for topic_id, topic in app.env.faq.topics.items()},
         reachable_channels(),
-        content,
+        app.taught,
+        config.villages,
+        {key: office.name for key, office in config.offices.items()},
+        preview,
+        quiet.describe() if quiet.start_hour != quiet.end_hour else "",  # none: no note
     )
 
 
@@ -43,15 +48,11 @@ def main(config: Config, args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        faq = load_faq(config.faq_dir, config.office_placeholders())
-        db = await Database.open(config.database)
-        try:
-            await people.mark_staff(db, config.staff_members())
-            live = LiveFaq(config, faq, db, build_matcher(config, faq))
-            shown = programme(config, faq, live)
-            await server.serve(db, config.console, config.timezone, stop, shown)
-        finally:
-            await db.close()
+        # the bot's own assembly (content, database, staff marked), with no channel: the
+        # console's previews and its FAQ pages are the bot's
+        async with open_app(config) as app:
+            shown = programme(config, app)
+            await server.serve(app.db, config.console, config.timezone, stop, shown)
 
     asyncio.run(serve())
     return EXIT_OK

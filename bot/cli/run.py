@@ -71,6 +71,6 @@ async def _serve(app: App, prepared: list[Prepared], stop: asyncio.Event, config
     channels = [channel.build(app) for channel in prepared]
     served = [channel.serve(stop) for channel in channels]
     if config.console.enabled:  # the staff console in the same loop, on the same database
-        programme = console_cli.programme(config, app.env.faq, app.taught)
+        programme = console_cli.programme(config, app)
         served.append(console.serve(app.db, config.console, config.timezone, stop, programme))
     await asyncio.gather(*served)

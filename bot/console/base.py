@@ -40,6 +40,9 @@ class Content(Protocol):
     async def current(self) -> Matcher: ...
 
 
+Preview = Callable[[str, str, str], str]  # (text, office key, language) → the message
+
+
 @dataclass
 class Console:
     db: Database
@@ -49,6 +52,10 @@ class Console:
     topics: dict[str, str] = field(default_factory=dict)  # FAQ topic id → its title
     channels: tuple[str, ...] = ("telegram", "whatsapp")  # where villagers can be reached
     content: Content | None = None  # the FAQ and matcher as the bot uses them now
+    villages: tuple[str, ...] = ()  # config.yaml's, shown first when choosing an audience
+    offices: dict[str, str] = field(default_factory=dict)  # who an announcement is from
+    preview: Preview | None = None  # an announcement as villagers will get it
+    quiet: str = ""  # announcements' quiet hours, "21.00–07.00"
     guard: SignInGuard = field(default_factory=SignInGuard)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import uvicorn
 
 from bot.config import ConsoleConfig
-from bot.console.base import Content
+from bot.console.base import Content, Preview
 from bot.console.web import build
 from bot.domain.store import Database
 
@@ -37,6 +37,10 @@ class Programme:
     topics: dict[str, str] = field(default_factory=dict)
     channels: tuple[str, ...] = ("telegram", "whatsapp")
     content: Content | None = None
+    villages: tuple[str, ...] = ()
+    offices: dict[str, str] = field(default_factory=dict)
+    preview: Preview | None = None
+    quiet: str = ""
 
 
 async def serve(
@@ -50,7 +54,8 @@ async def serve(
     programme = programme or Programme()
     app = build(
         db, timezone, config.session_hours, programme.office, programme.topics,
-        programme.channels, programme.content,
+        programme.channels, programme.content, programme.villages, programme.offices,
+        programme.preview, programme.quiet,
     )  # fmt: skip
     server = _Server(
         uvicorn.Config(

@@ -19,12 +19,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from bot.console import audit_log, faq_pages, glance, inbox, schedule, teach
+from bot.console import announce, audit_log, faq_pages, glance, inbox, schedule, teach
 from bot.console.base import (
     HERE,
     LANG_COOKIE,
     Console,
     Content,
+    Preview,
     current_account,
     lang_of,
     page,
@@ -76,11 +77,17 @@ def build(
     topics: dict[str, str] | None = None,
     channels: tuple[str, ...] = ("telegram", "whatsapp"),
     content: Content | None = None,
+    villages: tuple[str, ...] = (),
+    offices: dict[str, str] | None = None,
+    preview: Preview | None = None,
+    quiet: str = "",
 ) -> Starlette:
     """The console as an ASGI app, on the bot's database. ``office``: who runs the programme;
     ``topics``: FAQ titles by topic id; ``channels``: where villagers can be reached;
-    ``content``: the FAQ and matcher as the bot uses them now (to edit and teach them)."""
-    console = Console(db, timezone, session_hours, office, topics or {}, channels, content)
+    ``content``: the FAQ and matcher as the bot uses them now (to edit and teach them);
+    ``villages``, ``offices``, ``preview``: for composing announcements."""
+    console = Console(db, timezone, session_hours, office, topics or {}, channels, content,
+                      villages, offices or {}, preview, quiet)  # fmt: skip
     templates = Jinja2Templates(directory=HERE / "templates")
     routes = [
         Route("/", _home),
@@ -106,6 +113,16 @@ def build(
         Route("/tanya/{id:int}/ambil", page(console, templates, inbox.take), methods=["POST"]),
         Route("/tanya/{id:int}/lepas", page(console, templates, inbox.release), methods=["POST"]),
         Route("/tanya/{id:int}/jawab", page(console, templates, inbox.answer), methods=["POST"]),
+        Route("/pengumuman", page(console, templates, announce.list_page)),
+        Route("/pengumuman/baru", page(console, templates, announce.compose_page)),
+        Route("/pengumuman/baru", page(console, templates, announce.compose), methods=["POST"]),
+        Route("/pengumuman/{id:int}", page(console, templates, announce.report_page)),
+        Route("/pengumuman/{id:int}/penerima.csv", page(console, templates, announce.report_csv)),
+        Route(
+            "/pengumuman/{id:int}/batal",
+            page(console, templates, announce.cancel),
+            methods=["POST"],
+        ),
         Route("/faq", page(console, templates, faq_pages.faq_list)),
         Route("/faq/{id:str}", page(console, templates, faq_pages.topic_page)),
         Route("/faq/{id:str}", page(console, templates, faq_pages.save), methods=["POST"]),

@@ -80,7 +80,8 @@ async def _history(db: Database) -> None:
     ids = []
     for village, count in HISTORY.items():
         for n in range(count):
-            person = await touch_person(db, "telegram", f"{village}{n}", f"Warga {n}", "id")
+            user = str(90_000 + len(ids))  # Telegram ids are numbers
+            person = await touch_person(db, "telegram", user, f"Warga {n}", "id")
             await set_village(db, person.id, village)
             ids.append(person.id)
     await set_subscribed(db, ids[1], False)
@@ -343,6 +344,26 @@ def test_an_officer_fixes_an_answer_the_day_a_fee_changes_and_can_undo_it(runnin
     assert new_line in answer_to(villager)  # the running bot, not restarted
     page.click("button:has-text('Pulihkan versi sebelumnya')")
     assert new_line not in answer_to(villager + 1)
+    context.close()
+
+
+def test_an_announcement_to_a_village_is_previewed_sent_and_followed(running, browser):
+    fake = running.fake
+    context, page = signed_in(browser, running.url, "budi")
+    page.goto(f"{running.url}/pengumuman/baru")
+    page.fill("textarea[name=text_id]", "Sesi paspor hari Sabtu jam 9 di balai desa Pesaku.")
+    page.check("input[name=kind][value=village]")
+    page.check("input[name=village][value=Pesaku]")
+    page.click("button:has-text('Pratinjau')")
+    assert "📢" in page.locator(".bubble .message").first.inner_text()  # as villagers see it
+    shot(page, "announce")
+    page.click("button[name=step][value=send]")
+    page.wait_for_url(f"{running.url}/pengumuman/*")
+    sent = "Sesi paspor hari Sabtu jam 9 di balai desa Pesaku."
+    fake.wait_until(lambda f: any(sent in m["visible_text"] for m in f.sent(VILLAGER)), 20)
+    page.locator("td", has_text="terkirim").first.wait_for(timeout=20_000)  # by itself
+    assert page.locator("td", has_text="Siti Aminah").count() == 1
+    shot(page, "announcement")
     context.close()
 
 

@@ -29,7 +29,7 @@ async def running(make_config, tmp_path):
     shutil.copytree(REPO / "faq", faq)
     async with open_app(make_config(faq_dir=str(faq))) as app:
         await accounts.add_account(app.db, "budi", "officer", hash_password(PASSWORD))
-        shown = programme(app.taught.config, app.env.faq, app.taught)
+        shown = programme(app.taught.config, app)
         console = build(app.db, app.settings.timezone, 12, shown.office, shown.topics,
                         shown.channels, shown.content)  # fmt: skip
         yield app, console, faq

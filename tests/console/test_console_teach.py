@@ -23,7 +23,7 @@ DECLINED = "Maaf, saya belum bisa menjawab"
 @pytest.fixture
 async def console(app):
     await accounts.add_account(app.db, "budi", "officer", hash_password(PASSWORD))
-    shown = programme(app.taught.config, app.env.faq, app.taught)
+    shown = programme(app.taught.config, app)
     return build(app.db, app.settings.timezone, 12, shown.office, shown.topics,
                  shown.channels, shown.content)  # fmt: skip
 

@@ -1,0 +1,193 @@
+"""Announcements from the console: the recent ones with their delivery figures; a composer
+(Indonesian text, optional English text, the audience: everyone, villages chosen from the
+list, or a session's registrants; the office it is from) whose preview is the message as
+villagers will get it, with the recipients per channel and the quiet-hours note; send now or
+at a time; then the delivery report (sent, failed with the reason, waiting; per recipient,
+filtered, as CSV), updating itself, and cancel. The same domain calls as the chat's /umumkan
+and `desabot broadcast` (bot/domain/broadcasts.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from bot.console.base import Console, lang_of, render
+from bot.console.words import words
+from bot.domain import audit, broadcasts, sessions
+from bot.domain.accounts import Account
+from bot.domain.broadcasts import Audience, BroadcastError
+from bot.support.dates import moment_of, typed_clock, typed_day
+from bot.support.exports import csv_for_spreadsheet
+
+LISTED = 20
+SHOWN_RECIPIENTS = 500  # on the page; the CSV has them all
+
+
+def audience_words(audience: Audience, lang: str) -> str:
+    """Who it is for, as staff read it: "Desa Sibowi, Kaleke", "Peserta sesi K7QA"."""
+    w = words(lang)
+    if audience.kind == "village":
+        return w["bc_to_villages"].format(villages=", ".join(audience.villages))
+    if audience.kind == "session":
+        return w["bc_to_session"].format(code=audience.session_code)
+    return w["bc_to_all"]
+
+
+async def list_page(
+    console: Console, templates: Jinja2Templates, request: Request, account: Account
+) -> Response:
+    lang = lang_of(request)
+    rows = []
+    for broadcast in await broadcasts.recent_broadcasts(console.db, LISTED):
+        counts = await broadcasts.summary(console.db, broadcast.id)
+        rows.append((broadcast, counts, moment_of(broadcast.send_at.isoformat(),
+                                                  console.timezone, lang)))  # fmt: skip
+    return render(templates, request, "announcements.html", account=account, rows=rows,
+                  audience=lambda a: audience_words(a, lang))  # fmt: skip
+
+
+async def _audience(console: Console, form: FormData) -> Audience:
+    kind = str(form.get("kind", "all"))
+    if kind == "village":
+        chosen = tuple(str(v) for v in form.getlist("village") if str(v).strip())
+        if not chosen:
+            raise BroadcastError("no_village", "no village chosen")
+        return await broadcasts.parse_audience(
+            console.db, "village:" + ",".join(chosen), console.villages
+        )
+    if kind == "session":
+        return await broadcasts.parse_audience(
+            console.db, f"session:{form.get('session', '')}", console.villages
+        )
+    return Audience("all")
+
+
+def _send_at(console: Console, form: FormData) -> datetime | None:
+    """None: now. A day and a time as people write them, in the bot's time zone."""
+    if form.get("when") != "later":
+        return None
+    day, clock = typed_day(str(form.get("day", ""))), typed_clock(str(form.get("time", "")))
+    if day is None or clock is None:
+        raise BroadcastError("bad_time", "no day or time")
+    moment = datetime.combine(day, clock, tzinfo=console.timezone)
+    if moment <= datetime.now(UTC):
+        raise BroadcastError("in_past", "in the past")
+    return moment
+
+
+async def compose_page(
+    console: Console, templates: Jinja2Templates, request: Request, account: Account
+) -> Response:
+    return await _composer(console, templates, request, account, {})
+
+
+async def _composer(console, templates, request, account, form, problem="", preview=None,
+                    status=200) -> Response:  # fmt: skip
+    villages = await broadcasts.villages_in_use(console.db, console.villages)
+    upcoming = await sessions.upcoming_sessions(console.db)
+    return render(templates, request, "announce_form.html", status, account=account,
+                  form=form, villages=villages, upcoming=upcoming, offices=console.offices,
+                  problem=problem, preview=preview, quiet=console.quiet)  # fmt: skip
+
+
+async def compose(
+    console: Console, templates: Jinja2Templates, request: Request, account: Account
+) -> Response:
+    """ "Pratinjau" shows the message and who gets it; "Kirim" queues it."""
+    form = await request.form()
+    values = {
+        key: str(form.get(key, ""))
+        for key in ("text_id", "text_en", "kind", "session", "office", "when", "day", "time")
+    }
+    values["villages"] = [str(v) for v in form.getlist("village")]  # type: ignore[assignment]
+    w = words(lang_of(request))
+    office = values["office"] if values["office"] in console.offices else ""
+    try:
+        text_id = broadcasts.check_text(values["text_id"])
+        text_en = broadcasts.check_text(values["text_en"]) if values["text_en"].strip() else ""
+        audience = await _audience(console, form)
+        send_at = _send_at(console, form)
+        if not office:
+            raise BroadcastError("no_office", "no office")
+    except BroadcastError as exc:
+        problem = w.get(f"bc_problem_{exc.reason}", str(exc))
+        return await _composer(console, templates, request, account, values, problem,
+                               status=400)  # fmt: skip
+    per_channel = {
+        channel: await broadcasts.count_recipients(console.db, audience, (channel,))
+        for channel in console.channels
+    }
+    if form.get("step") != "send":
+        shown = {lang: console.preview(text, office, lang) if console.preview else text
+                 for lang, text in (("id", text_id), ("en", text_en or text_id))}  # fmt: skip
+        return await _composer(console, templates, request, account, values,
+                               preview={"texts": shown, "per_channel": per_channel,
+                                        "total": sum(per_channel.values())})  # fmt: skip
+    made = await broadcasts.create_broadcast(
+        console.db, text_id=text_id, text_en=text_en, office=office, audience=audience,
+        send_at=send_at or datetime.now(UTC), created_by=f"console:{account.name}",
+    )  # fmt: skip
+    await audit.record(console.db, f"console:{account.name}", "console_broadcast_send",
+                       f"#{made.id} {audience.describe()}")  # fmt: skip
+    return RedirectResponse(f"/pengumuman/{made.id}", status_code=303)
+
+
+async def report_page(
+    console: Console, templates: Jinja2Templates, request: Request, account: Account
+) -> Response:
+    broadcast = await broadcasts.get_broadcast(console.db, request.path_params["id"])
+    if broadcast is None:
+        return render(templates, request, "message.html", 404, account=account, key="not_found")
+    lang, wanted = lang_of(request), request.query_params.get("status", "")
+    everyone = await broadcasts.recipients(console.db, broadcast.id)
+    shown = [r for r in everyone if not wanted or r.status == wanted][:SHOWN_RECIPIENTS]
+    values = dict(account=account, b=broadcast, counts=await broadcasts.summary(
+        console.db, broadcast.id), recipients=shown, wanted=wanted, total=len(everyone),
+        statuses=broadcasts.STATUS_NAMES, audience=audience_words(broadcast.audience, lang),
+        when=lambda s: moment_of(s, console.timezone, lang) if s else "",
+        send_at=moment_of(broadcast.send_at.isoformat(), console.timezone, lang))  # fmt: skip
+    if request.headers.get("HX-Request"):
+        return render(templates, request, "announcement_rows.html", **values)
+    return render(templates, request, "announcement.html", **values)
+
+
+async def report_csv(
+    console: Console, templates: Jinja2Templates, request: Request, account: Account
+) -> Response:
+    broadcast = await broadcasts.get_broadcast(console.db, request.path_params["id"])
+    if broadcast is None:
+        return render(templates, request, "message.html", 404, account=account, key="not_found")
+    w, lang = words(lang_of(request)), lang_of(request)
+    rows = [
+        (r.name, r.village, r.channel, w.get(f"bc_status_{r.status}", r.status), r.detail,
+         moment_of(r.sent_at, console.timezone, lang) if r.sent_at else "")
+        for r in await broadcasts.recipients(console.db, broadcast.id)
+    ]  # fmt: skip
+    header = [w["export_name"], w["village"], w["inbox_channel"], w["export_status"],
+              w["bc_reason"], w["bc_sent_at"]]  # fmt: skip
+    content = csv_for_spreadsheet([(w["bc_report"], f"#{broadcast.id}")], header, rows)
+    await audit.record(console.db, f"console:{account.name}", "console_export_csv",
+                       f"broadcast #{broadcast.id}")  # fmt: skip
+    name = f"pengumuman-{broadcast.id}-penerima.csv"
+    return Response(
+        content,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def cancel(
+    console: Console, templates: Jinja2Templates, request: Request, account: Account
+) -> Response:
+    broadcast_id = request.path_params["id"]
+    try:
+        withdrawn = await broadcasts.cancel_broadcast(console.db, broadcast_id)
+    except BroadcastError:
+        return RedirectResponse(f"/pengumuman/{broadcast_id}", status_code=303)
+    await audit.record(console.db, f"console:{account.name}", "console_broadcast_cancel",
+                       f"#{broadcast_id} withdrawn={withdrawn}")  # fmt: skip
+    return RedirectResponse(f"/pengumuman/{broadcast_id}", status_code=303)
