@@ -89,7 +89,7 @@ class LiveFaq:
             return self.matcher
         if files != self._files:
             self._files = files
-            self.faq = self._reloaded()
+            self.faq = await asyncio.to_thread(self._reloaded)  # parsing: off the loop
         extra = await teaching.examples(self.db)
         # about 0.1 s for the bundled FAQ: off the event loop
         self.matcher = await asyncio.to_thread(

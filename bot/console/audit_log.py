@@ -24,8 +24,11 @@ def _day_start(text: str, timezone: tzinfo, days_after: int = 0) -> str:
     day = typed_day(text)
     if day is None:
         return ""
-    start = datetime.combine(day + timedelta(days=days_after), time(), timezone)
-    return start.astimezone(UTC).isoformat(timespec="milliseconds")  # as stored
+    try:
+        start = datetime.combine(day + timedelta(days=days_after), time(), timezone)
+        return start.astimezone(UTC).isoformat(timespec="milliseconds")  # as stored
+    except OverflowError:  # 31-12-9999 and the like: no limit
+        return ""
 
 
 async def audit_page(
@@ -37,7 +40,7 @@ async def audit_page(
         actor=asked["siapa"], action=asked["apa"], text=asked["isi"],
         since=_day_start(asked["dari"], console.timezone),
         until=_day_start(asked["sampai"], console.timezone, days_after=1),
-        before=int(before) if before.isdigit() else 0,
+        before=int(before) if before.isascii() and before.isdigit() else 0,
     )  # fmt: skip
     entries = await audit.search(console.db, wanted, PAGE + 1)
     lang = lang_of(request)

@@ -58,6 +58,12 @@ class Console:
     quiet: str = ""  # announcements' quiet hours, "21.00–07.00"
     guard: SignInGuard = field(default_factory=SignInGuard)
 
+    def titles(self) -> dict[str, str]:
+        """FAQ titles by topic id, as edited (``topics`` is what they were at start)."""
+        if self.content is None:
+            return self.topics
+        return {tid: t.title["id"] for tid, t in self.content.faq.topics.items()}
+
 
 Handler = Callable[[Request], Awaitable[Response]]
 Page = Callable[[Console, Jinja2Templates, Request, Account], Awaitable[Response]]
@@ -99,7 +105,8 @@ def page(
         account = await current_account(console, request)
         if account is None:
             if request.headers.get("HX-Request"):
-                return Response(status_code=STOP_POLLING)  # the page's own reload signs in
+                # htmx stops polling and swaps nothing: the page stays as it was
+                return Response(status_code=STOP_POLLING, headers={"HX-Reswap": "none"})
             return RedirectResponse(f"/masuk?next={request.url.path}", status_code=303)
         request.state.waiting = await inbox.open_questions(console.db)
         request.state.teaches = console.content is not None

@@ -6,7 +6,11 @@ writes the audit log, and the running bot answers with the new text at once."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import hashlib
+import json
+import logging
 from dataclasses import dataclass
 
 from starlette.datastructures import FormData
@@ -24,6 +28,7 @@ from bot.support.dates import moment_of
 from bot.support.yamlfile import Problem
 
 SOURCES_LIMIT = 20
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,12 @@ def _draft(form: FormData) -> Draft:
         {lang: str(form.get(f"answer_{lang}", ""))[:8000] for lang in LANGUAGES},
         tuple(s for s in sources if s)[:SOURCES_LIMIT],
     )
+
+
+def digest(draft: Draft) -> str:
+    """What the editor was opened on: a save on top of someone else's newer save is refused."""
+    text = json.dumps(draft.as_dict(), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _today(console: Console) -> dt.date:
@@ -104,18 +115,21 @@ async def _editor(
     return render(
         templates, request, "faq_topic.html", status, account=account, topic=topic,
         draft=draft, problems=problems, note=note, languages=LANGUAGES, taught=taught,
+        base=digest(Draft.of(topic)),
         changes=await faq_changes.of_topic(console.db, topic_id),
         placeholders=sorted(console.content.placeholders),
         when=lambda s: moment_of(s, console.timezone, lang),
     )  # fmt: skip
 
 
-def _problems(console: Console, topic_id: str, draft: Draft, lang: str) -> list[Shown]:
+async def _problems(console: Console, topic_id: str, draft: Draft, lang: str) -> list[Shown]:
     assert console.content is not None
     content = console.content
     path = file_of(content.directory, content.faq, topic_id)
-    try:
-        changed_text(path, topic_id, draft, _today(console), content.placeholders)
+    try:  # parsing the file takes tens of milliseconds: not in the bot's event loop
+        await asyncio.to_thread(
+            changed_text, path, topic_id, draft, _today(console), content.placeholders
+        )
     except EditRefused as refused:
         return [in_words(p, lang, content.placeholders) for p in refused.problems]
     return []
@@ -129,7 +143,7 @@ async def check(
     if console.content is None or topic_id not in console.content.faq.topics:
         return Response(status_code=404)
     draft = _draft(await request.form())
-    problems = _problems(console, topic_id, draft, lang_of(request))
+    problems = await _problems(console, topic_id, draft, lang_of(request))
     return render(templates, request, "faq_problems.html", account=account, problems=problems,
                   languages=LANGUAGES)  # fmt: skip
 
@@ -140,8 +154,15 @@ async def save(
     topic_id = request.path_params["id"]
     if console.content is None or topic_id not in console.content.faq.topics:
         return render(templates, request, "message.html", 404, account=account, key="not_found")
-    return await _save(console, templates, request, account, topic_id,
-                       _draft(await request.form()), "console_faq_edit")  # fmt: skip
+    form = await request.form()
+    draft, current = _draft(form), Draft.of(console.content.faq.topics[topic_id])
+    if form.get("base") and form.get("base") != digest(current):
+        # someone saved this topic since the editor was opened: show it, do not overwrite
+        note = words(lang_of(request))["faq_changed_meanwhile"]
+        return await _editor(console, templates, request, account, topic_id, draft,
+                             [Shown("other", note)], status=409)  # fmt: skip
+    return await _save(console, templates, request, account, topic_id, draft,
+                       "console_faq_edit")  # fmt: skip
 
 
 async def restore(
@@ -162,12 +183,20 @@ async def _save(console, templates, request, account, topic_id: str, draft: Draf
     path = file_of(content.directory, content.faq, topic_id)
     before = Draft.of(content.faq.topics[topic_id])
     try:
-        text = changed_text(path, topic_id, draft, _today(console), content.placeholders)
+        text = await asyncio.to_thread(
+            changed_text, path, topic_id, draft, _today(console), content.placeholders
+        )
     except EditRefused as refused:
         shown = [in_words(p, lang, content.placeholders) for p in refused.problems]
         return await _editor(console, templates, request, account, topic_id, draft, shown,
                              status=400)  # fmt: skip
-    write_atomically(path, text)
+    try:
+        await asyncio.to_thread(write_atomically, path, text)
+    except OSError as exc:  # a folder the bot may not write (see README, Deployment)
+        log.error("event=faq_write_failed path=%s error=%r", path, str(exc))
+        shown = [Shown("other", words(lang)["faq_cannot_write"].format(folder=path.parent))]
+        return await _editor(console, templates, request, account, topic_id, draft, shown,
+                             status=503)  # fmt: skip
     after = Draft.of((await _reloaded(console)).topics[topic_id])
     await faq_changes.record(console.db, topic_id, before.as_dict(), after.as_dict(),
                              f"{account.name} (konsol)")  # fmt: skip

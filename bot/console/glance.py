@@ -85,7 +85,7 @@ async def glance_page(
     asked = await stats.questions(console.db, stats.week_start(now, tz), TOP_TOPICS)
     top = max((n for _, n in asked.topics), default=0)
     topics = [
-        Bar(console.topics.get(topic or "", topic or "–"), str(n), _percent(n, top))
+        Bar(console.titles().get(topic or "", topic or "–"), str(n), _percent(n, top))
         for topic, n in asked.topics
     ]
     weekly = await stats.topics_by_week(console.db, now, tz, WEEKS, TOP_TOPICS)
@@ -101,6 +101,6 @@ async def glance_page(
     return render(
         templates, request, "glance.html", account=account, reach=reach, villages=villages,
         attendance=attendance, asked=asked, topics=topics, deliveries=deliveries,
-        weeks=weeks_of(weekly, console.topics),
+        weeks=weeks_of(weekly, console.titles()),
         waiting=await inbox.open_questions(console.db),
     )  # fmt: skip

@@ -50,7 +50,7 @@ async def _groups(console: Console, matcher: Matcher, lang: str) -> list[Group]:
         same = " ".join(sorted(set(matcher.normaliser.tokens(asked.text)))) or asked.text
         group = groups.get(same)
         if group is None:
-            closest = _closest(matcher, asked.text, console.topics)
+            closest = _closest(matcher, asked.text, console.titles())
             last = moment_of(asked.last_asked, console.timezone, lang)
             groups[same] = Group([asked.text], asked.times, last, closest)
         else:
@@ -67,15 +67,15 @@ async def teach_page(
     lang, matcher = lang_of(request), await console.content.current()
     marks = await teaching.everything(console.db)
     disliked = [
-        (d, console.topics.get(d.faq_id or "", d.faq_id or "–"),
-         _closest(matcher, d.text, console.topics))
+        (d, console.titles().get(d.faq_id or "", d.faq_id or "–"),
+         _closest(matcher, d.text, console.titles()))
         for d in await feedback.disliked_answers(console.db, GROUPS)
     ]  # fmt: skip
     return render(
         templates, request, "teach.html", account=account,
         groups=await _groups(console, matcher, lang), disliked=disliked,
         taught=[m for m in marks if m.topic_id], new_topics=[m for m in marks if not m.topic_id],
-        topics=sorted(console.topics.items(), key=lambda item: item[1]),
+        topics=sorted(console.titles().items(), key=lambda item: item[1]),
         note=_note(request, matcher, console, lang),
         when=lambda stamp: moment_of(stamp, console.timezone, lang),
     )  # fmt: skip
@@ -89,7 +89,7 @@ def _note(request: Request, matcher: Matcher, console: Console, lang: str) -> st
     w, decided = words(lang), matcher.match(question)
     if decided.topic_id is None:
         return w["teach_new_topic_noted"].format(question=question)
-    title = console.topics.get(decided.topic_id, decided.topic_id)
+    title = console.titles().get(decided.topic_id, decided.topic_id)
     return w["teach_done"].format(question=question, title=title, score=round(100 * decided.score))
 
 
@@ -103,7 +103,7 @@ async def teach(
     topic = str(form["topic"]) if "topic" in form else str(form.get("other", ""))
     if (
         not wordings
-        or (topic and topic not in console.topics)
+        or (topic and topic not in console.titles())
         or ("topic" not in form and not topic)
     ):
         return RedirectResponse("/ajari", status_code=303)

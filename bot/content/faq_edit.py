@@ -66,12 +66,15 @@ def changed_text(
 ) -> str:
     """The file's new text with the topic changed, checked as the bot reads it; EditRefused
     with every problem when it would not pass."""
-    text = path.read_text(encoding="utf-8")
+    with path.open(encoding="utf-8", newline="") as handle:  # CRLF files stay CRLF
+        text = handle.read()
     entries = yamlfile.loads(text, path)
     index = next(
         n for n, e in enumerate(entries) if isinstance(e, dict) and e.get("id") == topic_id
     )
-    new = _spliced(text, entries, index, _blocks(draft, today))
+    ending = "\r\n" if "\r\n" in text else "\n"
+    blocks = {k: v.replace("\n", ending) for k, v in _blocks(draft, today).items()}
+    new = _spliced(text, entries, index, blocks)
     try:
         after = yamlfile.loads(new, path)
     except Problem as exc:
@@ -89,7 +92,8 @@ def write_atomically(path: Path, text: str) -> None:
     """Replace the file whole: a reader sees the old text or the new, never a mixture."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
+        os.chmod(temporary, path.stat().st_mode & 0o777)  # as readable as it was
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
@@ -115,9 +119,15 @@ def _scalar(text: str) -> str:
 
 def _literal(text: str, indent: str) -> str:
     """A text block (``|``): each line indented alike, so no line can fall out of it."""
-    lines = [line.rstrip().replace("\t", "    ") for line in text.strip().splitlines()]
+    lines = [line.rstrip() for line in text.strip().split("\n")]
     lines[0] = lines[0].lstrip()  # a first line starting with a space would need an indicator
     return "".join(f"{indent}{line}\n" if line else "\n" for line in lines)
+
+
+def _answer(lang: str, text: str) -> str:
+    if not text.strip():
+        return f'    {lang}: ""\n'  # empty: refused by the "missing" check, not saved as "-"
+    return f"    {lang}: |\n{_literal(text.replace(chr(13), ''), '      ')}"
 
 
 def _blocks(draft: Draft, today: dt.date) -> dict[str, str]:
@@ -125,8 +135,7 @@ def _blocks(draft: Draft, today: dt.date) -> dict[str, str]:
         f"    {lang}: {_scalar(draft.title.get(lang, ''))}\n" for lang in LANGUAGES
     )
     answer = "  answer:\n" + "".join(
-        f"    {lang}: |\n{_literal(draft.answer.get(lang, '') or '-', '      ')}"
-        for lang in LANGUAGES
+        _answer(lang, draft.answer.get(lang, "")) for lang in LANGUAGES
     )
     # sources in double quotes, as the files write them (a JSON string is one in YAML)
     quoted = (json.dumps(" ".join(s.split()), ensure_ascii=False) for s in draft.sources)
@@ -135,6 +144,14 @@ def _blocks(draft: Draft, today: dt.date) -> dict[str, str]:
         sources = "  sources: []\n"
     return {"title": title, "answer": answer, "sources": sources,
             "reviewed": f"  reviewed: {today.isoformat()}\n"}  # fmt: skip
+
+
+def _between_entries(line: str) -> bool:
+    """A blank line, or a comment no deeper than an entry's keys: it separates entries. A
+    deeper "#..." line is part of a field's value (an answer's line "#1 Rp 350.000")."""
+    stripped = line.strip()
+    depth = len(line) - len(line.lstrip(" "))
+    return not stripped or (stripped.startswith("#") and depth <= 2)
 
 
 def _spliced(text: str, entries, index: int, blocks: dict[str, str]) -> str:
@@ -148,7 +165,7 @@ def _spliced(text: str, entries, index: int, blocks: dict[str, str]) -> str:
     spans = {}
     for n, (line, key) in enumerate(starts):
         last = starts[n + 1][0] - 1 if n + 1 < len(starts) else end_of_entry
-        while last > line and (not lines[last - 1].strip() or lines[last - 1].lstrip()[:1] == "#"):
+        while last > line and _between_entries(lines[last - 1]):
             last -= 1
         spans[key] = (line, last)
     # from the bottom up, so the lines above keep their numbers

@@ -82,3 +82,60 @@ async def test_a_saved_answer_is_given_at_once_and_one_click_restores_the_old_on
     assert NEW_LINE not in (faq / "paspor.yaml").read_text(encoding="utf-8")
     actions = [r[0] for r in await app.db.fetchall("SELECT action FROM audit_log ORDER BY id")]
     assert actions[-2:] == ["console_faq_edit", "console_faq_restore"]
+
+
+async def test_odd_answers_are_saved_as_typed_or_refused_in_words(running):
+    app, console, _faq = running
+    topic = app.env.faq.topics["paspor-biaya"]
+    async with client(console) as browser:
+        await sign_in(browser, "budi")
+        hashed = await browser.post("/faq/paspor-biaya", data=form_of(
+            topic, answer_id="Biaya:\r\n#1 Rp 350.000"))  # fmt: skip
+        replaced = await browser.post("/faq/paspor-biaya", data=form_of(
+            app.env.faq.topics["paspor-biaya"], answer_id="Teks baru saja."))  # fmt: skip
+        emptied = await browser.post("/faq/paspor-biaya", data=form_of(topic, answer_en=""))
+        blank = await browser.post("/faq/paspor-biaya", data=form_of(topic, answer_en=" \r\n "))
+    assert hashed.status_code == 303 and replaced.status_code == 303
+    # a "#" line of an answer is text: replaced with the rest, not left behind as a comment
+    assert app.env.faq.topics["paspor-biaya"].answer["id"] == "Teks baru saja."
+    for refused in (emptied, blank):
+        assert refused.status_code == 400 and "Isi teks English" in refused.text
+
+
+async def test_a_save_on_top_of_someone_elses_is_refused_and_windows_lines_stay(running):
+    app, console, faq = running
+    paspor = faq / "paspor.yaml"
+    paspor.write_bytes(paspor.read_bytes().replace(b"\n", b"\r\n"))  # edited on Windows
+    await app.taught.current()
+    topic = app.env.faq.topics["paspor-biaya"]
+    async with client(console) as sari, client(console) as budi:
+        await sign_in(sari, "budi")
+        await sign_in(budi, "budi")
+        opened = await budi.get("/faq/paspor-biaya")
+        base = opened.text.split('name="base" value="')[1].split('"')[0]
+        first = await sari.post("/faq/paspor-biaya", data=form_of(
+            topic, base=base, answer_id=topic.answer["id"] + "\n" + NEW_LINE))  # fmt: skip
+        second = await budi.post("/faq/paspor-biaya", data=form_of(
+            topic, base=base, title_en="Passport costs"))  # fmt: skip
+    assert first.status_code == 303
+    assert second.status_code == 409 and "baru saja diubah orang lain" in second.text
+    assert NEW_LINE in app.env.faq.topics["paspor-biaya"].answer["id"]  # not overwritten
+    raw = paspor.read_bytes()
+    assert raw.count(b"\r\n") == raw.count(b"\n")  # every line still ends as it did
+
+
+async def test_a_folder_the_bot_may_not_write_is_said_in_words(running, monkeypatch):
+    from bot.console import faq_pages
+
+    app, console, _faq = running
+
+    def read_only(path, text):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(faq_pages, "write_atomically", read_only)
+    topic = app.env.faq.topics["paspor-biaya"]
+    async with client(console) as browser:
+        await sign_in(browser, "budi")
+        answer = await browser.post("/faq/paspor-biaya", data=form_of(topic, title_en="Fees"))
+    assert answer.status_code == 503 and "bot tidak boleh menulis ke folder" in answer.text
+    assert app.env.faq.topics["paspor-biaya"].title["en"] != "Fees"

@@ -143,6 +143,7 @@ async def test_erased_people_and_signed_out_polls(console, db):
         shown = await browser.get(f"/tanya/{asked}")
         answered = await browser.post(f"/tanya/{asked}/jawab", data={"answer": "x"})
     assert polled.status_code == 286  # htmx stops polling; no sign-in page inside the list
+    assert polled.headers["HX-Reswap"] == "none"  # and the list stays as it was
     assert "Hapus saya nanti" not in listed.text and "(1)" not in listed.text
     assert shown.status_code == 404 and answered.status_code == 404
     assert await answers_queued(db) == []
