@@ -8,6 +8,7 @@ and `desabot broadcast` (bot/domain/broadcasts.py)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from starlette.datastructures import FormData
@@ -25,6 +26,39 @@ from bot.support.exports import csv_for_spreadsheet
 
 LISTED = 20
 SHOWN_RECIPIENTS = 500  # on the page; the CSV has them all
+
+
+# what the delivery worker and the channels store (bot/delivery/worker.py), in words
+SKIPPED = {
+    "stopped announcements": "bc_why_stopped", "inactive: blocked the bot": "bc_why_blocked",
+    "cancelled by staff": "bc_why_cancelled", "data erased": "bc_why_erased",
+    "session cancelled": "bc_why_cancelled", "withdrawn": "bc_why_withdrawn",
+    "nothing to send any more": "bc_why_withdrawn",
+}  # fmt: skip
+WHATSAPP_CODES = {131026: "bc_why_not_on_whatsapp", 131047: "bc_why_window",
+                  131049: "bc_why_meta_limit", 131050: "bc_why_stopped_marketing",
+                  131051: "bc_why_unsupported", 131056: "bc_why_too_fast",
+                  130429: "bc_why_too_fast"}  # fmt: skip
+
+
+def reason_words(status: str, detail: str, lang: str) -> str:
+    """Why a recipient has not got it (yet), as staff read it; the platform's own words
+    after it when there is nothing plainer to say."""
+    w, detail = words(lang), detail.strip()
+    if not detail or status == "sent":
+        return ""
+    if detail in SKIPPED:
+        return w[SKIPPED[detail]]
+    if detail.startswith("expired"):
+        return w["bc_why_expired"]
+    if detail.startswith("blocked"):
+        return w["bc_why_blocked"]
+    code = re.search(r"\b(1[0-9]{5})\b", detail)
+    if code and int(code.group(1)) in WHATSAPP_CODES:
+        return w[WHATSAPP_CODES[int(code.group(1))]]
+    if status == "queued":
+        return w["bc_why_retrying"].format(detail=detail[:120])
+    return w["bc_why_refused"].format(detail=detail[:200])
 
 
 def audience_words(audience: Audience, lang: str) -> str:
@@ -148,6 +182,7 @@ async def report_page(
     values = dict(account=account, b=broadcast, counts=await broadcasts.summary(
         console.db, broadcast.id), recipients=shown, wanted=wanted, total=len(everyone),
         statuses=broadcasts.STATUS_NAMES, audience=audience_words(broadcast.audience, lang),
+        why=lambda r: reason_words(r.status, r.detail, lang),
         when=lambda s: moment_of(s, console.timezone, lang) if s else "",
         send_at=moment_of(broadcast.send_at.isoformat(), console.timezone, lang))  # fmt: skip
     if request.headers.get("HX-Request"):
@@ -163,7 +198,8 @@ async def report_csv(
         return render(templates, request, "message.html", 404, account=account, key="not_found")
     w, lang = words(lang_of(request)), lang_of(request)
     rows = [
-        (r.name, r.village, r.channel, w.get(f"bc_status_{r.status}", r.status), r.detail,
+        (r.name, r.village, r.channel, w.get(f"bc_status_{r.status}", r.status),
+         reason_words(r.status, r.detail, lang),
          moment_of(r.sent_at, console.timezone, lang) if r.sent_at else "")
         for r in await broadcasts.recipients(console.db, broadcast.id)
     ]  # fmt: skip

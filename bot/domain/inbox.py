@@ -148,7 +148,7 @@ async def answer(
         person_id, question, name, erased_at, taken_by = rows[0]
         if erased_at:
             return Answered(person_id, "", "erased")
-        if taken_by and taken_by != answered_by[:100]:
+        if taken_by and not same_officer(taken_by, answered_by[:100]):
             return Answered(person_id, taken_by, "taken")
         await conn.execute(
             "UPDATE inbox SET taken_by = ?, taken_at = ? WHERE id = ? AND taken_by IS NULL",
@@ -171,6 +171,17 @@ async def answer(
             values={"question": _short(question), "answer": text},
         )
     return Answered(person_id, name)
+
+
+def same_officer(holder: str, officer: str) -> bool:
+    """Whether ``officer`` is the one holding a question. A Telegram group member is named
+    "Ibu Sari (telegram:555)": the id decides, so renaming themselves changes nothing. A
+    console account ("budi (konsol)") is its name."""
+    if holder == officer:
+        return True
+    held, _, held_id = holder.rpartition(" (")
+    _, _, officer_id = officer.rpartition(" (")
+    return bool(held) and ":" in held_id and held_id == officer_id
 
 
 def _short(text: str, limit: int = 120) -> str:

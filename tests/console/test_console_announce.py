@@ -82,3 +82,21 @@ async def test_sent_then_followed_per_recipient_exported_and_cancelled(app, cons
     assert "dibatalkan" in listing.text
     actions = [r[0] for r in await app.db.fetchall("SELECT action FROM audit_log")]
     assert actions.count("console_broadcast_send") == 2 and "console_broadcast_cancel" in actions
+
+
+@pytest.mark.parametrize(
+    ("status", "detail", "words"),
+    [
+        ("failed", "blocked: Forbidden: bot was blocked by the user", "memblokir bot"),
+        ("skipped", "stopped announcements", "berhenti menerima pengumuman"),
+        ("failed", "whatsapp: 131026: Message undeliverable", "tidak bisa menerima pesan WhatsApp"),
+        ("queued", "network: ConnectError('timed out')", "dicoba lagi (network: ConnectError"),
+        ("parked", "Bad Request: chat not found", "ditolak (Bad Request: chat not found)"),
+        ("sent", "", ""),
+    ],
+)
+def test_why_a_recipient_has_not_got_it_is_said_in_words(status, detail, words):
+    from bot.console.announce import reason_words
+
+    said = reason_words(status, detail, "id")
+    assert words in said if words else said == ""

@@ -273,3 +273,24 @@ async def test_a_group_reply_to_a_question_taken_in_the_console_is_not_sent(with
     [refused] = await in_group(c, "Resmi kok.", forward.text)
     assert refused.text == "#T1 sedang dijawab oleh budi (konsol); jawaban ini tidak dikirim."
     assert [r["text_key"] for r in await queued(c)] == ["inbox_forward"]  # no answer queued
+
+
+async def test_an_officer_who_renamed_themselves_still_answers_their_own_question(with_group):
+    c = with_group
+    await say(c, Kind.BUTTON, "officer")
+    await say(c, Kind.TEXT, "Apakah LPK di Palu ini resmi?")
+    forward = await rendered(c, (await queued(c))[0])
+    await in_group(c, "Saya cek dulu ya.", forward.text)  # the first answer holds it
+    renamed = Incoming(
+        "telegram", "777", Kind.TEXT, "Resmi, terdaftar di SISKOP2MI.", display_name="Sari BP3MI",
+        group=str(GROUP), reply_to=forward.text,
+    )  # fmt: skip
+    [ack] = await c.handle(renamed)
+    assert ack.text.startswith("✅ Jawaban #T1 akan dikirim")
+    other = Incoming(
+        "telegram", "778", Kind.TEXT, "Tidak resmi.", display_name="Sari BP3MI",
+        group=str(GROUP), reply_to=forward.text,
+    )  # fmt: skip
+    c.settings.staff_ids = c.settings.staff_ids | {("telegram", "778")}
+    [refused] = await c.handle(other)  # the same name, another person: not the holder
+    assert "sedang dijawab oleh Ibu Sari (telegram:777)" in refused.text
