@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from bot.console.base import Console, lang_of, render
+from bot.console.base import Console, lang_of, not_found, render
 from bot.console.words import words
 from bot.domain import audit, broadcasts, sessions
 from bot.domain.accounts import Account
@@ -175,7 +175,7 @@ async def report_page(
 ) -> Response:
     broadcast = await broadcasts.get_broadcast(console.db, request.path_params["id"])
     if broadcast is None:
-        return render(templates, request, "message.html", 404, account=account, key="not_found")
+        return not_found(templates, request, account)
     lang, wanted = lang_of(request), request.query_params.get("status", "")
     everyone = await broadcasts.recipients(console.db, broadcast.id)
     shown = [r for r in everyone if not wanted or r.status == wanted][:SHOWN_RECIPIENTS]
@@ -195,7 +195,7 @@ async def report_csv(
 ) -> Response:
     broadcast = await broadcasts.get_broadcast(console.db, request.path_params["id"])
     if broadcast is None:
-        return render(templates, request, "message.html", 404, account=account, key="not_found")
+        return not_found(templates, request, account)
     w, lang = words(lang_of(request)), lang_of(request)
     rows = [
         (r.name, r.village, r.channel, w.get(f"bc_status_{r.status}", r.status),

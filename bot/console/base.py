@@ -85,6 +85,11 @@ def render(
     return templates.TemplateResponse(request, template, context, status_code=status)
 
 
+def not_found(templates: Jinja2Templates, request: Request, account: Account) -> Response:
+    """The page (a session, a question, a topic, an announcement) is not there."""
+    return render(templates, request, "message.html", 404, account=account, key="not_found")
+
+
 async def current_account(console: Console, request: Request) -> Account | None:
     token = request.cookies.get(COOKIE)
     if not token:

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from bot.console.base import Console, lang_of, render
+from bot.console.base import Console, lang_of, not_found, render
 from bot.console.schedule import about_session, session_row
 from bot.console.words import words
 from bot.domain import audit, registrations, sessions
@@ -145,7 +145,7 @@ async def download(
 ) -> Response:
     kind = request.path_params["kind"]
     if kind not in KINDS:
-        return render(templates, request, "message.html", 404, account=account, key="not_found")
+        return not_found(templates, request, account)
     people = await _people(console, session)
     make, media_type = KINDS[kind]
     content = make(session, people, lang_of(request), console.timezone)
@@ -185,7 +185,7 @@ async def download_by_village(
     """Registrants per village across sessions: who in each village signed up for what."""
     kind = request.path_params["kind"]
     if kind not in BY_VILLAGE:
-        return render(templates, request, "message.html", 404, account=account, key="not_found")
+        return not_found(templates, request, account)
     make, media_type = BY_VILLAGE[kind]
     rows = await registrations.registrants_by_village(console.db)
     content = make(rows, lang_of(request), console.timezone)

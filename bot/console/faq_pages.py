@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from bot.config import LANGUAGES
-from bot.console.base import Console, lang_of, render
+from bot.console.base import Console, lang_of, not_found, render
 from bot.console.words import words
 from bot.content.faq_edit import Draft, EditRefused, changed_text, file_of, write_atomically
 from bot.domain import audit, faq_changes, teaching
@@ -75,7 +75,7 @@ async def faq_list(
     console: Console, templates: Jinja2Templates, request: Request, account: Account
 ) -> Response:
     if console.content is None:
-        return render(templates, request, "message.html", 404, account=account, key="not_found")
+        return not_found(templates, request, account)
     await console.content.current()  # the files as saved, by anyone
     lang, faq = lang_of(request), console.content.faq
     changes = await faq_changes.last_changes(console.db)
@@ -88,11 +88,11 @@ async def topic_page(
     console: Console, templates: Jinja2Templates, request: Request, account: Account
 ) -> Response:
     if console.content is None:
-        return render(templates, request, "message.html", 404, account=account, key="not_found")
+        return not_found(templates, request, account)
     await console.content.current()
     topic = console.content.faq.topics.get(request.path_params["id"])
     if topic is None:
-        return render(templates, request, "message.html", 404, account=account, key="not_found")
+        return not_found(templates, request, account)
     note = words(lang_of(request))["faq_saved"] if request.query_params.get("disimpan") else ""
     return await _editor(console, templates, request, account, topic.id, Draft.of(topic), note=note)
 
@@ -153,7 +153,7 @@ async def save(
 ) -> Response:
     topic_id = request.path_params["id"]
     if console.content is None or topic_id not in console.content.faq.topics:
-        return render(templates, request, "message.html", 404, account=account, key="not_found")
+        return not_found(templates, request, account)
     form = await request.form()
     draft, current = _draft(form), Draft.of(console.content.faq.topics[topic_id])
     if form.get("base") and form.get("base") != digest(current):

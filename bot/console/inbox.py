@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from bot.console.base import Console, lang_of, render
+from bot.console.base import Console, lang_of, not_found, render
 from bot.console.words import words
 from bot.domain import audit, inbox, registrations
 from bot.domain.accounts import Account
@@ -70,7 +70,7 @@ async def question_page(
 ) -> Response:
     found = await inbox.question(console.db, request.path_params["id"])
     if found is None:
-        return render(templates, request, "message.html", 404, account=account, key="not_found")
+        return not_found(templates, request, account)
     return await _shown(console, templates, request, account, found)
 
 
@@ -134,7 +134,7 @@ async def answer(
     inbox_id = request.path_params["id"]
     found = await inbox.question(console.db, inbox_id)
     if found is None:
-        return render(templates, request, "message.html", 404, account=account, key="not_found")
+        return not_found(templates, request, account)
     text = str((await request.form()).get("answer", "")).strip()[:ANSWER_LIMIT]
     w = words(lang_of(request))
     if not text:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from bot.console.base import Console, Page, lang_of, render
+from bot.console.base import Console, Page, lang_of, not_found, render
 from bot.console.words import words
 from bot.domain import audit, sessions
 from bot.domain.accounts import Account
@@ -133,11 +133,25 @@ async def _fields(request: Request) -> dict[str, str]:
     return {name: str(form.get(name, ""))[:2000] for name in FIELDS}
 
 
+def _form_page(
+    templates: Jinja2Templates,
+    request: Request,
+    account: Account,
+    form: dict[str, str],
+    session: Session | None = None,
+    problems: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    """The session form, new or about ``session`` (saying how many a new time tells)."""
+    told = session.confirmed + session.waitlisted if session else 0
+    return render(templates, request, "session_form.html", status, account=account, form=form,
+                  problems=problems or {}, session=session, told=told)  # fmt: skip
+
+
 async def new_session_page(
     console: Console, templates: Jinja2Templates, request: Request, account: Account
 ) -> Response:
-    return render(templates, request, "session_form.html", account=account, form={},
-                  problems={}, session=None, told=0)  # fmt: skip
+    return _form_page(templates, request, account, {})
 
 
 async def create(
@@ -146,8 +160,7 @@ async def create(
     form = await _fields(request)
     parsed = parse_form(form, console.timezone, lang_of(request))
     if parsed.problems:
-        return render(templates, request, "session_form.html", 400, account=account, form=form,
-                      problems=parsed.problems, session=None, told=0)  # fmt: skip
+        return _form_page(templates, request, account, form, None, parsed.problems, 400)
     session = await sessions.create_session(console.db, **parsed.values)  # type: ignore[arg-type]
     await audit.record(console.db, f"console:{account.name}", "console_session_add", session.code)
     return RedirectResponse(f"/sesi/{session.code}", status_code=303)
@@ -165,7 +178,7 @@ def about_session(shown: SessionPage) -> Page:
     ) -> Response:
         session = await sessions.get_session(console.db, request.path_params["code"])
         if session is None:
-            return render(templates, request, "message.html", 404, account=account, key="not_found")
+            return not_found(templates, request, account)
         return await shown(console, templates, request, account, session)
 
     return handler
@@ -179,9 +192,7 @@ async def edit_page(
     account: Account,
     session: Session,
 ) -> Response:
-    return render(templates, request, "session_form.html", account=account,
-                  form=form_of(session, console.timezone), problems={}, session=session,
-                  told=session.confirmed + session.waitlisted)  # fmt: skip
+    return _form_page(templates, request, account, form_of(session, console.timezone), session)
 
 
 @about_session
@@ -202,16 +213,13 @@ async def edit(
     step = (await request.form()).get("step")
     if parsed.problems or step == "back":
         status = 400 if parsed.problems else 200
-        return render(templates, request, "session_form.html", status, account=account,
-                      form=form, problems=parsed.problems, session=session,
-                      told=session.confirmed + session.waitlisted)  # fmt: skip
+        return _form_page(templates, request, account, form, session, parsed.problems, status)
     times = sessions.new_times(session, parsed.values["starts"], parsed.values["ends"])
     if session.status == "cancelled" or _days_apart(*times, console.timezone):
         key = "form_cancelled" if session.status == "cancelled" else "form_end_next_day"
         field = "day" if session.status == "cancelled" else "end"
-        return render(templates, request, "session_form.html", 400, account=account, form=form,
-                      problems={field: words(lang)[key]}, session=session,
-                      told=session.confirmed + session.waitlisted)  # fmt: skip
+        return _form_page(templates, request, account, form, session,
+                          {field: words(lang)[key]}, 400)  # fmt: skip
     told = [a for a in await attendees(console.db, session.code) if a.status in TOLD]
     if times != (session.starts_at, session.ends_at) and told and step != "confirm":
         return render(templates, request, "reschedule.html", account=account, form=form,
@@ -222,9 +230,8 @@ async def edit(
         await sessions.edit_session(console.db, session.code, **parsed.values)
     except SessionError as exc:
         field, key = REFUSALS.get(exc.reason, ("day", "form_in_past"))
-        return render(templates, request, "session_form.html", 400, account=account, form=form,
-                      problems={field: words(lang)[key]}, session=session,
-                      told=session.confirmed + session.waitlisted)  # fmt: skip
+        return _form_page(templates, request, account, form, session,
+                          {field: words(lang)[key]}, 400)  # fmt: skip
     await audit.record(console.db, f"console:{account.name}", "console_session_edit", session.code)
     return RedirectResponse(f"/sesi/{session.code}", status_code=303)
 

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from bot.console.base import Console, lang_of, render
+from bot.console.base import Console, lang_of, not_found, render
 from bot.console.words import words
 from bot.content.matcher import OUT_OF_SCOPE, Matcher
 from bot.domain import audit, feedback, teaching
@@ -63,7 +63,7 @@ async def teach_page(
     console: Console, templates: Jinja2Templates, request: Request, account: Account
 ) -> Response:
     if console.content is None:
-        return render(templates, request, "message.html", 404, account=account, key="not_found")
+        return not_found(templates, request, account)
     lang, matcher = lang_of(request), await console.content.current()
     marks = await teaching.everything(console.db)
     disliked = [

@@ -6,14 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from bot.reports import words as documents
 
 LANGUAGES = documents.LANGUAGES
-OWN: dict[str, dict[str, str]] = yaml.safe_load(
-    (Path(__file__).with_name("words.yaml")).read_text(encoding="utf-8")
-)
+OWN = documents.load(Path(__file__).with_name("words.yaml"))
 WORDS = {lang: {**documents.WORDS[lang], **OWN[lang]} for lang in LANGUAGES}
 
 

@@ -50,25 +50,13 @@ class Filter:
 
 async def search(db: Database, wanted: Filter, limit: int = 100) -> list[Entry]:
     """Newest first, at most ``limit``."""
-    clauses, params = [], []
-    if wanted.actor:
-        clauses.append("instr(lower(actor), lower(?)) > 0")
-        params.append(wanted.actor)
-    if wanted.action:
-        clauses.append("action = ?")
-        params.append(wanted.action)
-    if wanted.since:
-        clauses.append("at >= ?")
-        params.append(wanted.since)
-    if wanted.until:
-        clauses.append("at < ?")
-        params.append(wanted.until)
-    if wanted.text:
-        clauses.append("instr(lower(detail), lower(?)) > 0")
-        params.append(wanted.text)
-    if wanted.before:
-        clauses.append("id < ?")
-        params.append(wanted.before)
+    filters = (
+        ("instr(lower(actor), lower(?)) > 0", wanted.actor), ("action = ?", wanted.action),
+        ("at >= ?", wanted.since), ("at < ?", wanted.until),
+        ("instr(lower(detail), lower(?)) > 0", wanted.text), ("id < ?", wanted.before),
+    )  # fmt: skip
+    clauses = [clause for clause, value in filters if value]
+    params = [value for _, value in filters if value]
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = await db.fetchall(
         f"SELECT id, at, actor, action, detail FROM audit_log{where} ORDER BY id DESC LIMIT ?",

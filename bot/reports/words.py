@@ -8,9 +8,14 @@ from pathlib import Path
 import yaml
 
 LANGUAGES = ("id", "en")
-WORDS: dict[str, dict[str, str]] = yaml.safe_load(
-    (Path(__file__).with_name("words.yaml")).read_text(encoding="utf-8")
-)
+
+
+def load(path: Path) -> dict[str, dict[str, str]]:
+    """A words file: each language's words by key (the console's uses this too)."""
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+WORDS = load(Path(__file__).with_name("words.yaml"))
 
 
 def words(lang: str) -> dict[str, str]:
