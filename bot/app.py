@@ -24,7 +24,7 @@ from bot.core.pipeline import Pipeline, Taken
 from bot.core.router import Router
 from bot.delivery.housekeeping import housekeeping
 from bot.delivery.render import OutboxRenderer
-from bot.domain import accounts, people, teaching
+from bot.domain import accounts, people, pictures, teaching
 from bot.domain.broadcasts import QuietHours
 from bot.domain.outbox import Due
 from bot.domain.reminders import ReminderPolicy
@@ -182,6 +182,9 @@ class App:
 
     async def template_values(self, due: Due) -> dict[str, str]:
         return await self.renderer.template_values(due)
+
+    async def picture(self, picture_id: int) -> bytes | None:
+        return await pictures.data_of(self.env.db, picture_id)
 
     async def housekeeping(self, now: datetime) -> None:
         await self.learn()

@@ -73,6 +73,7 @@ class Template:
     name: str
     language: str
     parameters: tuple[str, ...] = ()  # the values filling {{1}}, {{2}}, ... in order
+    header: str = ""  # "image": its header is a picture (the announcement's)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,13 @@ class WhatsAppConfig:
     port: int = 8444
     path: str = "whatsapp"
     templates: dict[str, Template] = field(default_factory=dict)  # text key → template
+
+    def template_for(self, text_key: str, picture: bool = False) -> Template | None:
+        """The template a queued message goes as outside the 24-hour window: an announcement
+        with a picture as ``broadcast_picture`` when there is one."""
+        if picture and text_key == "broadcast" and PICTURE_TEMPLATE in self.templates:
+            return self.templates[PICTURE_TEMPLATE]
+        return self.templates.get(text_key)
 
 
 @dataclass(frozen=True)
@@ -395,6 +403,8 @@ QUEUED_TEXTS = (
     "reminder_day_before", "reminder_soon", "notice_promoted", "notice_session_changed",
     "notice_session_cancelled", "broadcast", "officer_answer", "broadcast_done",
 )  # fmt: skip
+# an announcement with a picture, outside the window: a template whose header is an image
+PICTURE_TEMPLATE = "broadcast_picture"
 
 
 def _whatsapp(section: _Section) -> WhatsAppConfig:
@@ -428,9 +438,10 @@ def _templates(section: _Section) -> dict[str, Template]:
     language: id, parameters: [title, when, place]}."""
     templates = {}
     for key in list(section.data):
-        if key not in QUEUED_TEXTS:
+        if key not in (*QUEUED_TEXTS, PICTURE_TEMPLATE):
             raise section.error(
-                str(key), "a message that can be queued: " + ", ".join(QUEUED_TEXTS)
+                str(key),
+                "a message that can be queued: " + ", ".join((*QUEUED_TEXTS, PICTURE_TEMPLATE)),
             )
         entry = section.section(str(key))
         name = entry.string("name", required=True)
@@ -443,10 +454,20 @@ def _templates(section: _Section) -> dict[str, Template]:
             raise entry.error(
                 "parameters", "values among " + ", ".join(TEMPLATE_PARAMETERS), unknown[0]
             )
+        header = _template_header(entry, str(key))
         entry.finish()
-        templates[str(key)] = Template(name, language, tuple(parameters))
+        templates[str(key)] = Template(name, language, tuple(parameters), header)
     section.finish()
     return templates
+
+
+def _template_header(entry: _Section, key: str) -> str:
+    """Only the picture announcement's template has a header (an image, always)."""
+    if key == PICTURE_TEMPLATE:
+        return entry.choice("header", ("image",), "image")
+    if entry.data.get("header") is not None:
+        raise entry.error("header", f"no header (only {PICTURE_TEMPLATE} has one: an image)")
+    return ""
 
 
 def _one_integer(

@@ -7,7 +7,9 @@ answers Telegram only after storing. Each Update becomes a neutral Incoming whos
 bot (a new token's update ids start again). The replies are rendered as plain text
 HTML-escaped (so a villager's "<" or "&" never breaks a message), split at 4096 characters on
 line boundaries, buttons as an inline keyboard on the last part; they go through the outbox,
-so one Telegram refuses for a moment is sent again, from the part that failed.
+so one Telegram refuses for a moment is sent again, from the part that failed. An
+announcement's picture goes first (sendPhoto), with the text as its caption when it fits in
+1,024 characters; it is uploaded once, and sent by Telegram's file id after that.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ from bot.config import (
     WebhookLimits,
     secret,
 )
-from bot.core.messages import Button, Incoming, Kind, Reply, split_text
+from bot.core.messages import Button, Incoming, Kind, Picture, Reply, split_text, text_length
 from bot.core.pipeline import Taken
 from bot.delivery.worker import DeliveryError
 from bot.domain.outbox import Due
@@ -75,6 +77,7 @@ STARTUP_RETRY_MAX_SECONDS = 60
 POLL_RETRY_MAX_SECONDS = 30
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_CAPTION = 1024  # a photo's caption, in UTF-16 units after entities are parsed
 
 
 def incoming_from_update(
@@ -193,6 +196,23 @@ def render(reply: Reply) -> list[tuple[str, Markup | None]]:
 
 
 @dataclass(frozen=True)
+class Photo:
+    """A message part: the picture, with its caption (HTML) and keyboard when they fit."""
+
+    picture: Picture
+    caption: str = ""
+    markup: Markup | None = None
+
+
+def with_picture(reply: Reply, parts: list[tuple[str, Markup | None]]) -> list:
+    """The picture first: the whole text as its caption when it fits, else before the text."""
+    assert reply.picture is not None
+    if len(parts) == 1 and text_length(reply.text) <= MAX_CAPTION:
+        return [Photo(reply.picture, *parts[0])]
+    return [Photo(reply.picture), *parts]
+
+
+@dataclass(frozen=True)
 class TelegramSecrets:
     token: str
     webhook_secret: str | None = None
@@ -240,6 +260,9 @@ class TelegramChannel:
         self._polling: asyncio.Task | None = None
         self._server: webhook.BoundedServer | None = None
         self._answering: set[asyncio.Task] = set()
+        # picture id → Telegram's file id for it, once uploaded (one upload at a time)
+        self._photo_ids: dict[int, str] = {}
+        self._uploading = asyncio.Lock()
 
     def _build_application(self) -> Application:
         # no Updater: the bot reads updates itself, so it decides when they are acknowledged
@@ -348,8 +371,10 @@ class TelegramChannel:
         for reply in taken.direct:
             await self.send(int(chat), reply)
 
-    def _messages(self, reply: Reply) -> list[tuple[str, Markup | None] | tuple[str, bytes]]:
+    def _messages(self, reply: Reply) -> list:
         parts: list = list(render(reply))
+        if reply.picture:
+            parts = with_picture(reply, parts)
         if reply.document:
             parts.append(reply.document)
         return parts
@@ -360,7 +385,9 @@ class TelegramChannel:
         bot = self.application.bot
         for number, part in enumerate(self._messages(reply)[skip:]):
             try:
-                if isinstance(part[1], bytes):
+                if isinstance(part, Photo):
+                    await self._send_photo(chat_id, part)
+                elif isinstance(part[1], bytes):
                     await bot.send_document(chat_id, InputFile(part[1], filename=part[0]))
                 else:
                     await bot.send_message(
@@ -369,6 +396,30 @@ class TelegramChannel:
             except TelegramError as exc:
                 exc.parts_sent = number  # type: ignore[attr-defined]
                 raise
+
+    async def _send_photo(self, chat_id: int, part: Photo) -> None:
+        bot, picture = self.application.bot, part.picture
+        extra = {"caption": part.caption or None, "reply_markup": part.markup}
+        if picture.id not in self._photo_ids:
+            async with self._uploading:
+                if picture.id not in self._photo_ids:
+                    data = await self.core.picture(picture.id)
+                    if data is None:  # deleted meanwhile: the text alone
+                        if part.caption:
+                            await bot.send_message(
+                                chat_id,
+                                part.caption,
+                                parse_mode=ParseMode.HTML,
+                                reply_markup=part.markup,
+                            )
+                        return
+                    upload = InputFile(data, filename=picture.file_name or "picture")
+                    sent = await bot.send_photo(chat_id, upload, parse_mode=ParseMode.HTML, **extra)
+                    self._photo_ids[picture.id] = sent.photo[-1].file_id
+                    return
+        await bot.send_photo(
+            chat_id, self._photo_ids[picture.id], parse_mode=ParseMode.HTML, **extra
+        )
 
     async def send(self, chat_id: int, reply: Reply) -> None:
         """Send one reply now (the staff group); a refusal by Telegram is logged, not raised."""

@@ -17,7 +17,11 @@ network) is sent again, from the part that failed.
 Out: text split at 4096; the core's buttons as reply buttons (at most 3, titles at most 20)
 or, when there are more or longer ones, a list (at most 10 rows a message). Messages queued in
 the outbox go out free-form within 24 hours of the person's last message, and as the approved
-template named in config outside it; without one they are parked with the reason.
+template named in config outside it; without one they are parked with the reason. An
+announcement's picture is uploaded once (POST /<phone number id>/media) and sent by its media
+id: an image message with the text as its caption when it fits in 1,024 characters (the
+buttons after it), outside the window the ``broadcast_picture`` template with the picture as
+its header (or, without that template, ``broadcast`` with the text alone).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import hmac
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -49,7 +53,7 @@ from bot.config import (
     WhatsAppConfig,
     secret,
 )
-from bot.core.messages import MAX_TEXT, Button, Incoming, Kind, Reply, split_text
+from bot.core.messages import MAX_TEXT, Button, Incoming, Kind, Picture, Reply, split_text
 from bot.core.pipeline import Taken
 from bot.delivery.worker import DeliveryError
 from bot.domain import message_log, outbox, people
@@ -60,6 +64,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "whatsapp"
 MAX_BODY = 1024  # an interactive message's body text
+MAX_CAPTION = 1024  # an image's caption
 MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
 MAX_ROWS = 10
@@ -202,9 +207,12 @@ def _short(label: str, limit: int) -> str:
     return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
 
 
-def render(reply: Reply, choose: str, list_button: str) -> list[dict]:
+def render(reply: Reply, choose: str, list_button: str, media_id: str | None = None) -> list[dict]:
     """A reply as Graph API message bodies (without "to"). ``choose``: a body for buttons
-    whose text went out before; ``list_button``: the label that opens a list."""
+    whose text went out before; ``list_button``: the label that opens a list; ``media_id``:
+    the uploaded picture of ``reply.picture`` (without one the picture is left out)."""
+    if reply.picture is not None:
+        return _with_picture(replace(reply, picture=None), choose, list_button, media_id)
     buttons = _unique(reply.flat_buttons())
     if reply.share_contact:
         share, skip = reply.share_contact
@@ -245,6 +253,24 @@ def render(reply: Reply, choose: str, list_button: str) -> list[dict]:
     return messages
 
 
+def _with_picture(reply: Reply, choose: str, list_button: str, media_id: str | None) -> list[dict]:
+    """The picture first, the text as its caption when it fits (then the buttons alone)."""
+    rest = render(reply, choose, list_button)
+    if media_id is None:
+        return rest
+    if len(reply.text) > MAX_CAPTION or reply.document or not reply.text.strip():
+        return [_image(media_id), *rest]
+    image = _image(media_id, reply.text)
+    if not reply.buttons:
+        return [image]
+    return [image, *render(Reply(choose, reply.buttons), choose, list_button)]
+
+
+def _image(media_id: str, caption: str = "") -> dict:
+    image = {"id": media_id, **({"caption": caption} if caption else {})}
+    return {"type": "image", "image": image}
+
+
 def _unique(buttons: list[Button]) -> list[Button]:
     """WhatsApp refuses two buttons with one id in a message: keep the first."""
     seen: set[str] = set()
@@ -277,12 +303,17 @@ def template_parameter(value: str | None, limit: int = 1024) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def template_message(template: Template, values: dict[str, str]) -> dict:
+def template_message(
+    template: Template, values: dict[str, str], media_id: str | None = None
+) -> dict:
     parameters = [
         {"type": "text", "text": template_parameter(values.get(name), PARAMETER_LIMIT[name])}
         for name in template.parameters
     ]
     components = [{"type": "body", "parameters": parameters}] if parameters else []
+    if template.header == "image" and media_id:
+        header = {"type": "header", "parameters": [{"type": "image", "image": {"id": media_id}}]}
+        components.insert(0, header)
     return {
         "type": "template",
         "template": {
@@ -312,6 +343,7 @@ class WhatsAppSecrets:
 class GraphClient:
     def __init__(self, config: WhatsAppConfig, token: str) -> None:
         self.url = f"{config.api_base_url}/{config.phone_number_id}/messages"
+        self.media_url = f"{config.api_base_url}/{config.phone_number_id}/media"
         self.http = httpx.AsyncClient(
             headers={"Authorization": f"Bearer {token}"}, timeout=httpx.Timeout(20.0)
         )
@@ -328,6 +360,23 @@ class GraphClient:
             error = data.get("error") or {}
             raise GraphError(response.status_code, error.get("code"), error.get("message", ""))
         return str(data["messages"][0]["id"])
+
+    async def upload(self, data: bytes, media_type: str, file_name: str) -> str:
+        """Upload a picture; returns its media id (WhatsApp keeps it 30 days)."""
+        response = await self.http.post(
+            self.media_url,
+            data={"messaging_product": "whatsapp", "type": media_type},
+            files={"file": (file_name, data, media_type)},
+            timeout=httpx.Timeout(120.0),  # 5 MB on a slow uplink
+        )
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        if response.status_code != 200 or "id" not in answer:
+            error = answer.get("error") or {}
+            raise GraphError(response.status_code, error.get("code"), error.get("message", ""))
+        return str(answer["id"])
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -373,6 +422,9 @@ class WhatsAppChannel:
         self.intake = Intake(core, CHANNEL, self._deliver_taken, MAX_CONCURRENT)
         self._server: webhook.BoundedServer | None = None
         self.delivery = Delivery(core, CHANNEL, self.deliver, config.messages_per_second)
+        # picture id → its media id, once uploaded (one upload at a time)
+        self._media_ids: dict[int, str] = {}
+        self._uploading = asyncio.Lock()
 
     # -- in ------------------------------------------------------------------------------------
 
@@ -426,11 +478,27 @@ class WhatsAppChannel:
                 log.error("event=whatsapp_send_failed error=%r", str(exc))
                 return
 
-    def _render(self, reply: Reply, lang: str) -> list[dict]:
+    def _render(self, reply: Reply, lang: str, media_id: str | None = None) -> list[dict]:
         texts = self.core.texts
-        return render(
-            reply, texts.get(lang, "whatsapp_choose"), texts.get(lang, "whatsapp_list_button")
+        choose, list_button = (
+            texts.get(lang, "whatsapp_choose"),
+            texts.get(lang, "whatsapp_list_button"),
         )
+        return render(reply, choose, list_button, media_id)
+
+    async def _media_id(self, picture: Picture | None) -> str | None:
+        """The picture uploaded (the first time it is needed); None: no picture, or gone."""
+        if picture is None:
+            return None
+        async with self._uploading:
+            if picture.id not in self._media_ids:
+                data = await self.core.picture(picture.id)
+                if data is None:
+                    return None
+                self._media_ids[picture.id] = await self.client.upload(
+                    data, picture.media_type, picture.file_name or "picture"
+                )
+            return self._media_ids[picture.id]
 
     async def _record_statuses(self, statuses: list[Status]) -> None:
         """delivered/read are noted on the outbox row; failed marks it failed, with the code."""
@@ -455,10 +523,11 @@ class WhatsAppChannel:
 
     async def deliver(self, due: Due, reply: Reply) -> str | None:
         """An outbox row: free-form inside the 24-hour window, else the configured template."""
-        template = self.config.templates.get(due.text_key)
+        template = self.config.template_for(due.text_key, reply.picture is not None)
         try:
+            media_id = await self._media_id(reply.picture)
             if not due.values.get(TEMPLATE_ONLY) and await self._window_open(due.person_id):
-                bodies = self._render(reply, due.lang)[due.parts_sent :]
+                bodies = self._render(reply, due.lang, media_id)[due.parts_sent :]
                 try:
                     return await self._send_all(due.channel_user_id, bodies)
                 except GraphError as exc:
@@ -471,7 +540,8 @@ class WhatsAppChannel:
                     "in whatsapp.templates",
                 )
             values = await self.core.template_values(due)
-            return await self._post(due.channel_user_id, template_message(template, values))
+            message = template_message(template, values, media_id)
+            return await self._post(due.channel_user_id, message)
         except GraphError as exc:
             raise self._delivery_error(exc) from None
         except httpx.HTTPError as exc:

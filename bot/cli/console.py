@@ -9,10 +9,14 @@ import signal
 
 from bot.app import App, open_app
 from bot.channels.registry import reachable_channels
+from bot.channels.whatsapp import PARAMETER_LIMIT, template_parameter
 from bot.cli.common import EXIT_OK, with_config
 from bot.config import Config
 from bot.console import server
+from bot.console.base import Programme, Shown, TemplateShown
 from bot.support.logs import setup_logging
+
+NAME_SHOWN = {"id": "(nama penerima)", "en": "(the recipient's name)"}  # filled in per person
 
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -21,14 +25,27 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     parser.set_defaults(handler=with_config(main))
 
 
-def programme(config: Config, app: App) -> server.Programme:
+def programme(config: Config, app: App) -> Programme:
     """What the console is handed besides the database, alike for `run` and `console`."""
 
-    def preview(text: str, office: str, lang: str) -> str:
-        return app.broadcast_preview(text, office, lang).text
+    def preview(text: str, office: str, lang: str) -> Shown:
+        reply = app.broadcast_preview(text, office, lang)
+        return Shown(reply.text, tuple(b.label for b in reply.flat_buttons()))
+
+    def template(text: str, office: str, lang: str, picture: bool) -> TemplateShown | None:
+        found = config.whatsapp.template_for("broadcast", picture)
+        if found is None:
+            return None
+        office_name = app.env.texts.office_values.get(f"{office}.name", "")
+        values = {"text": text, "office": office_name, "name": NAME_SHOWN.get(lang, "")}
+        filled = tuple(
+            (name, template_parameter(values.get(name), PARAMETER_LIMIT[name]))
+            for name in found.parameters
+        )
+        return TemplateShown(found.name, found.language, found.header == "image", filled)
 
     quiet = app.settings.quiet
-    return server.Programme(
+    return Programme(
         " · ".join(office.name for office in config.offices.values()),
         {topic_id: topic.title["id"] for topic_id, topic in app.env.faq.topics.items()},
         reachable_channels(),
@@ -36,6 +53,7 @@ def programme(config: Config, app: App) -> server.Programme:
         config.villages,
         {key: office.name for key, office in config.offices.items()},
         preview,
+        template if config.whatsapp.enabled else None,
         quiet.describe() if quiet.start_hour != quiet.end_hour else "",  # none: no note
     )
 

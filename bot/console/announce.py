@@ -1,31 +1,39 @@
 """Announcements from the console: the recent ones with their delivery figures; a composer
-(Indonesian text, optional English text, the audience: everyone, villages chosen from the
-list, or a session's registrants; the office it is from) whose preview is the message as
-villagers will get it, with the recipients per channel and the quiet-hours note; send now or
-at a time; then the delivery report (sent, failed with the reason, waiting; per recipient,
-filtered, as CSV), updating itself, and cancel. The same domain calls as the chat's /umumkan
-and `desabot broadcast` (bot/domain/broadcasts.py)."""
+(Indonesian text, optional English text, an optional picture, the audience: everyone, villages
+chosen from the list, or a session's registrants; the office it is from) whose preview is the
+message as villagers will get it on Telegram and on WhatsApp (inside the 24-hour window, and
+outside it as the template that will be used), with the recipients per channel and the
+quiet-hours note; send now or at a time; then the delivery report (sent, failed with the
+reason, waiting; per recipient, filtered, as CSV), updating itself, and cancel. The same domain
+calls as the chat's /umumkan and `desabot broadcast` (bot/domain/broadcasts.py).
+
+A picture is checked and kept when the preview is asked for (bot/domain/pictures.py), so it
+need not be chosen again for sending: the form carries its number."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from bot.console.base import Console, lang_of, not_found, render
 from bot.console.words import words
-from bot.domain import audit, broadcasts, sessions
+from bot.domain import audit, broadcasts, pictures, sessions
 from bot.domain.accounts import Account
 from bot.domain.broadcasts import Audience, BroadcastError
+from bot.domain.pictures import Picture, PictureError
 from bot.support.dates import moment_of, typed_clock, typed_day
 from bot.support.exports import csv_for_spreadsheet
 
 LISTED = 20
 SHOWN_RECIPIENTS = 500  # on the page; the CSV has them all
+CAPTION = 1024  # longer, and the text goes after the picture instead of under it
+WINDOW = timedelta(hours=24)  # WhatsApp: free-form only this long after a person wrote
+FIELDS = ("text_id", "text_en", "kind", "session", "office", "when", "day", "time")
 
 
 # what the delivery worker and the channels store (bot/delivery/worker.py), in words
@@ -132,42 +140,88 @@ async def compose(
     console: Console, templates: Jinja2Templates, request: Request, account: Account
 ) -> Response:
     """ "Pratinjau" shows the message and who gets it; "Kirim" queues it."""
-    form = await request.form()
-    values = {
-        key: str(form.get(key, ""))
-        for key in ("text_id", "text_en", "kind", "session", "office", "when", "day", "time")
-    }
-    values["villages"] = [str(v) for v in form.getlist("village")]  # type: ignore[assignment]
+    form = await request.form(max_files=1, max_fields=200, max_part_size=64 * 1024)
+    values: dict = {key: str(form.get(key, "")) for key in FIELDS}
+    values["villages"] = [str(v) for v in form.getlist("village")]
     w = words(lang_of(request))
     office = values["office"] if values["office"] in console.offices else ""
     try:
+        picture = await _picture(console, form, account)
+        values["picture"] = picture
         text_id = broadcasts.check_text(values["text_id"])
         text_en = broadcasts.check_text(values["text_en"]) if values["text_en"].strip() else ""
         audience = await _audience(console, form)
         send_at = _send_at(console, form)
         if not office:
             raise BroadcastError("no_office", "no office")
-    except BroadcastError as exc:
+    except (BroadcastError, PictureError) as exc:
         problem = w.get(f"bc_problem_{exc.reason}", str(exc))
         return await _composer(console, templates, request, account, values, problem,
                                status=400)  # fmt: skip
+    if form.get("step") != "send":
+        preview = await _preview(console, audience, office, picture, text_id, text_en)
+        return await _composer(console, templates, request, account, values, preview=preview)
+    made = await broadcasts.create_broadcast(
+        console.db, text_id=text_id, text_en=text_en, office=office, audience=audience,
+        send_at=send_at or datetime.now(UTC), created_by=f"console:{account.name}",
+        picture_id=picture.id if picture else None,
+    )  # fmt: skip
+    detail = f"#{made.id} {audience.describe()}" + (f" picture={picture.id}" if picture else "")
+    await audit.record(console.db, f"console:{account.name}", "console_broadcast_send", detail)
+    return RedirectResponse(f"/pengumuman/{made.id}", status_code=303)
+
+
+async def _picture(console: Console, form: FormData, account: Account) -> Picture | None:
+    """A picture chosen now, else the one kept at the preview (unless it was taken off)."""
+    upload = form.get("picture")
+    if isinstance(upload, UploadFile) and upload.filename:
+        data = await upload.read(pictures.MAX_BYTES + 1)
+        return await pictures.save(console.db, data, upload.filename, f"console:{account.name}")
+    kept = str(form.get("picture_id", ""))
+    if form.get("no_picture") or not kept.isdigit():
+        return None
+    return await pictures.get(console.db, int(kept))
+
+
+async def _preview(console: Console, audience: Audience, office: str, picture: Picture | None,
+                   text_id: str, text_en: str) -> dict:  # fmt: skip
+    """What the preview shows: the message per language as villagers will see it, who gets
+    it per channel, and on WhatsApp how many are inside the 24-hour window and the template
+    the others get (None: there is none, and they will not get it)."""
     per_channel = {
         channel: await broadcasts.count_recipients(console.db, audience, (channel,))
         for channel in console.channels
     }
-    if form.get("step") != "send":
-        shown = {lang: console.preview(text, office, lang) if console.preview else text
-                 for lang, text in (("id", text_id), ("en", text_en or text_id))}  # fmt: skip
-        return await _composer(console, templates, request, account, values,
-                               preview={"texts": shown, "per_channel": per_channel,
-                                        "total": sum(per_channel.values())})  # fmt: skip
-    made = await broadcasts.create_broadcast(
-        console.db, text_id=text_id, text_en=text_en, office=office, audience=audience,
-        send_at=send_at or datetime.now(UTC), created_by=f"console:{account.name}",
-    )  # fmt: skip
-    await audit.record(console.db, f"console:{account.name}", "console_broadcast_send",
-                       f"#{made.id} {audience.describe()}")  # fmt: skip
-    return RedirectResponse(f"/pengumuman/{made.id}", status_code=303)
+    texts = {"id": text_id, "en": text_en or text_id}
+    shown = {lang: console.preview(text, office, lang) if console.preview else None
+             for lang, text in texts.items()}  # fmt: skip
+    preview = {"texts": texts, "shown": shown, "per_channel": per_channel,
+               "total": sum(per_channel.values()), "picture": picture,
+               "captioned": {lang: s is not None and len(s.text) <= CAPTION
+                             for lang, s in shown.items()}}  # fmt: skip
+    if "whatsapp" in per_channel:
+        since = datetime.now(UTC) - WINDOW
+        inside = await broadcasts.count_written_since(console.db, audience, "whatsapp", since)
+        # filled in with the text in each person's language, as the delivery worker does
+        template = {lang: console.template(text, office, lang, picture is not None)
+                    if console.template else None for lang, text in texts.items()}  # fmt: skip
+        preview["whatsapp"] = {"inside": inside, "outside": per_channel["whatsapp"] - inside,
+                               "template": template}  # fmt: skip
+    return preview
+
+
+async def picture_file(
+    console: Console, templates: Jinja2Templates, request: Request, account: Account
+) -> Response:
+    """A picture as staff uploaded it (for the preview and the report)."""
+    picture_id = request.path_params["id"]
+    found, data = await pictures.get(console.db, picture_id), None
+    if found is not None:
+        data = await pictures.data_of(console.db, picture_id)
+    if found is None or data is None:
+        return not_found(templates, request, account)
+    headers = {"Cache-Control": "private, max-age=86400"}  # a picture never changes
+    return Response(data, media_type=found.media_type, headers=headers)
 
 
 async def report_page(

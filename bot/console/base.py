@@ -40,7 +40,45 @@ class Content(Protocol):
     async def current(self) -> Matcher: ...
 
 
-Preview = Callable[[str, str, str], str]  # (text, office key, language) → the message
+@dataclass(frozen=True)
+class Shown:
+    """An announcement as a villager will see it: its text and its buttons' labels."""
+
+    text: str
+    buttons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TemplateShown:
+    """The WhatsApp template an announcement goes as outside the 24-hour window."""
+
+    name: str
+    language: str
+    image_header: bool  # the picture goes as its header
+    parameters: tuple[tuple[str, str], ...]  # (which value, as filled in) for {{1}}, {{2}}...
+
+
+Preview = Callable[[str, str, str], Shown]  # (text, office key, language)
+# (text, office key, language, with a picture) → the template, None when there is none
+TemplatePreview = Callable[[str, str, str, bool], TemplateShown | None]
+
+
+@dataclass(frozen=True)
+class Programme:
+    """What the console is handed besides the database: who runs the programme (on the
+    attendance sheet), the FAQ's titles by topic id, the channels villagers can be reached on,
+    the FAQ and its matcher as the bot uses them now (to edit the FAQ and teach the matcher),
+    and what composing announcements needs (villages, offices, previews, quiet hours)."""
+
+    office: str = ""
+    topics: dict[str, str] = field(default_factory=dict)
+    channels: tuple[str, ...] = ("telegram", "whatsapp")
+    content: Content | None = None
+    villages: tuple[str, ...] = ()
+    offices: dict[str, str] = field(default_factory=dict)
+    preview: Preview | None = None
+    template: TemplatePreview | None = None
+    quiet: str = ""
 
 
 @dataclass
@@ -49,12 +87,13 @@ class Console:
     timezone: tzinfo
     session_hours: int
     office: str = ""  # who runs the programme, on top of the attendance sheet
-    topics: dict[str, str] = field(default_factory=dict)  # FAQ topic id → its title
+    topics: dict[str, str] = field(default_factory=dict)  # FAQ titles by topic id
     channels: tuple[str, ...] = ("telegram", "whatsapp")  # where villagers can be reached
-    content: Content | None = None  # the FAQ and matcher as the bot uses them now
+    content: Content | None = None  # the FAQ and matcher, for editing and teaching
     villages: tuple[str, ...] = ()  # config.yaml's, shown first when choosing an audience
     offices: dict[str, str] = field(default_factory=dict)  # who an announcement is from
     preview: Preview | None = None  # an announcement as villagers will get it
+    template: TemplatePreview | None = None  # ...and as a WhatsApp template
     quiet: str = ""  # announcements' quiet hours, "21.00–07.00"
     guard: SignInGuard = field(default_factory=SignInGuard)
 
@@ -97,6 +136,23 @@ async def current_account(console: Console, request: Request) -> Account | None:
     return await accounts.session_account(console.db, token_digest(token), datetime.now(UTC))
 
 
+KEEP = "keep."  # the sign-in form carries what was being sent, its names so prefixed
+KEEP_ACTION = "keep_action"
+
+
+async def keep_for_sign_in(templates: Jinja2Templates, request: Request) -> Response:
+    """A form sent after the sign-in ran out: the sign-in page, carrying what was written
+    (not a chosen file), to be sent again once signed in (web.py's sign_in)."""
+    form = await request.form(max_files=1, max_fields=200, max_part_size=64 * 1024)
+    kept = [(KEEP + name, value) for name, value in form.multi_items() if isinstance(value, str)]
+    lost_file = any(
+        not isinstance(value, str) and value.filename for _, value in form.multi_items()
+    )
+    kept.append((KEEP_ACTION, request.url.path))
+    return render(templates, request, "signin.html", 401, error=words(lang_of(request))[
+        "expired_kept"], name="", kept=kept, lost_file=lost_file)  # fmt: skip
+
+
 def page(
     console: Console,
     templates: Jinja2Templates,
@@ -112,6 +168,8 @@ def page(
             if request.headers.get("HX-Request"):
                 # htmx stops polling and swaps nothing: the page stays as it was
                 return Response(status_code=STOP_POLLING, headers={"HX-Reswap": "none"})
+            if request.method == "POST":  # the sign-in ran out while a form was filled in
+                return await keep_for_sign_in(templates, request)
             return RedirectResponse(f"/masuk?next={request.url.path}", status_code=303)
         request.state.waiting = await inbox.open_questions(console.db)
         request.state.teaches = console.content is not None

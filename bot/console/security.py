@@ -88,3 +88,17 @@ class SignInGuard:
         if len(times) < limit:
             return 0.0
         return times[-limit] + WINDOW_SECONDS - now
+
+
+MAX_BODY = 6_000_000  # the largest form: a 5 MB picture and two texts
+
+
+def too_large(request: Request) -> bool:
+    """A request body over MAX_BODY, or one sent without saying its length (chunked):
+    refused before it is read, so nobody fills the server's memory or disk with one."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    length = request.headers.get("content-length")
+    if length is None:
+        return "chunked" in request.headers.get("transfer-encoding", "").lower()
+    return not length.isdigit() or int(length) > MAX_BODY

@@ -8,12 +8,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import uvicorn
 
 from bot.config import ConsoleConfig
-from bot.console.base import Content, Preview
+from bot.console.base import Programme
 from bot.console.web import build
 from bot.domain.store import Database
 
@@ -27,22 +26,6 @@ class _Server(uvicorn.Server):
         yield
 
 
-@dataclass(frozen=True)
-class Programme:
-    """What the console shows beside the database: who runs the programme (on the attendance
-    sheet), the FAQ's titles by topic id, the channels villagers can be reached on, and the
-    FAQ and its matcher as the bot uses them now (to edit the FAQ and teach the matcher)."""
-
-    office: str = ""
-    topics: dict[str, str] = field(default_factory=dict)
-    channels: tuple[str, ...] = ("telegram", "whatsapp")
-    content: Content | None = None
-    villages: tuple[str, ...] = ()
-    offices: dict[str, str] = field(default_factory=dict)
-    preview: Preview | None = None
-    quiet: str = ""
-
-
 async def serve(
     db: Database,
     config: ConsoleConfig,
@@ -51,12 +34,7 @@ async def serve(
     programme: Programme | None = None,
 ) -> None:
     """Serve the console on ``config.listen:port`` until ``stop`` is set."""
-    programme = programme or Programme()
-    app = build(
-        db, timezone, config.session_hours, programme.office, programme.topics,
-        programme.channels, programme.content, programme.villages, programme.offices,
-        programme.preview, programme.quiet,
-    )  # fmt: skip
+    app = build(db, timezone, config.session_hours, programme)
     server = _Server(
         uvicorn.Config(
             app,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from starlette.applications import Starlette
@@ -22,10 +23,11 @@ from starlette.templating import Jinja2Templates
 from bot.console import announce, audit_log, faq_pages, glance, inbox, schedule, teach
 from bot.console.base import (
     HERE,
+    KEEP,
+    KEEP_ACTION,
     LANG_COOKIE,
     Console,
-    Content,
-    Preview,
+    Programme,
     current_account,
     lang_of,
     page,
@@ -46,6 +48,7 @@ from bot.console.security import (
     new_token,
     over_https,
     token_digest,
+    too_large,
 )
 from bot.console.words import LANGUAGES, words
 from bot.domain import accounts, audit
@@ -62,32 +65,26 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
-# checked against an unknown name too, so a wrong name takes as long as a wrong password
-_DUMMY_HASH = hash_password("not a password anybody has")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against an unknown name too, so a wrong name takes as long as a wrong
+    password (made at the first sign-in: a tenth of a second no command should wait for)."""
+    return hash_password("not a password anybody has")
 
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
 def build(
-    db: Database,
-    timezone: tzinfo,
-    session_hours: int,
-    office: str = "",
-    topics: dict[str, str] | None = None,
-    channels: tuple[str, ...] = ("telegram", "whatsapp"),
-    content: Content | None = None,
-    villages: tuple[str, ...] = (),
-    offices: dict[str, str] | None = None,
-    preview: Preview | None = None,
-    quiet: str = "",
+    db: Database, timezone: tzinfo, session_hours: int, programme: Programme | None = None
 ) -> Starlette:
-    """The console as an ASGI app, on the bot's database. ``office``: who runs the programme;
-    ``topics``: FAQ titles by topic id; ``channels``: where villagers can be reached;
-    ``content``: the FAQ and matcher as the bot uses them now (to edit and teach them);
-    ``villages``, ``offices``, ``preview``: for composing announcements."""
-    console = Console(db, timezone, session_hours, office, topics or {}, channels, content,
-                      villages, offices or {}, preview, quiet)  # fmt: skip
+    """The console as an ASGI app, on the bot's database; ``programme``: what it needs
+    besides (bot/console/base.py)."""
+    given = programme or Programme()
+    console = Console(db, timezone, session_hours,
+                      **{f.name: getattr(given, f.name) for f in fields(given)})  # fmt: skip
     templates = Jinja2Templates(directory=HERE / "templates")
     routes = [
         Route("/", _home),
@@ -117,6 +114,7 @@ def build(
         Route("/pengumuman/baru", page(console, templates, announce.compose_page)),
         Route("/pengumuman/baru", page(console, templates, announce.compose), methods=["POST"]),
         Route("/pengumuman/{id:int}", page(console, templates, announce.report_page)),
+        Route("/pengumuman/gambar/{id:int}", page(console, templates, announce.picture_file)),
         Route("/pengumuman/{id:int}/penerima.csv", page(console, templates, announce.report_csv)),
         Route(
             "/pengumuman/{id:int}/batal",
@@ -153,10 +151,13 @@ def build(
 
 async def _guard(request: Request, call_next) -> Response:
     """Every response: the security headers. Every state-changing request from another
-    site's page: refused before any handler runs."""
+    site's page, or larger than any form of the console: refused before any handler runs."""
     if cross_site(request):
         log.warning("event=console_refused reason=cross_site path=%s", request.url.path)
         response: Response = Response(words(lang_of(request))["refused"], status_code=403)
+    elif too_large(request):
+        log.warning("event=console_refused reason=too_large path=%s", request.url.path)
+        response = Response(words(lang_of(request))["too_large"], status_code=413)
     else:
         response = await call_next(request)
     response.headers.update(HEADERS)
@@ -184,7 +185,7 @@ async def sign_in(console: Console, templates: Jinja2Templates, request: Request
         error = w["too_many"].format(minutes=wait)
         return render(templates, request, "signin.html", 429, error=error, name=name)
     found = await accounts.with_password(console.db, name) if name else None
-    if not password_matches(found[1] if found else _DUMMY_HASH, password) or found is None:
+    if not password_matches(found[1] if found else _dummy_hash(), password) or found is None:
         console.guard.failed(name, address)
         log.info("event=console_sign_in_failed")  # no name: it may be a password typed there
         return render(templates, request, "signin.html", 401, error=w["wrong"], name=name)
@@ -192,19 +193,53 @@ async def sign_in(console: Console, templates: Jinja2Templates, request: Request
     console.guard.succeeded(name)
     if needs_rehash(stored):
         await accounts.set_password(console.db, account.name, hash_password(password))
+    action = str(form.get(KEEP_ACTION, ""))
+    if action and _own_page(action):  # what was being sent when the sign-in ran out
+        kept = [(key.removeprefix(KEEP), value) for key, value in form.multi_items()
+                if key.startswith(KEEP) and isinstance(value, str)]  # fmt: skip
+        shown = render(templates, request, "resend.html", account=account, action=action,
+                       fields=_resent_fields(kept, w))  # fmt: skip
+        return await _signed_in(console, request, account, shown)
     return await _signed_in(console, request, account)
 
 
-async def _signed_in(console: Console, request: Request, account: Account) -> Response:
-    """A fresh token at every sign-in (a cookie planted before is worth nothing)."""
+def _own_page(target: str) -> bool:
+    """A path of this console, never another site ("//host", "/\\host" to a browser)."""
+    return target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target
+
+
+# form fields staff need not see again when sending a kept form: how it was sent, not what
+TECHNICAL = {"base", "step", "kind", "when", "picture_id", "no_picture", "topic"}
+
+
+def _resent_fields(kept: list[tuple[str, str]], w: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(name, value, label) of a kept form; a label for what staff wrote, "" to keep hidden."""
+    fields_shown = []
+    for name, value in kept:
+        label = ""
+        if value.strip() and name not in TECHNICAL:
+            base, _, lang = name.rpartition("_")
+            label = w.get(name) or w.get(f"bc_{name}") or (
+                f"{w.get('faq_' + base, base)} ({w[f'lang_{lang}']})"
+                if lang in LANGUAGES and base else w.get(f"inbox_your_{name}", name)
+            )  # fmt: skip
+        fields_shown.append((name, value, label))
+    return fields_shown
+
+
+async def _signed_in(
+    console: Console, request: Request, account: Account, response: Response | None = None
+) -> Response:
+    """A fresh token at every sign-in (a cookie planted before is worth nothing); then the
+    page asked for, or ``response``."""
     token = new_token()
     expires = datetime.now(UTC) + timedelta(hours=console.session_hours)
     await accounts.start_session(console.db, account.id, token_digest(token), expires)
     await audit.record(console.db, f"console:{account.name}", "console_sign_in")
     target = request.query_params.get("next", "/sesi")
-    if not target.startswith("/") or target.startswith("//"):
+    if not _own_page(target):
         target = "/sesi"  # only a page of this console
-    response = RedirectResponse(target, status_code=303)
+    response = response or RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
         token,

@@ -52,6 +52,16 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A picture sent first, with the text as its caption when it fits. The channel loads its
+    bytes once (``Core.picture``) and sends the platform's id for it after that."""
+
+    id: int
+    media_type: str  # image/jpeg or image/png
+    file_name: str = ""
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = field(default=())
@@ -60,6 +70,7 @@ class Reply:
     share_contact: tuple[str, str] | None = None
     remove_keyboard: bool = False  # take away a share-contact keyboard shown before
     document: tuple[str, bytes] | None = None  # (file name, content) sent after the text
+    picture: Picture | None = None  # an announcement's
 
     def flat_buttons(self) -> list[Button]:
         return [button for row in self.buttons for button in row]

@@ -9,10 +9,12 @@ cancelled; the values WhatsApp's templates are filled from are gathered here too
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.core.context import Env
-from bot.core.messages import Reply, reply_from_text
+from bot.core.messages import Picture, Reply, reply_from_text
 from bot.core.router import Router
-from bot.domain import broadcasts, people, registrations, sessions
+from bot.domain import broadcasts, people, pictures, registrations, sessions
 from bot.domain.outbox import REPLY, Due
 from bot.domain.sessions import Session
 from bot.support.dates import when
@@ -56,10 +58,20 @@ class OutboxRenderer:
                 return None
             if len(self._broadcasts) > CACHED_BROADCASTS:
                 self._broadcasts = {k: v for k, v in self._broadcasts.items() if v is None}
-            self._broadcasts[key] = self.preview(
+            reply = self.preview(
                 broadcast.text.get(lang) or broadcast.text["id"], broadcast.office, lang
             )
+            if broadcast.picture_id is not None:
+                reply = replace(reply, picture=await self._picture(broadcast.picture_id))
+            self._broadcasts[key] = reply
         return self._broadcasts[key]
+
+    async def _picture(self, picture_id: int) -> Picture | None:
+        """What the channels need to send it; its bytes they ask for once (App.picture)."""
+        found = await pictures.get(self.env.db, picture_id)
+        if found is None:
+            return None
+        return Picture(found.id, found.media_type, f"pengumuman-{found.id}.{found.extension}")
 
     def preview(self, text: str, office: str, lang: str) -> Reply:
         """An announcement exactly as villagers get it."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from bot.domain.outbox import enqueue, iso
 from bot.domain.people import WANTS_ANNOUNCEMENTS
@@ -175,6 +175,20 @@ async def count_recipients(db: Database, audience: Audience, channels: tuple[str
     return int(row[0]) if row else 0
 
 
+async def count_written_since(
+    db: Database, audience: Audience, channel: str, since: datetime
+) -> int:
+    """Recipients on ``channel`` who last wrote after ``since``: on WhatsApp, those inside
+    the 24-hour window, who get the announcement as it is, not as a template."""
+    where, params = audience.where((channel,))
+    row = await db.fetchone(
+        f"SELECT count(*) FROM people p WHERE {where} AND EXISTS (SELECT 1 FROM messages m"
+        " WHERE m.person_id = p.id AND m.received_at > ?)",
+        [*params, since.astimezone(UTC).isoformat(timespec="milliseconds")],
+    )
+    return int(row[0]) if row else 0
+
+
 def check_text(text: str) -> str:
     text = text.strip()
     if not text:
@@ -198,11 +212,12 @@ class Broadcast:
     created_by: str
     created_at: str
     finished_at: str | None
+    picture_id: int | None = None  # bot/domain/pictures.py
 
 
 _COLUMNS = (
     "id, text_id, text_en, office, audience, send_at, status, recipients, created_by,"
-    " created_at, finished_at"
+    " created_at, finished_at, picture_id"
 )
 
 
@@ -218,6 +233,7 @@ def _broadcast(row) -> Broadcast:
         created_by=row["created_by"],
         created_at=row["created_at"],
         finished_at=row["finished_at"],
+        picture_id=row["picture_id"],
     )
 
 
@@ -231,12 +247,14 @@ async def create_broadcast(
     send_at: datetime,
     created_by: str,
     sender_id: int | None = None,
+    picture_id: int | None = None,
 ) -> Broadcast:
     text_id = check_text(text_id)
     text_en = check_text(text_en) if text_en.strip() else ""
     rows = await db.write_one(
         "INSERT INTO broadcasts (text_id, text_en, office, audience, send_at, created_by,"
-        f" sender_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+        " sender_id, created_at, picture_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
+        f" (SELECT id FROM pictures WHERE id = ?)) RETURNING {_COLUMNS}",
         (
             text_id,
             text_en,
@@ -246,6 +264,7 @@ async def create_broadcast(
             created_by[:100],
             sender_id,
             utc_now(),
+            picture_id,
         ),
     )
     return _broadcast(rows[0])

@@ -296,4 +296,21 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX faq_changes_by_topic ON faq_changes (topic_id, id);
     """,
+    # 16: a picture with an announcement (JPEG or PNG, at most 5 MB), kept in the database so
+    # that a backup holds it. Uploaded with the console's preview and joined to the broadcast
+    # when it is sent; one never sent is deleted by housekeeping a day later.
+    """
+    CREATE TABLE pictures (
+        id INTEGER PRIMARY KEY,
+        media_type TEXT NOT NULL CHECK (media_type IN ('image/jpeg', 'image/png')),
+        data BLOB NOT NULL,
+        size INTEGER NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        file_name TEXT NOT NULL DEFAULT '',
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    ALTER TABLE broadcasts ADD COLUMN picture_id INTEGER REFERENCES pictures (id);
+    """,
 )

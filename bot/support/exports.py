@@ -10,10 +10,13 @@ import csv
 import io
 import unicodedata
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from fpdf import FPDF
-from openpyxl import Workbook
-from openpyxl.styles import Font
+if TYPE_CHECKING:
+    from fpdf import FPDF
+
+# fpdf2 and openpyxl are imported where a file is made: together they are a third of a
+# second of every command's start, and most commands make no file
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -59,6 +62,9 @@ def xlsx(
     rows: Iterable[Sequence[object]],
 ) -> bytes:
     """An Excel file: what it is on top, then the table; every cell text, never a formula."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     book = Workbook()
     page = book.active
     page.title = sheet[:31]  # Excel's limit for a sheet name
@@ -107,6 +113,8 @@ def attendance_sheet(
     """The printable "Daftar Hadir" (A4): the office and the session on top, then one line
     per registered person with room to sign, and ``blank_rows`` empty ones for walk-ins.
     ``columns``: the six column titles (number, name, village, phone, booking, signature)."""
+    from fpdf import FPDF
+
     widths = list(zip(columns, SIGN_WIDTHS, strict=True))
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)

@@ -1,16 +1,17 @@
 """A local stand-in for the Telegram Bot API HTTP server, for desabot's tests.
 
 ``FakeBotApi`` serves ``http://127.0.0.1:<ephemeral port>/bot<token>/<method>`` from a daemon
-thread (standard library only), so a real python-telegram-bot ``Bot``/``Application`` built with
-``.base_url(fake.base_url)`` and ``.base_file_url(fake.base_file_url)`` talks to it exactly as it
-would talk to api.telegram.org.  Any token is accepted and recorded in ``tokens_seen``.
+thread (standard library; Pillow reads photos), so a real python-telegram-bot ``Bot`` or
+``Application`` built with ``.base_url(fake.base_url)`` and ``.base_file_url(fake.base_file_url)``
+talks to it exactly as it would talk to api.telegram.org.  Any token is accepted and recorded
+in ``tokens_seen``.
 
 Implemented methods: getMe, getUpdates (offset confirmation, long poll capped at
 ``long_poll_cap`` seconds, early return on push), setWebhook, deleteWebhook, getWebhookInfo,
 setMyCommands, getMyCommands, deleteMyCommands, sendMessage, editMessageText,
-editMessageReplyMarkup, answerCallbackQuery, sendDocument, sendChatAction, deleteMessage,
-getFile (+ file download), close, logOut.  Anything else answers 404 "Not Found" (which PTB
-raises as ``InvalidToken``, or ``EndPointNotFound`` from ``do_api_request``).
+editMessageReplyMarkup, answerCallbackQuery, sendDocument, sendPhoto, sendChatAction,
+deleteMessage, getFile (+ file download), close, logOut.  Anything else answers 404 "Not
+Found" (which PTB raises as ``InvalidToken``, or ``EndPointNotFound`` from ``do_api_request``).
 
 What it enforces, answering ``{"ok": false, "error_code": N, "description": ...}`` with HTTP
 status N and Telegram's own wording where it is known:
@@ -19,6 +20,11 @@ status N and Telegram's own wording where it is known:
   Telegram's trimming of leading/trailing spaces and newlines; "message text is empty" for a
   missing/empty text, "text must be non-empty" for whitespace-only, "message is too long".
   Captions: at most 1024 ("message caption is too long").
+* sendPhoto: an upload of at most 10 MB that is a picture Telegram can read
+  ("IMAGE_PROCESS_FAILED"; read with Pillow), width + height at most 10,000 and a side at most
+  20 times the other ("PHOTO_INVALID_DIMENSIONS"); or the file id of a photo sent before
+  ("wrong file identifier/HTTP URL specified"). The answer holds the sizes Telegram makes
+  (each side at most 90, 320, 800, 1280), each with its own file id.
 * parse_mode HTML is parsed like tdlib does (tags b strong i em u ins s strike del span
   class="tg-spoiler" tg-spoiler a code pre blockquote [expandable] tg-emoji; entities &lt; &gt;
   &amp; &quot; &#NNN; &#xHH;): unsupported/unclosed/mismatched tags or a bare '<' give
@@ -48,6 +54,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import io
 import itertools
 import json
 import re
@@ -953,6 +960,7 @@ class FakeBotApi:
         self._update_ids = itertools.count(100_000_001)
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
+        self._photos: dict[str, tuple[bytes, list[JSON]]] = {}  # file id → (content, sizes)
         self._callback_ids = itertools.count(4_000_000_000_000_001)
         self._handlers: dict[str, Callable[[_Request], Any]] = {
             "getme": self._get_me,
@@ -968,6 +976,7 @@ class FakeBotApi:
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "answercallbackquery": self._answer_callback_query,
             "senddocument": self._send_document,
+            "sendphoto": self._send_photo,
             "sendchataction": self._send_chat_action,
             "deletemessage": self._delete_message,
             "getfile": self._get_file,
@@ -1260,7 +1269,8 @@ class FakeBotApi:
     def sent(self, chat_id: int | None = None) -> list[JSON]:
         """Successful sends and edits, oldest first: dicts with method, chat_id, message_id,
         text (as sent; a document's caption), visible_text, parse_mode, reply_markup, entities,
-        caption, document ({filename, content, mime_type} or None), date."""
+        caption, document ({filename, content, mime_type} or None), photo ({content,
+        by_file_id, sizes}: sendPhoto only), date."""
         with self._lock:
             records = [r for r in self._sent if chat_id is None or r["chat_id"] == chat_id]
             return copy.deepcopy(records)
@@ -1800,6 +1810,64 @@ class FakeBotApi:
         }
         self._record_sent(request, message, document=document_record)
         return message
+
+    def _send_photo(self, request: _Request) -> JSON:
+        params = request.params
+        caption = render_caption(params, strict_ampersand=self.strict_ampersand)
+        markup = self._reply_markup(params)
+        photo = params.get("photo")
+        if photo is None or photo == "":
+            raise bad_request("there is no photo in the request")
+        chat_id = self._chat_id(params)
+        if isinstance(photo, UploadedFile):
+            content, by_file_id = photo.content, False
+            sizes = self._photo_sizes(content)
+        else:
+            with self._lock:
+                known = self._photos.get(str(photo))
+            if known is None:
+                raise bad_request("wrong file identifier/HTTP URL specified")
+            content, sizes, by_file_id = known[0], known[1], True
+        fields: JSON = {"photo": sizes}
+        if caption.text:
+            fields["caption"] = caption.text
+        if caption.entities:
+            fields["caption_entities"] = caption.entities
+        if markup is not None and "inline_keyboard" in markup:
+            fields["reply_markup"] = markup
+        message = self._store_bot_message(request, chat_id, fields)
+        record = {"content": content, "by_file_id": by_file_id, "sizes": sizes}
+        self._record_sent(request, message, photo=record)
+        return message
+
+    def _photo_sizes(self, content: bytes) -> list[JSON]:
+        """What Telegram makes of an uploaded photo: a few sizes, the largest last."""
+        if len(content) > 10 * 1024 * 1024:
+            raise bad_request("file is too big")
+        try:
+            from PIL import Image
+
+            with Image.open(io.BytesIO(content)) as image:
+                width, height = image.size
+                image.load()
+        except Exception:  # whatever Pillow cannot read, Telegram cannot either
+            raise bad_request("IMAGE_PROCESS_FAILED") from None
+        if width + height > 10_000 or max(width, height) > 20 * min(width, height):
+            raise bad_request("PHOTO_INVALID_DIMENSIONS")
+        sizes = []
+        for side in (90, 320, 800, 1280):
+            scale = min(1.0, side / max(width, height))
+            file_id, unique_id = self._register_file("photos", "jpg", content)
+            sizes.append({
+                "file_id": file_id, "file_unique_id": unique_id, "file_size": len(content),
+                "width": max(1, round(width * scale)), "height": max(1, round(height * scale)),
+            })  # fmt: skip
+            if scale == 1.0:
+                break
+        with self._lock:
+            for size in sizes:
+                self._photos[size["file_id"]] = (content, sizes)
+        return sizes
 
     def _send_chat_action(self, request: _Request) -> bool:
         params = request.params

@@ -10,7 +10,13 @@ bot sends, answering ``{"error": {"code": N, "message": ...}}`` with HTTP 400 ot
   unique; interactive "list": body 1..1024, button label 1..20, 1..10 rows in all, row title
   1..24, description up to 72, ids 1..200 and unique;
 * template: a name and a language code; only templates listed in ``templates`` exist (132001);
-  a parameter may not be empty or hold a newline, a tab or five spaces in a row (132018);
+  a parameter may not be empty or hold a newline, a tab or five spaces in a row (132018); a
+  template in ``image_templates`` needs a header component with an uploaded image, any other
+  refuses one (132012);
+* media: ``POST /<version>/<phone number id>/media`` (multipart: messaging_product, type,
+  file) takes a JPEG or PNG of at most 5 MB whose content is what its type says (read with
+  Pillow; 131053 otherwise) and answers its id; image messages need such an id (131009 for an
+  unknown one) and a caption of at most 1024 characters. ``media`` holds what was uploaded;
 * the 24-hour window: a free-form (non-template) message to a number in ``outside_window``
   is accepted, and then, as WhatsApp does, reported failed with 131047 in a signed status
   callback to ``status_webhook`` ((url, app secret)); without one it is refused at once;
@@ -22,16 +28,23 @@ Tests read ``sent(to)`` (the request bodies accepted) and ``errors``.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
+import re
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from auxil.fake_bot_api import _parse_multipart
+
 JSON = dict[str, Any]
 ERROR_TITLES = {
     100: "Invalid parameter",
+    131009: "Parameter value is not valid",
+    131053: "Media upload error",
+    132012: "Parameter format does not match format in the created template",
     130429: "Rate limit hit",
     131047: "Re-engagement message",
     131056: "(Business Account, Consumer Account) pair rate limit hit",
@@ -52,7 +65,39 @@ def _require(condition: bool, detail: str) -> None:
         raise GraphApiError(100, detail)
 
 
-def check_message(body: JSON, templates: set[str]) -> None:
+MAX_MEDIA = 5 * 1024 * 1024
+MEDIA_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG"}
+
+
+def check_media(fields: dict[str, str], files: dict) -> tuple[str, bytes]:
+    """An upload as Meta checks it: (its type, its bytes)."""
+    _require(fields.get("messaging_product") == "whatsapp", "messaging_product is required")
+    upload = files.get("file")
+    _require(upload is not None, "The parameter file is required")
+    media_type = fields.get("type") or upload.mime_type
+    if media_type not in MEDIA_FORMATS or upload.mime_type != media_type:
+        raise GraphApiError(131053, f"Unsupported file type {media_type!r}")
+    if not upload.content or len(upload.content) > MAX_MEDIA:
+        raise GraphApiError(131053, f"file size {len(upload.content)} outside 1..{MAX_MEDIA}")
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(upload.content)) as image:
+            found = image.format
+    except Exception:  # anything Pillow cannot read
+        found = None
+    if found != MEDIA_FORMATS[media_type]:
+        raise GraphApiError(131053, f"the file is not a {media_type}")
+    return media_type, upload.content
+
+
+def check_message(
+    body: JSON,
+    templates: set[str],
+    media: dict | None = None,
+    image_templates: frozenset = frozenset(),
+) -> None:
+    media = media if media is not None else {}
     _require(body.get("messaging_product") == "whatsapp", "messaging_product must be whatsapp")
     _require(str(body.get("to", "")).isdigit(), "to must be a phone number")
     kind = body.get("type")
@@ -61,19 +106,39 @@ def check_message(body: JSON, templates: set[str]) -> None:
         _require(isinstance(text, str) and 1 <= len(text) <= 4096, "text body 1..4096")
     elif kind == "interactive":
         _check_interactive(body.get("interactive") or {})
+    elif kind == "image":
+        image = body.get("image") or {}
+        _check_image(image, media)
+        _require(len(image.get("caption", "")) <= 1024, "image caption up to 1024")
     elif kind == "template":
         template = body.get("template") or {}
         _require(bool(template.get("name")), "template name")
         _require(bool((template.get("language") or {}).get("code")), "template language")
         if template["name"] not in templates:
             raise GraphApiError(132001)
-        for component in template.get("components") or []:
+        components = template.get("components") or []
+        headers = [c for c in components if c.get("type") == "header"]
+        if (template["name"] in image_templates) != bool(headers):
+            raise GraphApiError(132012, "header: an image for an image template, else none")
+        for header in headers:
+            [parameter] = header.get("parameters") or [{}]
+            _require(parameter.get("type") == "image", "header parameter type image")
+            _check_image(parameter.get("image") or {}, media)
+        for component in components:
+            if component.get("type") != "body":
+                continue
             for parameter in component.get("parameters") or []:
                 value = parameter.get("text", "")
                 if not value or "\n" in value or "\t" in value or "     " in value:
                     raise GraphApiError(132018, "template parameter: no newlines, tabs, empty")
     else:
         raise GraphApiError(100, f"unsupported type {kind!r}")
+
+
+def _check_image(image: JSON, media: dict) -> None:
+    _require(set(image) <= {"id", "caption"}, "image: an uploaded media id (and a caption)")
+    if image.get("id") not in media:
+        raise GraphApiError(131009, f"unknown media id {image.get('id')!r}")
 
 
 def _check_interactive(interactive: JSON) -> None:
@@ -110,6 +175,8 @@ class FakeGraphApi:
         self.outside_window: set[str] = set()
         self.status_webhook: tuple[str, str] | None = None  # (url, app secret)
         self.templates: set[str] = set()
+        self.image_templates: set[str] = set()  # among templates: those with an image header
+        self.media: dict[str, tuple[str, bytes]] = {}  # media id → (type, content)
         self.errors: list[JSON] = []
         self._sent: list[JSON] = []
         self._forced: list[int] = []
@@ -188,17 +255,29 @@ class FakeGraphApi:
         )
         urllib.request.urlopen(request, timeout=10).close()
 
+    def _upload(self, headers, raw: bytes) -> JSON:
+        match = re.search(r"boundary=\"?([^\";]+)", headers.get("Content-Type") or "")
+        _require(match is not None, "a multipart/form-data body")
+        media_type, content = check_media(*_parse_multipart(raw, match.group(1)))
+        with self._lock:
+            media_id = str(9_000_000_000 + next(self._ids))
+            self.media[media_id] = (media_type, content)
+        return {"id": media_id}
+
     def handle(self, path: str, headers, raw: bytes) -> tuple[int, JSON]:
         try:
-            if path != f"/{self.version}/{self.phone_number_id}/messages":
+            base = f"/{self.version}/{self.phone_number_id}"
+            if path not in (f"{base}/messages", f"{base}/media"):
                 raise GraphApiError(100, f"unknown path {path}", HTTPStatus.NOT_FOUND)
             if not (headers.get("Authorization") or "").startswith("Bearer "):
                 raise GraphApiError(190, status=HTTPStatus.UNAUTHORIZED)
+            if path.endswith("/media"):
+                return 200, self._upload(headers, raw)
             body = json.loads(raw)
             with self._lock:
                 if self._forced:
                     raise GraphApiError(self._forced.pop(0))
-                check_message(body, self.templates)
+                check_message(body, self.templates, self.media, frozenset(self.image_templates))
                 late = body["type"] != "template" and body["to"] in self.outside_window
                 if late and self.status_webhook is None:
                     raise GraphApiError(131047)

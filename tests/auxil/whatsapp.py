@@ -3,6 +3,7 @@ and Meta itself, POSTing each message again until it is answered 200."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
@@ -10,10 +11,11 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from bot.channels.whatsapp import WhatsAppSecrets
+from bot.channels.whatsapp import WhatsAppChannel, WhatsAppSecrets
 
 SECRETS = WhatsAppSecrets("EAAG-access-token", "app-secret-123", "verify-me")
 VILLAGER = "6281234567890"
@@ -99,3 +101,40 @@ def listening(port: int, path: str = "whatsapp") -> bool:
     except httpx.HTTPError:
         return False
     return True
+
+
+# -- driving a WhatsAppChannel in the tests' own event loop ---------------------------------
+
+
+def url(channel: WhatsAppChannel) -> str:
+    return f"http://127.0.0.1:{channel.config.port}/{channel.config.path}"
+
+
+async def post(channel: WhatsAppChannel, payload, signature: str | None = "good") -> int:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    headers = {"Content-Type": "application/json"}
+    if signature == "good":
+        headers["X-Hub-Signature-256"] = sign(body)
+    elif signature:
+        headers["X-Hub-Signature-256"] = signature
+    async with httpx.AsyncClient() as client:
+        response = await client.post(url(channel), content=body, headers=headers)
+    return response.status_code
+
+
+async def quiet_villager(channel: WhatsAppChannel, wa_id: str, hours_ago: float) -> int:
+    """A WhatsApp villager whose last message was ``hours_ago`` hours ago."""
+    db = channel.core.db
+    await post(channel, envelope([text("halo", sender=wa_id)]))
+    for _ in range(250):  # handled and logged
+        row = await db.fetchone(
+            "SELECT p.id FROM people p JOIN messages m ON m.person_id = p.id"
+            " WHERE p.channel_user_id = ?",
+            (wa_id,),
+        )
+        if row:
+            break
+        await asyncio.sleep(0.02)
+    then = (datetime.now(UTC) - timedelta(hours=hours_ago)).isoformat(timespec="milliseconds")
+    await db.write_one("UPDATE messages SET received_at = ? WHERE person_id = ?", (then, row[0]))
+    return row[0]

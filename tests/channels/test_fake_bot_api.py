@@ -495,3 +495,29 @@ def test_html_visible_text(html: str, visible: str) -> None:
 def test_html_visible_text_rejects_bad_html(html: str) -> None:
     with pytest.raises(ValueError):
         html_visible_text(html)
+
+
+async def test_send_photo_checks_the_picture_and_takes_its_file_id_after(fake: FakeBotApi) -> None:
+    from telegram import InputFile
+
+    from auxil.pictures import picture
+
+    async with Bot(TOKEN, base_url=fake.base_url) as bot:
+        poster = picture("JPEG", (2000, 1000))
+        sent = await bot.send_photo(USER, InputFile(poster, filename="a.jpg"), caption="Hai")
+        sizes = [(p.width, p.height) for p in sent.photo]
+        assert sizes == [(90, 45), (320, 160), (800, 400), (1280, 640)]
+        again = await bot.send_photo(USER, sent.photo[0].file_id, caption="x" * 1024)
+        assert again.caption == "x" * 1024
+        assert [m["photo"]["by_file_id"] for m in fake.sent(USER)] == [False, True]
+        refusals = [
+            (b"not a picture", "IMAGE_PROCESS_FAILED"),
+            (picture("PNG", (2100, 100)), "PHOTO_INVALID_DIMENSIONS"),
+            ("AgACAgUnknownFileId", "wrong file identifier"),
+        ]
+        for photo, reason in refusals:
+            upload = InputFile(photo, filename="b.png") if isinstance(photo, bytes) else photo
+            with pytest.raises(BadRequest, match=f"(?i){reason}"):
+                await bot.send_photo(USER, upload)
+        with pytest.raises(BadRequest, match="caption is too long"):
+            await bot.send_photo(USER, sent.photo[0].file_id, caption="x" * 1025)

@@ -176,3 +176,39 @@ async def test_only_staff_in_the_group_can_answer_a_villager(channel, fake):
     assert len(fake.sent(GROUP)) == 2  # the forward and the staff member's acknowledgement
     answers = await channel.core.db.fetchall("SELECT answer FROM inbox_answers")
     assert [a[0] for a in answers] == ["Jangan bayar apa pun di muka."]
+
+
+async def test_an_announcement_with_a_picture_is_uploaded_once_and_captioned(channel, fake):
+    from datetime import UTC, datetime
+
+    from auxil.pictures import picture
+    from bot.domain import pictures
+
+    for villager in VILLAGERS[:3]:
+        fake.push_text(villager, "/start")
+        await step(fake, villager, 1)
+    db = channel.core.db
+    poster = picture("JPEG", (800, 600))
+    kept = await pictures.save(db, poster, "poster.jpg", "console:admin")
+    long_text = "Jadwal layanan paspor keliling. " * 40  # 1,280 characters: no caption
+    for text in ("Layanan paspor <keliling> & gratis konsultasi.", long_text):
+        await broadcasts.create_broadcast(
+            db, text_id=text, office="imigrasi", audience=broadcasts.Audience("all"),
+            send_at=datetime.now(UTC), created_by="console:admin", picture_id=kept.id,
+        )  # fmt: skip
+        await fake.wait_for(
+            lambda f, text=text: all(text[:30] in str(f.sent(v)) for v in VILLAGERS[:3]),
+            timeout=15,
+        )
+    photos = [m for m in fake.sent() if m["method"] == "sendPhoto"]
+    assert len(photos) == 6 and all(m["photo"]["content"] == poster for m in photos)
+    assert [m["photo"]["by_file_id"] for m in photos].count(False) == 1  # one upload in all
+    first = [m for m in fake.sent(VILLAGERS[0]) if "Pengumuman" in m["visible_text"]
+             or m["method"] == "sendPhoto"]  # fmt: skip
+    short, bare, rest = first[0], first[1], first[2:]
+    assert short["method"] == "sendPhoto"
+    assert "Layanan paspor <keliling> & gratis konsultasi." in short["visible_text"]
+    assert buttons(short) == ["sub:off", "menu"]
+    assert bare["method"] == "sendPhoto" and bare["visible_text"] == "" and not bare["caption"]
+    assert rest and all(m["method"] == "sendMessage" for m in rest)
+    assert buttons(rest[-1]) == ["sub:off", "menu"]

@@ -15,7 +15,17 @@ from auxil.channels import free_port
 from auxil.fake_bot_api import FakeBotApi
 from auxil.fake_graph_api import FakeGraphApi
 from auxil.sessions import a_session
-from auxil.whatsapp import SECRETS, VILLAGER, button, envelope, sign, text
+from auxil.whatsapp import (
+    SECRETS,
+    VILLAGER,
+    button,
+    envelope,
+    post,
+    quiet_villager,
+    sign,
+    text,
+    url,
+)
 from bot.app import open_app
 from bot.channels.telegram import TelegramChannel, TelegramSecrets
 from bot.channels.whatsapp import (
@@ -158,22 +168,6 @@ async def whatsapp(make_config, graph) -> AsyncIterator[WhatsAppChannel]:
             await channel.stop()
 
 
-def url(channel: WhatsAppChannel) -> str:
-    return f"http://127.0.0.1:{channel.config.port}/{channel.config.path}"
-
-
-async def post(channel: WhatsAppChannel, payload, signature: str | None = "good") -> int:
-    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    headers = {"Content-Type": "application/json"}
-    if signature == "good":
-        headers["X-Hub-Signature-256"] = sign(body)
-    elif signature:
-        headers["X-Hub-Signature-256"] = signature
-    async with httpx.AsyncClient() as client:
-        response = await client.post(url(channel), content=body, headers=headers)
-    return response.status_code
-
-
 async def wait_for(predicate, timeout: float = 10) -> None:
     for _ in range(int(timeout / 0.02)):
         if predicate():
@@ -278,24 +272,6 @@ async def test_status_callbacks_update_the_outbox(whatsapp, graph):
         await asyncio.sleep(0.02)
     assert tuple(rows[0]) == ("sent", "read", None)
     assert tuple(rows[1])[:2] == ("failed", "failed") and "131026" in rows[1]["last_error"]
-
-
-async def quiet_villager(channel: WhatsAppChannel, wa_id: str, hours_ago: float) -> int:
-    """A WhatsApp villager whose last message was ``hours_ago`` hours ago."""
-    db = channel.core.db
-    await post(channel, envelope([text("halo", sender=wa_id)]))
-    for _ in range(250):  # handled and logged
-        row = await db.fetchone(
-            "SELECT p.id FROM people p JOIN messages m ON m.person_id = p.id"
-            " WHERE p.channel_user_id = ?",
-            (wa_id,),
-        )
-        if row:
-            break
-        await asyncio.sleep(0.02)
-    then = (datetime.now(UTC) - timedelta(hours=hours_ago)).isoformat(timespec="milliseconds")
-    await db.write_one("UPDATE messages SET received_at = ? WHERE person_id = ?", (then, row[0]))
-    return row[0]
 
 
 async def queue(channel, person_id: int, key: str, session) -> None:

@@ -4,6 +4,7 @@ cancelled; through the same domain calls as the chat's /umumkan."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,9 +25,8 @@ async def console(app):
         await set_village(app.db, person.id, village)
     shown = programme(app.taught.config, app)
     assert shown.quiet == ""  # the tests' config has no quiet hours: no note
-    return build(app.db, app.settings.timezone, 12, shown.office, shown.topics, ("telegram",),
-                 shown.content, shown.villages, shown.offices, shown.preview,
-                 "21.00–07.00")  # fmt: skip
+    return build(app.db, app.settings.timezone, 12,
+                 replace(shown, channels=("telegram",), quiet="21.00–07.00"))  # fmt: skip
 
 
 FORM = {"text_id": "Sesi paspor hari Sabtu jam 9 di balai desa.", "kind": "village",

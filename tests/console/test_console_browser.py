@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -45,6 +46,13 @@ FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 VILLAGER = 81_000
+WA_VILLAGER = "6285233334444"  # in Kaleke, on WhatsApp
+WA_QUIET = "6285233335555"  # in Kaleke too, silent for longer than WhatsApp's 24 hours
+TEMPLATES = {
+    "broadcast": {"name": "pengumuman_desa", "parameters": ["office", "text"]},
+    "broadcast_picture": {"name": "pengumuman_gambar", "header": "image",
+                          "parameters": ["office", "text"]},
+}  # fmt: skip
 WITA = ZoneInfo("Asia/Makassar")
 
 if not Path(CHROMIUM).exists():
@@ -71,6 +79,9 @@ async def prepare(path: Path) -> None:
         await update_profile(
             db, person.id, full_name="Siti Aminah", village="Pesaku", consent_at="2026-11-30"
         )
+        for phone, name in ((WA_VILLAGER, "Wati"), (WA_QUIET, "Nur")):
+            person = await touch_person(db, "whatsapp", phone, name, "id")
+            await set_village(db, person.id, "Kaleke")
         await _history(db)
     finally:
         await db.close()
@@ -100,9 +111,14 @@ class Running:
     """`desabot run` on Telegram and WhatsApp (the two stand-ins) with the console."""
 
     url: str  # the console
+    database: Path
     fake: FakeBotApi
     graph: FakeGraphApi
     webhook: str  # where Meta posts WhatsApp messages
+
+    def sign_ins_run_out(self) -> None:
+        with sqlite3.connect(self.database) as db:
+            db.execute("UPDATE console_sessions SET expires_at = '2000-01-01T00:00:00+00:00'")
 
     def whatsapp(self, message: dict) -> None:
         """A villager's WhatsApp message, as Meta posts it (signed)."""
@@ -123,9 +139,11 @@ def running(tmp_path_factory):
             faq_dir=str(folder / "faq"),
             console={"enabled": True, "port": port},
             telegram={"api_base_url": fake.base_url, "poll_timeout": 1},
-            whatsapp={"enabled": True, "api_base_url": graph.base_url,
+            whatsapp={"enabled": True, "api_base_url": graph.base_url, "templates": TEMPLATES,
                       "phone_number_id": graph.phone_number_id, "port": webhook_port},
         )  # fmt: skip
+        graph.templates |= {"pengumuman_desa", "pengumuman_gambar"}
+        graph.image_templates.add("pengumuman_gambar")
         asyncio.run(prepare(folder / "bot.sqlite3"))
         secrets = {
             "WHATSAPP_ACCESS_TOKEN": SECRETS.access_token,
@@ -141,7 +159,7 @@ def running(tmp_path_factory):
         try:
             wait_until(lambda: _up(port), 30, "the console")
             webhook = f"http://127.0.0.1:{webhook_port}/whatsapp"
-            yield Running(f"http://127.0.0.1:{port}", fake, graph, webhook)
+            yield Running(f"http://127.0.0.1:{port}", folder / "bot.sqlite3", fake, graph, webhook)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
@@ -339,7 +357,13 @@ def test_an_officer_fixes_an_answer_the_day_a_fee_changes_and_can_undo_it(runnin
         lambda: not page.locator("#problems-answer").inner_text().strip(), 10, "the check"
     )
     shot(page, "faq-edit")
+    running.sign_ins_run_out()  # she took her time: her sign-in ran out meanwhile
     page.click(".faq-form button[type=submit]")
+    page.fill("input[name=name]", "budi")  # what she wrote is carried through the sign-in
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action^='/masuk'] button")
+    assert new_line in page.locator("textarea[name=answer_id]").input_value()
+    page.click("button:has-text('Kirim lagi')")
     assert "Bot sudah menjawab dengan teks baru" in page.locator(".note").inner_text()
     assert new_line in answer_to(villager)  # the running bot, not restarted
     page.click("button:has-text('Pulihkan versi sebelumnya')")
@@ -347,22 +371,55 @@ def test_an_officer_fixes_an_answer_the_day_a_fee_changes_and_can_undo_it(runnin
     context.close()
 
 
-def test_an_announcement_to_a_village_is_previewed_sent_and_followed(running, browser):
-    fake = running.fake
+def test_an_announcement_with_a_picture_reaches_two_villages_on_both_platforms(running, browser):
+    from auxil.pictures import poster as make_poster
+
+    fake, graph = running.fake, running.graph
+    running.whatsapp(text("halo", WA_VILLAGER))  # she wrote today: inside the 24-hour window
+    wait_until(lambda: graph.sent(WA_VILLAGER), 20, "the WhatsApp villager's answer")
+    poster = make_poster(
+        "Sosialisasi Paspor", ("Sabtu, 09.00 WITA", "Balai desa", "Bawa KTP dan KK")
+    )
     context, page = signed_in(browser, running.url, "budi")
     page.goto(f"{running.url}/pengumuman/baru")
-    page.fill("textarea[name=text_id]", "Sesi paspor hari Sabtu jam 9 di balai desa Pesaku.")
+    page.fill("textarea[name=text_id]", "Sesi paspor hari Sabtu jam 9 di balai desa.")
     page.check("input[name=kind][value=village]")
     page.check("input[name=village][value=Pesaku]")
+    page.check("input[name=village][value=Kaleke]")
+    page.set_input_files(
+        "input[name=picture]", {"name": "poster.jpg", "mimeType": "image/jpeg", "buffer": poster}
+    )
     page.click("button:has-text('Pratinjau')")
     assert "📢" in page.locator(".bubble .message").first.inner_text()  # as villagers see it
+    assert page.locator("img.shown-picture").count() >= 3  # on Telegram and on WhatsApp
+    wa = page.locator(".preview p.help", has_text="dalam 24 jam terakhir").inner_text()
+    assert wa.startswith("1 penerima")  # Wati; Nur gets the template with the picture:
+    assert "pengumuman_gambar" in page.locator(".bubble.template").first.inner_text()
     shot(page, "announce")
     page.click("button[name=step][value=send]")
     page.wait_for_url(f"{running.url}/pengumuman/*")
-    sent = "Sesi paspor hari Sabtu jam 9 di balai desa Pesaku."
-    fake.wait_until(lambda f: any(sent in m["visible_text"] for m in f.sent(VILLAGER)), 20)
+    sent = "Sesi paspor hari Sabtu jam 9 di balai desa."
+
+    def photo_to(chat: int) -> list[dict]:
+        return [m for m in fake.sent(chat) if m["method"] == "sendPhoto" and sent in m["caption"]]
+
+    fake.wait_until(lambda f: photo_to(VILLAGER) and photo_to(90_006), 20)  # Pesaku, Kaleke
+    assert photo_to(VILLAGER)[0]["photo"]["content"] == poster
+    assert not photo_to(90_010)  # Sibowi was not chosen
+    wait_until(
+        lambda: any(m["type"] == "image" for m in graph.sent(WA_VILLAGER)), 20, "the picture"
+    )
+    [image] = [m for m in graph.sent(WA_VILLAGER) if m["type"] == "image"]
+    assert sent in image["image"]["caption"]
+    assert graph.media[image["image"]["id"]] == ("image/jpeg", poster)
+    wait_until(lambda: graph.sent(WA_QUIET), 20, "the template")
+    [template] = graph.sent(WA_QUIET)
+    [header, body] = template["template"]["components"]
+    assert header["parameters"][0]["image"]["id"] == image["image"]["id"]  # uploaded once
+    assert sent in body["parameters"][1]["text"]
     page.locator("td", has_text="terkirim").first.wait_for(timeout=20_000)  # by itself
     assert page.locator("td", has_text="Siti Aminah").count() == 1
+    assert page.locator("img.shown-picture").count() == 1
     shot(page, "announcement")
     context.close()
 

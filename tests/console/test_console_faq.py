@@ -30,8 +30,7 @@ async def running(make_config, tmp_path):
     async with open_app(make_config(faq_dir=str(faq))) as app:
         await accounts.add_account(app.db, "budi", "officer", hash_password(PASSWORD))
         shown = programme(app.taught.config, app)
-        console = build(app.db, app.settings.timezone, 12, shown.office, shown.topics,
-                        shown.channels, shown.content)  # fmt: skip
+        console = build(app.db, app.settings.timezone, 12, shown)
         yield app, console, faq
 
 

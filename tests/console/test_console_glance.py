@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from auxil.console import PASSWORD, client, sign_in
 from auxil.sessions import a_session
+from bot.console.base import Programme
 from bot.console.web import build
 from bot.domain import accounts
 from bot.domain.message_log import LogLine, log_message
@@ -57,7 +58,9 @@ async def test_the_figures_a_programme_is_judged_by(db):
     await log_message(  # staff trying the bot out: not a villager's question
         db, LogLine(officer.id, "text", "biaya?", "id", "faq_answer", "paspor-biaya")
     )
-    app = build(db, WITA, 12, topics={"paspor-biaya": "Biaya paspor"}, channels=("telegram",))
+    app = build(
+        db, WITA, 12, Programme(topics={"paspor-biaya": "Biaya paspor"}, channels=("telegram",))
+    )
     async with client(app) as browser:
         await sign_in(browser, "budi")
         page = await browser.get("/ringkasan")

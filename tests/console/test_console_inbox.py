@@ -4,16 +4,14 @@ officer cannot answer it, and the answer queued to the villager's own chat."""
 
 from __future__ import annotations
 
-import json
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from auxil.console import PASSWORD, client, sign_in
+from auxil.console import PASSWORD, answers_queued, asks, client, sign_in
 from auxil.sessions import a_session
 from bot.console.web import build
 from bot.domain import accounts, inbox
-from bot.domain.people import touch_person, update_profile
 from bot.domain.privacy import erase_person
 from bot.domain.registrations import register
 from bot.domain.sessions import DEFAULT_POLICY
@@ -27,19 +25,6 @@ async def console(db):
     for name, role in (("rina", "admin"), ("budi", "officer"), ("sari", "officer")):
         await accounts.add_account(db, name, role, hash_password(PASSWORD))
     return build(db, WITA, session_hours=12)
-
-
-async def asks(db, user: str, name: str, question: str, channel: str = "whatsapp") -> int:
-    person = await touch_person(db, channel, user, name, "id")
-    await update_profile(db, person.id, full_name=name, village="Pesaku", consent_at="x")
-    asked = await inbox.ask(db, person_id=person.id, question=question, source="asked",
-                            group=None, values={})  # fmt: skip
-    return asked.inbox_id
-
-
-async def answers_queued(db) -> list[dict]:
-    rows = await db.fetchall("SELECT values_json FROM outbox WHERE text_key = 'officer_answer'")
-    return [json.loads(r[0]) for r in rows]
 
 
 async def test_questions_from_every_channel_wait_in_the_list_with_who_asked(console, db):

@@ -24,8 +24,7 @@ DECLINED = "Maaf, saya belum bisa menjawab"
 async def console(app):
     await accounts.add_account(app.db, "budi", "officer", hash_password(PASSWORD))
     shown = programme(app.taught.config, app)
-    return build(app.db, app.settings.timezone, 12, shown.office, shown.topics,
-                 shown.channels, shown.content)  # fmt: skip
+    return build(app.db, app.settings.timezone, 12, shown)
 
 
 async def test_a_declined_question_taught_is_answered_next_time_and_a_variant_too(app, console):

@@ -1,0 +1,108 @@
+"""An announcement's picture on WhatsApp, through the stand-in Graph API: uploaded once, sent by
+its media id with the text as the caption inside the 24-hour window, and as the template with an
+image header outside it (or the text-only template when the office has no such template)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from auxil.channels import free_port
+from auxil.fake_graph_api import FakeGraphApi
+from auxil.pictures import picture
+from auxil.whatsapp import SECRETS, quiet_villager
+from bot.app import open_app
+from bot.channels.whatsapp import WhatsAppChannel
+from bot.domain import broadcasts, pictures
+from bot.domain.broadcasts import Audience
+
+BROADCAST = {"name": "pengumuman_desa", "parameters": ["office", "text"]}
+WITH_PICTURE = {"name": "pengumuman_gambar", "header": "image", "parameters": ["office", "text"]}
+RECENT, LATE = "6285211110001", "6285211110002"
+
+
+@pytest.fixture
+def graph() -> FakeGraphApi:
+    with FakeGraphApi() as server:
+        server.templates |= {"pengumuman_desa", "pengumuman_gambar"}
+        server.image_templates.add("pengumuman_gambar")
+        yield server
+
+
+@pytest.fixture(params=["with_picture_template", "text_template_only"])
+async def whatsapp(request, make_config, graph) -> AsyncIterator[WhatsAppChannel]:
+    templates = {"broadcast": BROADCAST}
+    if request.param == "with_picture_template":
+        templates["broadcast_picture"] = WITH_PICTURE
+    config = make_config(
+        whatsapp={
+            "enabled": True, "api_base_url": graph.base_url, "port": free_port(),
+            "phone_number_id": graph.phone_number_id, "templates": templates,
+        }
+    )  # fmt: skip
+    async with open_app(config) as app:
+        channel = WhatsAppChannel(app, config.whatsapp, SECRETS)
+        await channel.start()
+        try:
+            yield channel
+        finally:
+            await channel.stop()
+
+
+async def announced(channel: WhatsAppChannel, graph: FakeGraphApi, text: str, poster: bytes):
+    db = channel.core.db
+    kept = await pictures.save(db, poster, "poster.png", "console:admin")
+    await broadcasts.create_broadcast(
+        db, text_id=text, office="bp3mi", audience=Audience("all"), send_at=datetime.now(UTC),
+        created_by="console:admin", picture_id=kept.id,
+    )  # fmt: skip
+    for _ in range(500):
+        if any(m["type"] in ("image", "template") for m in graph.sent(LATE)) and any(
+            m["type"] == "image" for m in graph.sent(RECENT)
+        ):
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)  # the buttons after the picture
+    return [m for m in graph.sent(RECENT) if m["type"] != "text" or "Pengumuman" in str(m)]
+
+
+async def test_a_picture_goes_by_its_media_id_inside_and_outside_the_window(whatsapp, graph):
+    await quiet_villager(whatsapp, RECENT, hours_ago=1)
+    await quiet_villager(whatsapp, LATE, hours_ago=30)
+    poster = picture("PNG", (640, 480))
+    recent = await announced(whatsapp, graph, "Sosialisasi paspor Sabtu di balai desa.", poster)
+
+    [(media_id, (media_type, content))] = graph.media.items()  # uploaded once, for both
+    assert media_type == "image/png" and content == poster
+    image, choose = recent[-2:]
+    assert image["image"]["id"] == media_id
+    assert "Sosialisasi paspor Sabtu di balai desa." in image["image"]["caption"]
+    assert image["image"]["caption"].startswith("📢 Pengumuman dari")
+    ids = [b["reply"]["id"] for b in choose["interactive"]["action"]["buttons"]]
+    assert ids == ["sub:off", "menu"]
+
+    [late] = [m for m in graph.sent(LATE) if m["type"] == "template"]
+    components = late["template"]["components"]
+    if whatsapp.config.templates.get("broadcast_picture"):
+        assert late["template"]["name"] == "pengumuman_gambar"
+        header = components[0]["parameters"][0]
+        assert header == {"type": "image", "image": {"id": media_id}}
+    else:  # the text-only template: the words still reach them
+        assert late["template"]["name"] == "pengumuman_desa"
+        assert [c["type"] for c in components] == ["body"]
+    assert "Sosialisasi paspor Sabtu" in components[-1]["parameters"][1]["text"]
+    assert not graph.errors
+
+
+async def test_a_long_text_follows_the_picture_instead_of_being_its_caption(whatsapp, graph):
+    await quiet_villager(whatsapp, RECENT, hours_ago=1)
+    await quiet_villager(whatsapp, LATE, hours_ago=30)
+    text = "Jadwal layanan paspor keliling di desa-desa Kabupaten Sigi. " * 20  # over 1,024
+    sent = await announced(whatsapp, graph, text, picture("JPEG", (300, 300)))
+    image = next(m for m in sent if m["type"] == "image")
+    assert "caption" not in image["image"]
+    after = sent[sent.index(image) + 1 :]
+    assert "Jadwal layanan paspor keliling" in str(after) and not graph.errors
