@@ -16,8 +16,9 @@ from typing import TextIO
 from bot.app import App, open_app
 from bot.cli.common import EXIT_PROBLEMS, cli_actor, fail, with_config
 from bot.config import DEFAULT_OFFICE_NAMES, Config
-from bot.domain import audit, broadcasts, people
+from bot.domain import audit, broadcasts, people, pictures
 from bot.domain.broadcasts import BroadcastError
+from bot.domain.pictures import PICTURE_RULES, PictureError
 from bot.domain.sessions import SessionError, parse_local
 from bot.support.dates import local_time
 from bot.support.exports import csv_text
@@ -49,6 +50,11 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
         help='who gets it: "all", "village:NAME[,NAME...]" or "session:CODE"',
     )
     send.add_argument("--at", help=TIME_HELP)
+    send.add_argument(
+        "--picture",
+        type=Path,
+        help="a JPEG or PNG of at most 5 MB sent first, with the text as its caption",
+    )
     send.add_argument(
         "--from",
         dest="office",
@@ -111,6 +117,21 @@ async def run(config: Config, args: argparse.Namespace, out: TextIO) -> int:
         return 0
 
 
+def _picture(path: Path) -> tuple[bytes, str]:
+    """The picture file, checked as the console checks it; (its bytes, a line about it)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BroadcastError("bad_file", f"--picture {path}: cannot read it: {exc}") from None
+    try:
+        data, media_type, width, height = pictures.checked(data)
+    except PictureError as exc:
+        raise BroadcastError(
+            exc.reason, f"--picture {path}: {exc} (expected {PICTURE_RULES})"
+        ) from None
+    return data, f"picture: {path.name}, {media_type}, {width}×{height}, {len(data) // 1000} KB"
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -134,11 +155,14 @@ async def _send(config: Config, app: App, args: argparse.Namespace, out: TextIO)
             raise BroadcastError("in_past", f"--at {args.at} is in the past")
     office = args.office or config.broadcasts.office
     sender_id = await _staff_member(app, args.notify) if args.notify else None
+    picture = _picture(args.picture) if args.picture else None
     count = await broadcasts.count_recipients(app.db, audience, app.settings.reachable_channels)
     preview = app.broadcast_preview(text_id, office, "id")
     print("--- what villagers see " + "-" * 40, file=out)
     print(preview.text, file=out)
     print("-" * 63, file=out)
+    if picture:
+        print(picture[1], file=out)
     print(f"recipients now: {count} ({audience.describe()})", file=out)
     quiet = app.settings.quiet
     morning = quiet.until(send_at)
@@ -151,6 +175,9 @@ async def _send(config: Config, app: App, args: argparse.Namespace, out: TextIO)
     if args.dry_run:
         print("dry run: nothing queued", file=out)
         return 0
+    picture_id = None
+    if picture:
+        picture_id = (await pictures.save(app.db, picture[0], args.picture.name, "cli")).id
     broadcast = await broadcasts.create_broadcast(
         app.db,
         text_id=text_id,
@@ -160,9 +187,11 @@ async def _send(config: Config, app: App, args: argparse.Namespace, out: TextIO)
         send_at=send_at,
         created_by="cli",
         sender_id=sender_id,
+        picture_id=picture_id,
     )
     when = local_time(send_at, config.timezone)
     detail = f"#{broadcast.id} to={audience.describe()} at={when} text={text_id[:200]}"
+    detail += f" picture={picture_id}" if picture_id else ""
     await audit.record(app.db, cli_actor(), "broadcast_send", detail)
     print(f"announcement {broadcast.id} queued for {when}", file=out)
     return 0

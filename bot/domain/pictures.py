@@ -26,6 +26,10 @@ MAX_SIDES = 10_000  # width + height (Telegram)
 MAX_RATIO = 20  # the longer side over the shorter (Telegram)
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
+PICTURE_RULES = (
+    "a JPEG or PNG of at most 5 MB, width + height at most 10,000 pixels,"
+    " one side at most 20 times the other"
+)
 
 
 class PictureError(ValueError):

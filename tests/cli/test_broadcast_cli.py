@@ -91,6 +91,8 @@ def test_send_list_status_and_cancel(config, tmp_path):
         (["--file", "/nonexistent/teks.txt", "--to", "all"], "cannot read the text"),
         (["--text", "x", "--to", "session:ZZZZ"], "no scheduled session 'ZZZZ'"),
         (["--text", "x", "--to", "all", "--notify", "999"], "--notify 999: nobody with that"),
+        (["--text", "x", "--to", "all", "--picture", "/nonexistent.jpg"], "cannot read it"),
+        (["--text", "x", "--to", "all", "--picture", __file__], "not a picture"),
     ],
 )
 def test_mistakes_are_explained_in_one_line_and_nothing_is_queued(config, args, message):
@@ -98,6 +100,26 @@ def test_mistakes_are_explained_in_one_line_and_nothing_is_queued(config, args, 
     assert result.returncode == 1
     assert message in result.stderr and "Traceback" not in result.stderr
     assert "no announcements yet" in desabot(config, "broadcast", "list").stdout
+
+
+def test_an_announcement_with_a_picture_from_the_command_line(config, tmp_path):
+    from auxil.pictures import picture
+
+    poster = tmp_path / "poster.png"
+    poster.write_bytes(picture("PNG", (640, 480), "P"))  # a palette: converted to RGB
+    dry = desabot(config, "broadcast", "send", "--text", "Sesi paspor Sabtu.", "--to", "all",
+                  "--picture", str(poster), "--dry-run")  # fmt: skip
+    sent = desabot(config, "broadcast", "send", "--text", "Sesi paspor Sabtu.", "--to", "all",
+                   "--picture", str(poster))  # fmt: skip
+    assert "picture: poster.png, image/png, 640×480" in dry.stdout
+    assert "dry run: nothing queued" in dry.stdout
+    assert sent.returncode == 0, sent.stderr
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "desabot.sqlite3") as conn:
+        [(picture_id, kept)] = conn.execute("SELECT id, data FROM pictures").fetchall()
+        [(used,)] = conn.execute("SELECT picture_id FROM broadcasts").fetchall()
+    assert used == picture_id and kept.startswith(b"\x89PNG")
 
 
 def test_status_of_an_unknown_announcement(config):
