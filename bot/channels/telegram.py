@@ -61,7 +61,7 @@ from bot.config import (
     WebhookLimits,
     secret,
 )
-from bot.core.messages import Button, Incoming, Kind, Picture, Reply, split_text, text_length
+from bot.core.messages import Button, Incoming, Kind, Picture, Reply, fits_caption, split_text
 from bot.core.pipeline import Taken
 from bot.delivery.worker import DeliveryError
 from bot.domain.outbox import Due
@@ -77,7 +77,9 @@ STARTUP_RETRY_MAX_SECONDS = 60
 POLL_RETRY_MAX_SECONDS = 30
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-MAX_CAPTION = 1024  # a photo's caption, in UTF-16 units after entities are parsed
+UPLOAD_SECONDS = 120.0  # 5 MB on a slow uplink (python-telegram-bot's default: 20)
+# Telegram's words for a picture it will not take, as against a chat it cannot send to
+PICTURE_REFUSALS = ("photo_", "image_", "file is too big", "wrong file identifier")
 
 
 def incoming_from_update(
@@ -207,7 +209,7 @@ class Photo:
 def with_picture(reply: Reply, parts: list[tuple[str, Markup | None]]) -> list:
     """The picture first: the whole text as its caption when it fits, else before the text."""
     assert reply.picture is not None
-    if len(parts) == 1 and text_length(reply.text) <= MAX_CAPTION:
+    if len(parts) == 1 and fits_caption(reply.text)[CHANNEL]:
         return [Photo(reply.picture, *parts[0])]
     return [Photo(reply.picture), *parts]
 
@@ -262,6 +264,7 @@ class TelegramChannel:
         self._answering: set[asyncio.Task] = set()
         # picture id → Telegram's file id for it, once uploaded (one upload at a time)
         self._photo_ids: dict[int, str] = {}
+        self._refused: set[int] = set()  # pictures Telegram would not take
         self._uploading = asyncio.Lock()
 
     def _build_application(self) -> Application:
@@ -398,27 +401,47 @@ class TelegramChannel:
                 raise
 
     async def _send_photo(self, chat_id: int, part: Photo) -> None:
-        bot, picture = self.application.bot, part.picture
-        extra = {"caption": part.caption or None, "reply_markup": part.markup}
-        if picture.id not in self._photo_ids:
-            async with self._uploading:
-                if picture.id not in self._photo_ids:
-                    data = await self.core.picture(picture.id)
-                    if data is None:  # deleted meanwhile: the text alone
-                        if part.caption:
-                            await bot.send_message(
-                                chat_id,
-                                part.caption,
-                                parse_mode=ParseMode.HTML,
-                                reply_markup=part.markup,
-                            )
-                        return
+        """The picture by its file id once Telegram has it, uploaded (once) before that; one
+        Telegram refuses (or that was deleted) leaves the words to go alone."""
+        picture = part.picture
+        if picture.id in self._photo_ids:
+            try:
+                await self._photo(chat_id, self._photo_ids[picture.id], part)
+                return
+            except BadRequest as exc:
+                if not _about_the_picture(exc):
+                    raise
+                self._photo_ids.pop(picture.id, None)  # Telegram forgot it: upload again
+        async with self._uploading:
+            if picture.id in self._photo_ids:  # uploaded meanwhile, for someone else
+                await self._photo(chat_id, self._photo_ids[picture.id], part)
+                return
+            data = None if picture.id in self._refused else await self.core.picture(picture.id)
+            if data is not None:
+                try:
                     upload = InputFile(data, filename=picture.file_name or "picture")
-                    sent = await bot.send_photo(chat_id, upload, parse_mode=ParseMode.HTML, **extra)
+                    sent = await self._photo(chat_id, upload, part)
                     self._photo_ids[picture.id] = sent.photo[-1].file_id
                     return
-        await bot.send_photo(
-            chat_id, self._photo_ids[picture.id], parse_mode=ParseMode.HTML, **extra
+                except BadRequest as exc:
+                    if not _about_the_picture(exc):
+                        raise
+                    log.error("event=picture_refused picture=%s error=%r", picture.id, exc.message)
+                    self._refused.add(picture.id)
+        if part.caption:
+            bot = self.application.bot
+            await bot.send_message(
+                chat_id, part.caption, parse_mode=ParseMode.HTML, reply_markup=part.markup
+            )
+
+    async def _photo(self, chat_id: int, photo: str | InputFile, part: Photo) -> Message:
+        return await self.application.bot.send_photo(
+            chat_id,
+            photo,
+            caption=part.caption or None,
+            parse_mode=ParseMode.HTML,
+            reply_markup=part.markup,
+            write_timeout=UPLOAD_SECONDS,
         )
 
     async def send(self, chat_id: int, reply: Reply) -> None:
@@ -554,6 +577,10 @@ class TelegramChannel:
                 task.cancel()
             await asyncio.gather(starting, stopping, return_exceptions=True)
             await self.stop()
+
+
+def _about_the_picture(exc: BadRequest) -> bool:
+    return any(words in exc.message.lower() for words in PICTURE_REFUSALS)
 
 
 def _parts(exc: Exception) -> int:

@@ -53,7 +53,16 @@ from bot.config import (
     WhatsAppConfig,
     secret,
 )
-from bot.core.messages import MAX_TEXT, Button, Incoming, Kind, Picture, Reply, split_text
+from bot.core.messages import (
+    MAX_TEXT,
+    Button,
+    Incoming,
+    Kind,
+    Picture,
+    Reply,
+    fits_caption,
+    split_text,
+)
 from bot.core.pipeline import Taken
 from bot.delivery.worker import DeliveryError
 from bot.domain import message_log, outbox, people
@@ -64,7 +73,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "whatsapp"
 MAX_BODY = 1024  # an interactive message's body text
-MAX_CAPTION = 1024  # an image's caption
 MAX_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
 MAX_ROWS = 10
@@ -258,7 +266,7 @@ def _with_picture(reply: Reply, choose: str, list_button: str, media_id: str | N
     rest = render(reply, choose, list_button)
     if media_id is None:
         return rest
-    if len(reply.text) > MAX_CAPTION or reply.document or not reply.text.strip():
+    if not fits_caption(reply.text)[CHANNEL] or reply.document or not reply.text.strip():
         return [_image(media_id), *rest]
     image = _image(media_id, reply.text)
     if not reply.buttons:
@@ -424,6 +432,7 @@ class WhatsAppChannel:
         self.delivery = Delivery(core, CHANNEL, self.deliver, config.messages_per_second)
         # picture id → its media id, once uploaded (one upload at a time)
         self._media_ids: dict[int, str] = {}
+        self._refused: set[int] = set()  # pictures WhatsApp would not take
         self._uploading = asyncio.Lock()
 
     # -- in ------------------------------------------------------------------------------------
@@ -487,17 +496,27 @@ class WhatsAppChannel:
         return render(reply, choose, list_button, media_id)
 
     async def _media_id(self, picture: Picture | None) -> str | None:
-        """The picture uploaded (the first time it is needed); None: no picture, or gone."""
-        if picture is None:
+        """The picture uploaded (the first time it is needed); None: no picture, one deleted,
+        or one WhatsApp refused (then the words go alone, and it is not offered again)."""
+        if picture is None or picture.id in self._refused:
             return None
         async with self._uploading:
-            if picture.id not in self._media_ids:
-                data = await self.core.picture(picture.id)
-                if data is None:
-                    return None
+            if picture.id in self._media_ids or picture.id in self._refused:
+                return self._media_ids.get(picture.id)
+            data = await self.core.picture(picture.id)
+            if data is None:
+                return None
+            name = picture.file_name or "picture"
+            try:
                 self._media_ids[picture.id] = await self.client.upload(
-                    data, picture.media_type, picture.file_name or "picture"
+                    data, picture.media_type, name
                 )
+            except GraphError as exc:
+                if self._delivery_error(exc).kind == "retry":
+                    raise  # for a moment: this delivery is tried again later
+                log.error("event=picture_refused picture=%s error=%r", picture.id, str(exc))
+                self._refused.add(picture.id)
+                return None
             return self._media_ids[picture.id]
 
     async def _record_statuses(self, statuses: list[Status]) -> None:
@@ -523,30 +542,39 @@ class WhatsAppChannel:
 
     async def deliver(self, due: Due, reply: Reply) -> str | None:
         """An outbox row: free-form inside the 24-hour window, else the configured template."""
-        template = self.config.template_for(due.text_key, reply.picture is not None)
         try:
-            media_id = await self._media_id(reply.picture)
             if not due.values.get(TEMPLATE_ONLY) and await self._window_open(due.person_id):
+                media_id = await self._media_id(reply.picture)
                 bodies = self._render(reply, due.lang, media_id)[due.parts_sent :]
                 try:
                     return await self._send_all(due.channel_user_id, bodies)
                 except GraphError as exc:
                     if exc.code != OUTSIDE_WINDOW or getattr(exc, "parts_sent", 0):
                         raise
-            if template is None:
-                raise DeliveryError(
-                    "rejected",
-                    f"outside WhatsApp's 24-hour window and no template for {due.text_key!r} "
-                    "in whatsapp.templates",
-                )
-            values = await self.core.template_values(due)
-            message = template_message(template, values, media_id)
-            return await self._post(due.channel_user_id, message)
+            return await self._send_template(due, reply)
         except GraphError as exc:
             raise self._delivery_error(exc) from None
         except httpx.HTTPError as exc:
             parts = getattr(exc, "parts_sent", 0)
             raise DeliveryError("retry", f"network: {exc!r}", None, parts) from None
+
+    async def _send_template(self, due: Due, reply: Reply) -> str:
+        """Outside the window: the template for the text key; an announcement's picture as
+        the header of the picture template, when there is one and the picture could go."""
+        template = self.config.template_for(due.text_key, reply.picture is not None)
+        media_id = None
+        if template is not None and template.header == "image":
+            media_id = await self._media_id(reply.picture)
+            if media_id is None:  # refused by WhatsApp, or deleted: the words alone
+                template = self.config.template_for(due.text_key)
+        if template is None:
+            raise DeliveryError(
+                "rejected",
+                f"outside WhatsApp's 24-hour window and no template for {due.text_key!r} "
+                "in whatsapp.templates",
+            )
+        values = await self.core.template_values(due)
+        return await self._post(due.channel_user_id, template_message(template, values, media_id))
 
     async def _send_all(self, to: str, bodies: list[dict]) -> str | None:
         """The messages of one reply in order; an error says how many went out before it."""

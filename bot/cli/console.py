@@ -14,6 +14,7 @@ from bot.cli.common import EXIT_OK, with_config
 from bot.config import Config
 from bot.console import server
 from bot.console.base import Programme, Shown, TemplateShown
+from bot.core.messages import fits_caption
 from bot.support.logs import setup_logging
 
 NAME_SHOWN = {"id": "(nama penerima)", "en": "(the recipient's name)"}  # filled in per person
@@ -30,7 +31,8 @@ def programme(config: Config, app: App) -> Programme:
 
     def preview(text: str, office: str, lang: str) -> Shown:
         reply = app.broadcast_preview(text, office, lang)
-        return Shown(reply.text, tuple(b.label for b in reply.flat_buttons()))
+        fits = tuple(channel for channel, yes in fits_caption(reply.text).items() if yes)
+        return Shown(reply.text, tuple(b.label for b in reply.flat_buttons()), fits)
 
     def template(text: str, office: str, lang: str, picture: bool) -> TemplateShown | None:
         found = config.whatsapp.template_for("broadcast", picture)

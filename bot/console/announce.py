@@ -31,7 +31,6 @@ from bot.support.exports import csv_for_spreadsheet
 
 LISTED = 20
 SHOWN_RECIPIENTS = 500  # on the page; the CSV has them all
-CAPTION = 1024  # longer, and the text goes after the picture instead of under it
 WINDOW = timedelta(hours=24)  # WhatsApp: free-form only this long after a person wrote
 FIELDS = ("text_id", "text_en", "kind", "session", "office", "when", "day", "time")
 
@@ -178,9 +177,14 @@ async def _picture(console: Console, form: FormData, account: Account) -> Pictur
         data = await upload.read(pictures.MAX_BYTES + 1)
         return await pictures.save(console.db, data, upload.filename, f"console:{account.name}")
     kept = str(form.get("picture_id", ""))
-    if form.get("no_picture") or not kept.isdigit():
+    if form.get("no_picture") or not kept:
         return None
-    return await pictures.get(console.db, int(kept))
+    found = None
+    if kept.isascii() and kept.isdigit() and len(kept) <= 12:
+        found = await pictures.get(console.db, int(kept))
+    if found is None:  # deleted a day after its preview: say so, never send without it
+        raise PictureError("picture_gone", f"no picture {kept[:20]!r}")
+    return found
 
 
 async def _preview(console: Console, audience: Audience, office: str, picture: Picture | None,
@@ -196,9 +200,7 @@ async def _preview(console: Console, audience: Audience, office: str, picture: P
     shown = {lang: console.preview(text, office, lang) if console.preview else None
              for lang, text in texts.items()}  # fmt: skip
     preview = {"texts": texts, "shown": shown, "per_channel": per_channel,
-               "total": sum(per_channel.values()), "picture": picture,
-               "captioned": {lang: s is not None and len(s.text) <= CAPTION
-                             for lang, s in shown.items()}}  # fmt: skip
+               "total": sum(per_channel.values()), "picture": picture}  # fmt: skip
     if "whatsapp" in per_channel:
         since = datetime.now(UTC) - WINDOW
         inside = await broadcasts.count_written_since(console.db, audience, "whatsapp", since)

@@ -46,6 +46,7 @@ class Shown:
 
     text: str
     buttons: tuple[str, ...] = ()
+    captioned: tuple[str, ...] = ()  # the platforms it fits a picture's caption on
 
 
 @dataclass(frozen=True)
@@ -144,10 +145,11 @@ async def keep_for_sign_in(templates: Jinja2Templates, request: Request) -> Resp
     """A form sent after the sign-in ran out: the sign-in page, carrying what was written
     (not a chosen file), to be sent again once signed in (web.py's sign_in)."""
     form = await request.form(max_files=1, max_fields=200, max_part_size=64 * 1024)
-    kept = [(KEEP + name, value) for name, value in form.multi_items() if isinstance(value, str)]
-    lost_file = any(
-        not isinstance(value, str) and value.filename for _, value in form.multi_items()
-    )
+    items = form.multi_items()
+    lost_file = any(not isinstance(value, str) and value.filename for _, value in items)
+    kept = [(KEEP + name, value) for name, value in items if isinstance(value, str)]
+    if lost_file:  # the file must be chosen again: back to the form, never sent without it
+        kept = [(n, "preview" if n == f"{KEEP}step" else v) for n, v in kept]
     kept.append((KEEP_ACTION, request.url.path))
     return render(templates, request, "signin.html", 401, error=words(lang_of(request))[
         "expired_kept"], name="", kept=kept, lost_file=lost_file)  # fmt: skip

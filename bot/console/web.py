@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -180,32 +181,41 @@ async def sign_in(console: Console, templates: Jinja2Templates, request: Request
     name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
     address = request.client.host if request.client else "-"
     w = words(lang_of(request))
+    # a form kept through the sign-in (base.keep_for_sign_in) is kept through a typo too
+    carried = [(key, value) for key, value in form.multi_items() if isinstance(value, str)
+               and (key.startswith(KEEP) or key == KEEP_ACTION)]  # fmt: skip
     wait = console.guard.wait_minutes(name, address)
     if wait:
         error = w["too_many"].format(minutes=wait)
-        return render(templates, request, "signin.html", 429, error=error, name=name)
+        return render(templates, request, "signin.html", 429, error=error, name=name,
+                      kept=carried)  # fmt: skip
     found = await accounts.with_password(console.db, name) if name else None
     if not password_matches(found[1] if found else _dummy_hash(), password) or found is None:
         console.guard.failed(name, address)
         log.info("event=console_sign_in_failed")  # no name: it may be a password typed there
-        return render(templates, request, "signin.html", 401, error=w["wrong"], name=name)
+        return render(templates, request, "signin.html", 401, error=w["wrong"], name=name,
+                      kept=carried)  # fmt: skip
     account, stored = found
     console.guard.succeeded(name)
     if needs_rehash(stored):
         await accounts.set_password(console.db, account.name, hash_password(password))
     action = str(form.get(KEEP_ACTION, ""))
     if action and _own_page(action):  # what was being sent when the sign-in ran out
-        kept = [(key.removeprefix(KEEP), value) for key, value in form.multi_items()
-                if key.startswith(KEEP) and isinstance(value, str)]  # fmt: skip
+        kept = [(key.removeprefix(KEEP), value) for key, value in carried
+                if key.startswith(KEEP)]  # fmt: skip
         shown = render(templates, request, "resend.html", account=account, action=action,
                        fields=_resent_fields(kept, w))  # fmt: skip
         return await _signed_in(console, request, account, shown)
     return await _signed_in(console, request, account)
 
 
+OWN_PATH = re.compile(r"/(?!/)[A-Za-z0-9/_.\-]*")  # what this console's paths are made of
+
+
 def _own_page(target: str) -> bool:
-    """A path of this console, never another site ("//host", "/\\host" to a browser)."""
-    return target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target
+    """A path of this console, never another site: not "//host", nor "/\\host" or "/\thost",
+    which browsers read as "//host"."""
+    return OWN_PATH.fullmatch(target) is not None
 
 
 # form fields staff need not see again when sending a kept form: how it was sent, not what

@@ -51,6 +51,14 @@ class Button:
         check_payload(self.action)
 
 
+MAX_CAPTION = 1024  # a picture's caption, on Telegram (UTF-16 units) and WhatsApp (characters)
+
+
+def fits_caption(text: str) -> dict[str, bool]:
+    """Whether the text can go as a picture's caption, per platform (else it follows)."""
+    return {"telegram": text_length(text) <= MAX_CAPTION, "whatsapp": len(text) <= MAX_CAPTION}
+
+
 @dataclass(frozen=True)
 class Picture:
     """A picture sent first, with the text as its caption when it fits. The channel loads its

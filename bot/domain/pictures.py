@@ -3,8 +3,10 @@
 What both platforms take: a JPEG or PNG of at most 5 MB (WhatsApp's limit for an image;
 Telegram's for a photo is 10 MB), width plus height at most 10,000 pixels and one side at
 most 20 times the other (Telegram's sendPhoto), 8-bit RGB or RGBA (WhatsApp). A picture in
-another colour mode (grey, a palette, CMYK) is converted, so staff need not know any of this;
-one that is too big, too thin or not a picture is refused with the reason in ``reason``.
+another colour mode (grey, 16-bit, a palette, CMYK) is converted, and one with EXIF data (a
+phone photo: where it was taken, which way up) is turned upright and sent without it, so
+staff need not know any of this; one that is too big, too thin or not a picture is refused
+with the reason in ``reason``.
 
 Pillow reads the header first, so a huge picture is refused before it is decoded.
 """
@@ -13,10 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from bot.domain.outbox import iso
 from bot.domain.store import Database, utc_now
@@ -61,39 +64,67 @@ def checked(data: bytes) -> tuple[bytes, str, int, int]:
         raise PictureError("picture_empty", "the file is empty")
     if len(data) > MAX_BYTES:
         raise PictureError("picture_too_big", f"{len(data)} bytes; at most {MAX_BYTES}")
-    try:
-        image = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as exc:  # Pillow's own guard, from the header
-        raise PictureError("picture_shape", str(exc)) from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise PictureError("picture_not_image", f"not a picture: {exc}") from None
-    with image:
-        if image.format not in MEDIA_TYPES:
-            raise PictureError("picture_not_image", f"a {image.format} picture; JPEG or PNG")
-        width, height = image.size
-        if width + height > MAX_SIDES or max(width, height) > MAX_RATIO * min(width, height):
-            raise PictureError("picture_shape", f"{width}×{height} pixels")
-        try:
-            image.load()  # a truncated or corrupt file fails here, not at the platform
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise PictureError("picture_not_image", f"a damaged picture: {exc}") from None
-        media_type = MEDIA_TYPES[image.format]
-        if image.mode in ("RGB", "RGBA"):
-            return data, media_type, width, height
-        data = _converted(image)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with _opened(data) as image:
+            kind = _kind(image)
+            if kind is None:
+                raise PictureError("picture_not_image", f"a {image.format} picture; JPEG or PNG")
+            _check_shape(*image.size)  # from the header: nothing decoded yet
+            try:
+                image.load()  # a truncated or corrupt file fails here, not at the platform
+            except (OSError, SyntaxError, ValueError) as exc:
+                raise PictureError("picture_not_image", f"a damaged picture: {exc}") from None
+            if _as_it_is(image, data, kind):
+                return data, MEDIA_TYPES[kind], *image.size
+            upright = ImageOps.exif_transpose(image)  # as the phone showed it
+            data = _converted(upright, kind, image.info.get("icc_profile"))
+            width, height = upright.size
     if len(data) > MAX_BYTES:
         raise PictureError("picture_too_big", f"{len(data)} bytes once converted")
-    return data, media_type, width, height
+    return data, MEDIA_TYPES[kind], width, height
 
 
-def _converted(image: Image.Image) -> bytes:
-    """The picture as 8-bit RGB (RGBA where it has transparency), in the same format."""
+def _opened(data: bytes) -> Image.Image:
+    try:
+        return Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PictureError("picture_shape", str(exc)) from None  # Pillow's guard, from the header
+    except (UnidentifiedImageError, OSError, ValueError) as exc:  # ValueError: a huge chunk
+        raise PictureError("picture_not_image", f"not a picture: {exc}") from None
+
+
+def _kind(image: Image.Image) -> str | None:
+    """JPEG or PNG; a phone camera's multi-picture JPEG (MPO) is a JPEG to both platforms."""
+    kind = "JPEG" if image.format == "MPO" else image.format
+    return kind if kind in MEDIA_TYPES else None
+
+
+def _check_shape(width: int, height: int) -> None:
+    if width + height > MAX_SIDES or max(width, height) > MAX_RATIO * min(width, height):
+        raise PictureError("picture_shape", f"{width}×{height} pixels")
+
+
+def _as_it_is(image: Image.Image, data: bytes, kind: str) -> bool:
+    """Sent byte for byte: 8-bit RGB(A), no EXIF (a phone's GPS position, its rotation), and
+    a plain JPEG (not MPO)."""
+    eight_bit = kind != "PNG" or data[24:25] == b"\x08"  # the bit depth in the PNG header
+    plain = image.format == kind and not image.info.get("exif")
+    return image.mode in ("RGB", "RGBA") and eight_bit and plain
+
+
+def _converted(image: Image.Image, kind: str, icc_profile: bytes | None) -> bytes:
+    """The picture as 8-bit RGB (RGBA where it has transparency), in the same format, with
+    its colour profile and without EXIF."""
     transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    if image.mode.startswith("I"):  # 16-bit grey: scaled down, not clipped to white
+        image = image.convert("I").point(lambda v: v * (1 / 257)).convert("L")
     out = io.BytesIO()
-    if image.format == "PNG":
-        image.convert("RGBA" if transparent else "RGB").save(out, "PNG", optimize=True)
+    extra = {"icc_profile": icc_profile} if icc_profile else {}
+    if kind == "PNG":
+        image.convert("RGBA" if transparent else "RGB").save(out, "PNG", optimize=True, **extra)
     else:
-        image.convert("RGB").save(out, "JPEG", quality=90)
+        image.convert("RGB").save(out, "JPEG", quality=90, **extra)
     return out.getvalue()
 
 

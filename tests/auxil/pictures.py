@@ -41,3 +41,17 @@ def poster(title: str, lines: tuple[str, ...], size: tuple[int, int] = (800, 600
     out = io.BytesIO()
     image.save(out, "JPEG", quality=88)
     return out.getvalue()
+
+
+def png_16bit_rgb(width: int = 4, height: int = 3) -> bytes:
+    """A 16-bit RGB PNG, which Pillow cannot write (it reads it as 8-bit RGB)."""
+    row = b"\x00" + b"\x10\x00\x80\x00\xff\xff" * width  # filter byte, then RGB at 16 bits
+    raw = zlib.compress(row * height)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")

@@ -137,23 +137,26 @@ def test_a_content_length_that_is_no_number_is_refused(bot):
 
 
 def test_a_chunked_body_is_cut_off_at_the_limit(bot):
+    """Answered as soon as it passes the limit, before its end: the end never comes here, so a
+    bot waiting to read the rest would not answer at all. (Counting what the client could
+    send instead measures the kernel's socket buffers, up to tens of MB on loopback.)"""
     sig = "sha256=" + "0" * 64
     head = (
         f"POST {bot.path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
         f"X-Hub-Signature-256: {sig}\r\n\r\n"
     ).encode()
     chunk = b"%x\r\n%s\r\n" % (64 * 1024, b"x" * 64 * 1024)
-    sent = 0
-    with socket.create_connection(("127.0.0.1", bot.port), timeout=5) as sock:
+    with socket.create_connection(("127.0.0.1", bot.port), timeout=10) as sock:
         sock.sendall(head)
         try:
-            while sent < 50 * MB:
+            for _ in range(MB // (64 * 1024) + 2):  # just past 1 MB, and no final chunk
                 sock.sendall(chunk)
-                sent += 64 * 1024
         except OSError:
-            pass  # closed by the bot, as it should
-        answer = sock.recv(200)
-    assert sent < 4 * MB, "the bot read far past its limit"
+            pass  # closed by the bot already
+        try:
+            answer = sock.recv(200)  # socket.timeout here: the bot was still reading
+        except ConnectionResetError:
+            answer = b""  # closed by the bot without a word: cut off too
     assert answer.startswith(b"HTTP/1.1 413") or answer == b""
 
 

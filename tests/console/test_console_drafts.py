@@ -57,12 +57,54 @@ async def test_an_answer_written_while_the_sign_in_ran_out_is_kept_and_sent_agai
 
 async def test_a_sign_in_page_sends_nobody_to_another_site(console):
     async with client(console) as browser:
-        for target in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+        for target in (
+            "//evil.example/",
+            "/\\evil.example/",
+            "https://evil.example/",
+        ):
             answer = await browser.post(
                 f"/masuk?next={target}", data={"name": "budi", "password": PASSWORD}
             )
             assert answer.headers["location"] == "/sesi", target
-        kept = await browser.post(
-            "/masuk", data={"name": "budi", "password": PASSWORD, "keep_action": "//evil/x"}
+        kept = [
+            await browser.post(
+                "/masuk", data={"name": "budi", "password": PASSWORD, "keep_action": action}
+            )
+            for action in ("//evil/x", "/\t/evil/x", "/\\evil/x")  # a browser drops the tab
+        ]
+    assert all(k.status_code == 303 and k.headers["location"] == "/sesi" for k in kept)
+
+
+async def test_a_mistyped_password_keeps_the_draft_too(console, db):
+    asked = await asks(db, "6281234567890", "Siti", "Paspor saya hilang, bagaimana?")
+    async with client(console) as browser:
+        await sign_in(browser, "budi")
+        await db.write_one("UPDATE console_sessions SET expires_at = '2000-01-01T00:00:00+00:00'")
+        late = await browser.post(f"/tanya/{asked}/jawab", data={"answer": ANSWER})
+        typo = await browser.post(
+            "/masuk", data={"name": "budi", "password": "salah", **dict(hidden_fields(late.text))}
         )
-    assert kept.status_code == 303 and kept.headers["location"] == "/sesi"
+        again = await browser.post(
+            "/masuk", data={"name": "budi", "password": PASSWORD, **dict(hidden_fields(typo.text))}
+        )
+    assert typo.status_code == 401 and ("keep.answer", ANSWER) in hidden_fields(typo.text)
+    assert "Kirim lagi yang Anda tulis" in again.text
+    assert html.escape(ANSWER, quote=False) in again.text
+
+
+async def test_a_picture_chosen_when_the_sign_in_ran_out_is_asked_for_again_not_skipped(db):
+    from auxil.pictures import picture
+
+    await accounts.add_account(db, "budi", "officer", hash_password(PASSWORD))
+    console = build(db, WITA, session_hours=12)
+    form = {"text_id": "Sesi paspor Sabtu.", "kind": "all", "office": "bp3mi", "step": "send"}
+    async with client(console) as browser:
+        await sign_in(browser, "budi")
+        await db.write_one("UPDATE console_sessions SET expires_at = '2000-01-01T00:00:00+00:00'")
+        late = await browser.post(
+            "/pengumuman/baru", data=form, files={"picture": ("p.png", picture("PNG"), "image/png")}
+        )
+    kept = hidden_fields(late.text)
+    assert "perlu dipilih lagi" in late.text
+    assert ("keep.step", "preview") in kept and ("keep.step", "send") not in kept
+    assert await db.fetchall("SELECT id FROM broadcasts") == []

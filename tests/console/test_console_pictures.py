@@ -140,6 +140,18 @@ async def test_a_picture_that_would_be_refused_is_refused_in_words_with_the_text
     assert await app.db.fetchall("SELECT id FROM pictures") == []
 
 
+async def test_a_previewed_picture_deleted_since_is_said_not_silently_left_out(app, console):
+    async with client(console) as browser:
+        await sign_in(browser, "budi")
+        gone = await browser.post(
+            "/pengumuman/baru", data={**FORM, "step": "send", "picture_id": "424242"}
+        )
+        odd = await browser.post("/pengumuman/baru", data={**FORM, "picture_id": "²"})
+    assert gone.status_code == 400 and "sudah tidak ada" in gone.text
+    assert odd.status_code == 400
+    assert await broadcasts.recent_broadcasts(app.db) == []
+
+
 async def test_a_body_larger_than_any_form_is_refused_before_it_is_read(console):
     async with client(console) as browser:
         await sign_in(browser, "budi")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import time
+import warnings
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -77,3 +78,58 @@ async def test_an_announcement_keeps_its_picture_and_unsent_ones_are_deleted_a_d
     assert await pictures.get(db, unsent.id) is None and await pictures.get(db, used.id)
     plain = await announce(db, Audience("all"))
     assert plain.picture_id is None
+
+
+def test_what_would_go_wrong_on_a_phone_is_put_right():
+    from PIL import PngImagePlugin
+
+    from auxil.pictures import png_16bit_rgb
+
+    def opened(data: bytes) -> Image.Image:
+        return Image.open(io.BytesIO(pictures.checked(data)[0]))
+
+    # 16-bit RGB: sent as 8-bit (WhatsApp takes 8-bit only)
+    assert pictures.checked(png_16bit_rgb())[0][24] == 8
+    # 16-bit grey: scaled down, not clipped to white (1000 of 65535 is dark)
+    grey = io.BytesIO()
+    Image.new("I;16", (8, 8), 1000).save(grey, "PNG")
+    assert opened(grey.getvalue()).getpixel((0, 0)) in ((3, 3, 3), (4, 4, 4))  # not 255
+    # a phone photo turned on its side by its EXIF orientation: upright, without the EXIF
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° to show"
+    exif[0x010F] = "PhoneMaker"
+    sideways = io.BytesIO()
+    Image.new("RGB", (60, 40), (10, 120, 200)).save(sideways, "JPEG", exif=exif)
+    data, _, width, height = pictures.checked(sideways.getvalue())
+    assert (width, height) == (40, 60) and not Image.open(io.BytesIO(data)).info.get("exif")
+    # a multi-picture JPEG (MPO, as some phone cameras write them): one plain JPEG
+    mpo = io.BytesIO()
+    first, second = Image.new("RGB", (50, 40), "red"), Image.new("RGB", (50, 40), "blue")
+    first.save(mpo, "MPO", save_all=True, append_images=[second])
+    data, media_type, _, _ = pictures.checked(mpo.getvalue())
+    assert media_type == "image/jpeg" and Image.open(io.BytesIO(data)).format == "JPEG"
+    # a palette with a transparent colour keeps its transparency
+    palette = io.BytesIO()
+    Image.new("P", (20, 20), 0).save(palette, "PNG", transparency=0)
+    assert opened(palette.getvalue()).mode == "RGBA"
+    # a PNG whose text chunk unpacks to more than Pillow allows: refused, not a crash
+    text = PngImagePlugin.PngInfo()
+    text.add_text("comment", "x" * 3_000_000, zip=True)
+    packed = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(packed, "PNG", pnginfo=text)
+    with pytest.raises(PictureError) as refused:
+        pictures.checked(packed.getvalue())
+    assert refused.value.reason == "picture_not_image"
+
+
+def test_the_shape_is_refused_from_the_header_before_anything_is_decoded():
+    # within Pillow's own limit, so only our shape check can refuse it; its pixels are a 1×1
+    # image's, so decoding it first would fail as damaged, not as the wrong shape
+    with pytest.raises(PictureError) as refused:
+        pictures.checked(png_claiming(9000, 1200))
+    assert refused.value.reason == "picture_shape"
+    # Pillow warns (not refuses) from 89 Mpx: where warnings are errors, still the words
+    with warnings.catch_warnings(), pytest.raises(PictureError) as warned:
+        warnings.simplefilter("error")
+        pictures.checked(png_claiming(9500, 9500))
+    assert warned.value.reason == "picture_shape"
