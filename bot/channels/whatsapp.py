@@ -31,6 +31,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -81,12 +82,18 @@ MAX_ROW_DESCRIPTION = 72
 WINDOW = timedelta(hours=24)  # free-form messages only this long after the person's last one
 SHARE_CONTACT = "wa:contact"  # the "use this number" button of the phone question
 SKIP = "wa:skip"  # its "Lewati" button
-IGNORED_TYPES = {"reaction", "system", "unsupported", "ephemeral"}  # nothing to answer
+# what a villager may send, and how it is taken (the README's table of inbound types)
+IGNORED_TYPES = {"reaction", "system", "ephemeral", "edit", "revoke"}  # nothing to answer
+CAPTIONED = {"image", "video", "document"}  # with a caption: the caption is the question
+MEDIA_TYPES = {"image", "video", "audio", "document", "sticker", "location", "contacts",
+               "order", "unsupported"}  # fmt: skip  # the kind reply: "please type"
+SCOPED_ID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")  # a business-scoped user id
 TEMPLATE_ONLY = "_template"  # set on an outbox row WhatsApp refused free-form (131047)
 MAX_CONCURRENT = 4
 SLOW_DOWN_SECONDS = 60  # after a rate-limit error, half the rate for this long
 # Graph API error codes
 OUTSIDE_WINDOW = 131047
+OLD_OUTSIDE_WINDOW = 470  # the same, as older API versions said it
 RATE_LIMITED = 130429
 PAIR_RATE_LIMITED = 131056
 # temporary refusals, whatever their HTTP status: seconds to wait before trying again
@@ -128,12 +135,16 @@ class Status:
 class Inbound:
     messages: list[Incoming] = field(default_factory=list)
     statuses: list[Status] = field(default_factory=list)
+    # what was deliberately not acted on, as (message type or "other_number", why), to log
+    ignored: list[tuple[str, str]] = field(default_factory=list)
 
 
 def parse_webhook(payload: object, phone_number_id: str = "") -> Inbound:
     """The messages and statuses of one webhook POST; ValueError if it is not one. A
     message's id is prefixed with the phone number id it was sent to (the payload's, or
-    ``phone_number_id``)."""
+    ``phone_number_id``). Every number of a business account posts to the same webhook: what
+    was sent to another number than ``phone_number_id`` is not ours to answer or record.
+    Each sender's messages come in the order they were written (their timestamps)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
         raise ValueError("not a WhatsApp webhook payload: no entry list")
     inbound = Inbound()
@@ -142,15 +153,19 @@ def parse_webhook(payload: object, phone_number_id: str = "") -> Inbound:
             value = change.get("value")
             if change.get("field") != "messages" or not isinstance(value, dict):
                 continue
-            names = {
-                c.get("wa_id"): (c.get("profile") or {}).get("name", "")
-                for c in _dicts(value.get("contacts"))
-            }
             metadata = value.get("metadata")
             number = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
             number = str(number or phone_number_id)
-            for message in _dicts(value.get("messages")):
-                incoming = _incoming(message, names, number)
+            if phone_number_id and number != phone_number_id:
+                count = len(_dicts(value.get("messages"))) + len(_dicts(value.get("statuses")))
+                inbound.ignored += [("other_number", number)] * count
+                continue
+            names = _names(value)
+            messages = _dicts(value.get("messages"))
+            if all(_timestamp(m) for m in messages):  # Meta always gives one; else as sent
+                messages.sort(key=_timestamp)
+            for message in messages:
+                incoming = _incoming(message, names, number, inbound.ignored)
                 if incoming is not None:
                     inbound.messages.append(incoming)
             for status in _dicts(value.get("statuses")):
@@ -158,38 +173,84 @@ def parse_webhook(payload: object, phone_number_id: str = "") -> Inbound:
     return inbound
 
 
+def _names(value: dict) -> dict[str, str]:
+    """Profile names by phone number and by business-scoped user id."""
+    names = {}
+    for contact in _dicts(value.get("contacts")):
+        name = str((contact.get("profile") or {}).get("name") or "")
+        for key in ("wa_id", "user_id"):
+            if isinstance(contact.get(key), str):
+                names[contact[key]] = name
+    return names
+
+
+def _timestamp(message: dict) -> int:
+    stamp = str(message.get("timestamp", ""))
+    return int(stamp) if stamp.isdigit() else 0
+
+
 def _dicts(value: object) -> list[dict]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def _incoming(message: dict, names: dict, number: str) -> Incoming | None:
-    sender, message_id, kind = message.get("from"), message.get("id"), message.get("type")
-    if not isinstance(sender, str) or not sender.isdigit() or not isinstance(message_id, str):
+def sender_of(message: dict) -> str | None:
+    """Who wrote: their phone number (digits), or, for someone who has a WhatsApp username and
+    shows no number, their business-scoped user id ("ID.1349120865..."): kept and answered
+    alike (bot/channels/whatsapp.py sends to either)."""
+    phone, scoped = message.get("from"), message.get("from_user_id")
+    if isinstance(phone, str) and phone.isdigit():
+        return phone
+    if isinstance(scoped, str) and SCOPED_ID.fullmatch(scoped):
+        return scoped
+    return None
+
+
+def _incoming(message: dict, names: dict, number: str, ignored: list) -> Incoming | None:
+    sender, message_id, kind = sender_of(message), message.get("id"), message.get("type")
+    kind = str(kind or "unknown")
+    if sender is None or not isinstance(message_id, str):
+        ignored.append((kind, "no sender or id"))
         return None
     common = {
         "channel": CHANNEL,
         "user_id": sender,
-        "display_name": str(names.get(sender) or ""),
+        "display_name": names.get(sender, ""),
         "update_id": f"{number}:{message_id}",
     }
     if kind == "text":
         return _typed(str((message.get("text") or {}).get("body", "")), common)
     if kind == "interactive":
-        interactive = message.get("interactive") or {}
-        reply = interactive.get("button_reply") or interactive.get("list_reply") or {}
-        action = str(reply.get("id", ""))
-        if action == SHARE_CONTACT:  # "use this number": WhatsApp already knows it
-            return Incoming(kind=Kind.CONTACT, text=f"+{sender}", **common)
-        if action == SKIP:  # "Lewati": as if the word was typed
-            return Incoming(kind=Kind.TEXT, text=str(reply.get("title", "")), **common)
-        return Incoming(kind=Kind.BUTTON, text=action, **common)
+        return _interactive_reply(message.get("interactive") or {}, common, ignored)
     if kind == "button":  # a template's quick-reply button: its words, as if typed
         return _typed(str((message.get("button") or {}).get("text", "")), common)
     if kind == "request_welcome":  # the person opened the chat for the first time
         return Incoming(kind=Kind.COMMAND, text="start", **common)
     if kind in IGNORED_TYPES:
+        ignored.append((kind, "nothing to answer"))
         return None
-    return Incoming(kind=Kind.OTHER, media=str(kind or "unknown"), **common)
+    caption = (message.get(kind) or {}).get("caption") if kind in CAPTIONED else None
+    if isinstance(caption, str) and caption.strip():  # "ini lowongan dari fb, resmi ga?"
+        return Incoming(kind=Kind.TEXT, text=caption, media=kind, **common)
+    if kind not in MEDIA_TYPES:
+        ignored.append((kind, "a type this bot does not know: answered with the kind reply"))
+    return Incoming(kind=Kind.OTHER, media=kind, **common)
+
+
+def _interactive_reply(interactive: dict, common: dict, ignored: list) -> Incoming | None:
+    """A reply to the buttons or list the bot sent; other interactive replies (a flow's, a
+    call permission's) answer nothing the bot asked, so they are let be."""
+    kind = interactive.get("type")
+    reply = interactive.get(kind) if kind in ("button_reply", "list_reply") else None
+    if not isinstance(reply, dict):
+        ignored.append((f"interactive:{kind}", "not a reply to the bot's buttons"))
+        return None
+    action = str(reply.get("id", ""))
+    if action == SHARE_CONTACT and common["user_id"].isdigit():
+        # "use this number": WhatsApp already knows it (a username user shows none)
+        return Incoming(kind=Kind.CONTACT, text=f"+{common['user_id']}", **common)
+    if action in (SKIP, SHARE_CONTACT):  # "Lewati": as if the word was typed
+        return Incoming(kind=Kind.TEXT, text=str(reply.get("title", "")), **common)
+    return Incoming(kind=Kind.BUTTON, text=action, **common)
 
 
 def _typed(body: str, common: dict) -> Incoming:
@@ -358,7 +419,9 @@ class GraphClient:
 
     async def send(self, to: str, message: dict) -> str:
         """Send one message; returns WhatsApp's message id. Raises GraphError or httpx's."""
-        body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to}
+        # a phone number goes as "to"; a business-scoped user id (a username user) as "recipient"
+        whom = {"to": to} if to.isdigit() else {"recipient": to}
+        body = {"messaging_product": "whatsapp", "recipient_type": "individual", **whom}
         response = await self.http.post(self.url, json={**body, **message})
         try:
             data = response.json()
@@ -464,6 +527,8 @@ class WhatsAppChannel:
             inbound = parse_webhook(json.loads(body), self.config.phone_number_id)
         except ValueError:  # signed but not a payload we know: say so, do not retry
             return 400, "bad_payload"
+        for kind, why in inbound.ignored:  # kinds and numbers only: no one's words
+            log.info("event=whatsapp_ignored type=%s reason=%r", kind, why)
         try:
             await self.intake.store([arrival(m) for m in inbound.messages])
             await self._record_statuses(inbound.statuses)
@@ -520,17 +585,25 @@ class WhatsAppChannel:
             return self._media_ids[picture.id]
 
     async def _record_statuses(self, statuses: list[Status]) -> None:
-        """delivered/read are noted on the outbox row; failed marks it failed, with the code."""
+        """sent, delivered and read are noted on the outbox row. A failure is sorted as the
+        same error answered at once would be (WhatsApp reports errors "synchronously, via
+        webhook, or both"): outside the window, the row goes again as the template; a
+        temporary one, again later; any other marks the row failed, with the code."""
         db = self.core.db
         for status in statuses:
             error = f"whatsapp: {status.error}"
-            if status.status == "failed" and status.code == OUTSIDE_WINDOW:
+            if status.status in ("sent", "delivered", "read"):
+                await outbox.note_receipt(db, status.message_id, status.status)
+            elif status.status != "failed":
+                continue
+            elif status.code in (OUTSIDE_WINDOW, OLD_OUTSIDE_WINDOW):
                 # accepted, then refused for the 24-hour window: again, as the template
                 await outbox.send_again(db, status.message_id, error, {TEMPLATE_ONLY: "1"})
-            elif status.status == "failed":
+            elif status.code in RETRY_LATER:
+                delay = timedelta(seconds=RETRY_LATER[status.code])
+                await outbox.send_again(db, status.message_id, error, {}, delay)
+            else:
                 await outbox.mark_failed(db, status.message_id, error)
-            elif status.status in ("delivered", "read"):
-                await outbox.note_receipt(db, status.message_id, status.status)
 
     # -- out -----------------------------------------------------------------------------------
 

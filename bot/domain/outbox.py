@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.domain.people import WANTS_ANNOUNCEMENTS
 from bot.domain.store import Database, utc_now
@@ -22,6 +22,9 @@ REPLY = "reply"  # the text key of a reply to a message: its words are in values
 # A row goes to its own chat (outbox.channel/chat), or else to its person's.
 _DESTINATION = "coalesce(o.channel, p.channel)"
 _CHAT = "coalesce(o.chat, p.channel_user_id)"
+
+
+RECEIPTS = ("sent", "delivered", "read")  # in the order WhatsApp reports them
 
 
 def iso(moment: datetime) -> str:
@@ -265,15 +268,22 @@ async def mark_sent(db: Database, sent: list[tuple[int, str | None]]) -> None:
 # -- what a platform says later of a message it accepted (WhatsApp status callbacks) ----------
 
 
-async def send_again(db: Database, platform_id: str, error: str, values: dict[str, str]) -> None:
-    """Accepted, then refused: the row goes back to the queue, ``values`` added to it."""
+async def send_again(
+    db: Database,
+    platform_id: str,
+    error: str,
+    values: dict[str, str],
+    delay: timedelta | None = None,
+) -> None:
+    """Accepted, then refused: the row goes back to the queue (after ``delay``), ``values``
+    added to it."""
     patch = ", ".join("?, ?" for _ in values)
+    new_values = f"json_set(values_json, {patch})" if values else "values_json"
     await db.write_one(
         "UPDATE outbox SET status = 'pending', due_at = ?, last_error = ?,"
-        f" values_json = json_set(values_json, {patch})"
-        " WHERE platform_id = ? AND status = 'sent'",
+        f" values_json = {new_values} WHERE platform_id = ? AND status = 'sent'",
         (
-            iso(datetime.now(UTC)),
+            iso(datetime.now(UTC) + (delay or timedelta(0))),
             error,
             *(v for key, value in values.items() for v in (f"$.{key}", value)),
             platform_id,
@@ -290,8 +300,12 @@ async def mark_failed(db: Database, platform_id: str, error: str) -> None:
 
 
 async def note_receipt(db: Database, platform_id: str, receipt: str) -> None:
-    """delivered, then read: a later "delivered" never overwrites "read"."""
+    """sent, then delivered, then read: a late "sent" or "delivered" never overwrites what
+    came after it (callbacks do not always arrive in order)."""
+    before = RECEIPTS[: RECEIPTS.index(receipt)] or ("",)
+    marks = ", ".join("?" for _ in before)
     await db.write_one(
-        "UPDATE outbox SET receipt = ? WHERE platform_id = ? AND coalesce(receipt, '') != 'read'",
-        (receipt, platform_id),
+        "UPDATE outbox SET receipt = ? WHERE platform_id = ? AND (receipt IS NULL"
+        f" OR receipt IN ({marks}))",
+        (receipt, platform_id, *before),
     )

@@ -99,7 +99,12 @@ def check_message(
 ) -> None:
     media = media if media is not None else {}
     _require(body.get("messaging_product") == "whatsapp", "messaging_product must be whatsapp")
-    _require(str(body.get("to", "")).isdigit(), "to must be a phone number")
+    to, recipient = body.get("to"), body.get("recipient")
+    if to is not None or recipient is None:
+        _require(str(to or "").isdigit(), "to must be a phone number")
+    else:  # a business-scoped user id: "CC." and up to 128 letters and digits
+        _require(re.fullmatch(r"[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}", str(recipient)) is not None,
+                 "recipient must be a business-scoped user id")  # fmt: skip
     kind = body.get("type")
     if kind == "text":
         text = (body.get("text") or {}).get("body", "")
@@ -230,7 +235,7 @@ class FakeGraphApi:
 
     def sent(self, to: str | None = None) -> list[JSON]:
         with self._lock:
-            return [m for m in self._sent if to is None or m["to"] == to]
+            return [m for m in self._sent if to in (None, m.get("to"), m.get("recipient"))]
 
     def _report_failed(self, message_id: str, to: str) -> None:
         import hashlib
@@ -278,17 +283,19 @@ class FakeGraphApi:
                 if self._forced:
                     raise GraphApiError(self._forced.pop(0))
                 check_message(body, self.templates, self.media, frozenset(self.image_templates))
-                late = body["type"] != "template" and body["to"] in self.outside_window
+                who = body.get("to") or body.get("recipient")
+                late = body["type"] != "template" and who in self.outside_window
                 if late and self.status_webhook is None:
                     raise GraphApiError(131047)
                 message_id = f"wamid.TEST{next(self._ids)}"
                 if not late:
                     self._sent.append({**body, "id": message_id})
             if late:  # accepted now, refused a moment later in a status callback
-                threading.Timer(0.1, self._report_failed, (message_id, body["to"])).start()
+                threading.Timer(0.1, self._report_failed, (message_id, who)).start()
+            contact = {"input": who, ("wa_id" if body.get("to") else "user_id"): who}
             return 200, {
                 "messaging_product": "whatsapp",
-                "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                "contacts": [contact],
                 "messages": [{"id": message_id}],
             }
         except GraphApiError as exc:

@@ -237,41 +237,70 @@ async def test_status_callbacks_update_the_outbox(whatsapp, graph):
     person = await db.fetchone("SELECT id FROM people WHERE channel = 'whatsapp'")
     from bot.domain.outbox import enqueue
 
+    keys = ("a", "b", "c", "d")
     async with db.write() as conn:
-        for key in ("a", "b"):
+        for key in keys:
             await enqueue(
                 conn, person_id=person[0], session_id=session.id,
                 text_key="notice_session_changed", dedupe_key=key, due=datetime.now(UTC),
             )  # fmt: skip
-    await wait_for(lambda: len(graph.sent(VILLAGER)) >= 3)
+    await wait_for(lambda: len(graph.sent(VILLAGER)) >= 5)
 
-    async def platform_ids() -> list:
-        rows = await db.fetchall(
-            "SELECT platform_id FROM outbox WHERE text_key != 'reply' ORDER BY id"
+    async def rows() -> list:
+        return await db.fetchall(
+            "SELECT platform_id, status, receipt, last_error, due_at FROM outbox"
+            " WHERE text_key != 'reply' ORDER BY id"
         )
-        return [r[0] for r in rows]
 
     for _ in range(100):
-        ids = await platform_ids()
-        if all(ids):
+        if all(r["platform_id"] for r in await rows()):
             break
         await asyncio.sleep(0.02)
-    first, second = ids
+    first, second, third, fourth = (r["platform_id"] for r in await rows())
+
+    def failed(message_id: str, code: int) -> dict:
+        return {"id": message_id, "status": "failed", "errors": [{"code": code, "title": "x"}]}
+
     statuses = [
         {"id": first, "status": "delivered"},
         {"id": first, "status": "read"},
-        {"id": second, "status": "failed", "errors": [{"code": 131026, "title": "Undeliverable"}]},
+        {"id": first, "status": "sent"},  # late: never overwrites "read"
+        failed(second, 131026),  # undeliverable: failed for good
+        failed(third, 131049),  # Meta's per-person limit: for a while, so later
+        {"id": fourth, "status": "sent"},
     ]
     assert await post(whatsapp, envelope(statuses=statuses)) == 200
     for _ in range(100):
-        rows = await db.fetchall(
-            "SELECT status, receipt, last_error FROM outbox WHERE text_key != 'reply' ORDER BY id"
-        )
-        if rows[1]["status"] == "failed" and rows[0]["receipt"] == "read":
+        got = await rows()
+        if got[1]["status"] == "failed" and got[2]["status"] == "pending":
             break
         await asyncio.sleep(0.02)
-    assert tuple(rows[0]) == ("sent", "read", None)
-    assert tuple(rows[1])[:2] == ("failed", "failed") and "131026" in rows[1]["last_error"]
+    assert (got[0]["status"], got[0]["receipt"], got[0]["last_error"]) == ("sent", "read", None)
+    assert (got[1]["status"], got[1]["receipt"]) == ("failed", "failed")
+    assert "131026" in got[1]["last_error"]
+    assert got[2]["status"] == "pending" and "131049" in got[2]["last_error"]
+    later = datetime.fromisoformat(got[2]["due_at"]) - datetime.now(UTC)
+    assert later > timedelta(minutes=50)  # the same wait as the error answered at once
+    assert (got[3]["status"], got[3]["receipt"]) == ("sent", "sent")
+
+
+async def test_the_old_window_code_470_sends_the_template_instead(whatsapp, graph):
+    graph.templates.add("pengingat_sesi")
+    session = await a_session(whatsapp.core.db)
+    person = await quiet_villager(whatsapp, "6285200000009", hours_ago=1)
+    await queue(whatsapp, person, "reminder_soon", session)
+    row = await outbox_row(whatsapp.core.db, person, "reminder_soon")
+    message_id = (
+        await whatsapp.core.db.fetchone(
+            "SELECT platform_id FROM outbox WHERE person_id = ? AND text_key = 'reminder_soon'",
+            (person,),
+        )
+    )[0]
+    assert row["status"] == "sent"
+    refused = {"id": message_id, "status": "failed", "errors": [{"code": 470, "title": "x"}]}
+    assert await post(whatsapp, envelope(statuses=[refused])) == 200
+    await wait_for(lambda: graph.sent("6285200000009")[-1]["type"] == "template")
+    assert graph.sent("6285200000009")[-1]["template"]["name"] == "pengingat_sesi"
 
 
 async def queue(channel, person_id: int, key: str, session) -> None:
@@ -536,3 +565,31 @@ async def test_the_webhook_answers_200_only_once_the_message_is_stored(whatsapp)
     key = update_key(sent)
     row = await whatsapp.core.db.fetchone("SELECT 1 FROM intake WHERE update_key = ?", (key,))
     assert row is not None  # stored by then, with the phone number id in its key
+
+
+def test_one_senders_messages_are_taken_in_the_order_they_were_written():
+    later, earlier = text("jam berapa?"), text("halo")
+    later["timestamp"], earlier["timestamp"] = "1764300100", "1764300050"
+    inbound = parse_webhook(envelope([later, earlier]))  # Meta's batch, out of order
+    assert [m.text for m in inbound.messages] == ["halo", "jam berapa?"]
+
+
+def test_a_username_user_is_kept_and_answered_by_their_business_scoped_id():
+    scoped = "ID.13491208655302741918"
+    message = {"from_user_id": scoped, "id": "wamid.U1", "timestamp": "1764300000",
+               "type": "text", "text": {"body": "halo"}}  # fmt: skip
+    body = envelope([{**message, "from": VILLAGER}])
+    body["entry"][0]["changes"][0]["value"]["messages"] = [message]  # no phone number
+    body["entry"][0]["changes"][0]["value"]["contacts"] = [
+        {"profile": {"name": "Wati", "username": "wati.desa"}, "user_id": scoped}
+    ]
+    [incoming] = parse_webhook(body).messages
+    assert (incoming.user_id, incoming.display_name) == (scoped, "Wati")
+    share = parse_webhook(envelope([button(SHARE_CONTACT)])).messages[0]
+    assert share.kind == Kind.CONTACT  # a phone user's "use this number" shares it...
+    body = envelope([button(SHARE_CONTACT)])
+    [their_share] = body["entry"][0]["changes"][0]["value"]["messages"]
+    their_share["from_user_id"] = scoped
+    del their_share["from"]
+    [theirs] = parse_webhook(body).messages
+    assert theirs.kind == Kind.TEXT  # ...a username user has none to share: asked to type it

@@ -52,21 +52,32 @@ async def whatsapp(request, make_config, graph) -> AsyncIterator[WhatsAppChannel
             await channel.stop()
 
 
+async def wait_for(condition, what: str) -> None:
+    for _ in range(750):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 async def announced(channel: WhatsAppChannel, graph: FakeGraphApi, text: str, poster: bytes):
+    """The announcement's messages to RECENT (after the answers to their "halo")."""
+    await wait_for(lambda: graph.sent(RECENT) and graph.sent(LATE), "the answers to halo")
+    before = len(graph.sent(RECENT)), len(graph.sent(LATE))
     db = channel.core.db
     kept = await pictures.save(db, poster, "poster.png", "console:admin")
     await broadcasts.create_broadcast(
         db, text_id=text, office="bp3mi", audience=Audience("all"), send_at=datetime.now(UTC),
         created_by="console:admin", picture_id=kept.id,
     )  # fmt: skip
-    for _ in range(500):
-        if any(m["type"] in ("image", "template") for m in graph.sent(LATE)) and any(
-            m["type"] == "interactive"
-            for m in graph.sent(RECENT)  # the buttons come last
-        ):
-            break
-        await asyncio.sleep(0.02)
-    return [m for m in graph.sent(RECENT) if m["type"] != "text" or "Pengumuman" in str(m)]
+
+    def delivered() -> bool:
+        kinds = [m["type"] for m in graph.sent(RECENT)[before[0] :]]
+        late = graph.sent(LATE)[before[1] :]
+        return "image" in kinds and "interactive" in kinds[kinds.index("image") :] and late != []
+
+    await wait_for(delivered, "the announcement")
+    return graph.sent(RECENT)[before[0] :]
 
 
 async def test_a_picture_goes_by_its_media_id_inside_and_outside_the_window(whatsapp, graph):
@@ -121,12 +132,13 @@ async def test_a_picture_whatsapp_refuses_leaves_the_words_to_go_alone(whatsapp,
         db, text_id="Sesi paspor hari Sabtu.", office="bp3mi", audience=Audience("all"),
         send_at=datetime.now(UTC), created_by="test", picture_id=broken,
     )  # fmt: skip
-    for _ in range(500):
-        if any(m["type"] == "template" for m in graph.sent(LATE)) and any(
-            "Sesi paspor hari Sabtu." in str(m) for m in graph.sent(RECENT)
-        ):
-            break
-        await asyncio.sleep(0.02)
+    await wait_for(
+        lambda: (
+            any(m["type"] == "template" for m in graph.sent(LATE))
+            and any("Sesi paspor hari Sabtu." in str(m) for m in graph.sent(RECENT))
+        ),
+        "the words",
+    )
     got = [m for m in graph.sent(RECENT) if "Sesi paspor hari Sabtu." in str(m)]
     assert got and all(m["type"] != "image" for m in got)  # the words, with their buttons
     [late] = [m for m in graph.sent(LATE) if m["type"] == "template"]
