@@ -1,18 +1,23 @@
 """A local stand-in for the WhatsApp Cloud API (Graph API) messages endpoint, for tests.
 
 ``FakeGraphApi`` serves ``POST /<version>/<phone number id>/messages`` on 127.0.0.1 from a
-daemon thread (standard library only) and enforces what the real API does for the messages the
-bot sends, answering ``{"error": {"code": N, "message": ...}}`` with HTTP 400 otherwise:
+daemon thread (standard library; Pillow reads uploads) and enforces what the real API does
+for the messages the bot sends, answering ``{"error": {"code": N, "message": ...}}`` with
+HTTP 400 otherwise:
 
-* a Bearer token (401, code 190, without one); messaging_product "whatsapp"; "to" all digits;
+* a Bearer token (401, code 190, without one); messaging_product "whatsapp"; "to" a phone
+  number (digits, a leading "+" allowed), or "recipient" a business-scoped user id;
 * text: body 1..4096 characters;
-* interactive "button": body 1..1024, 1..3 reply buttons, titles 1..20, ids 1..256 and
-  unique; interactive "list": body 1..1024, button label 1..20, 1..10 rows in all, row title
-  1..24, description up to 72, ids 1..200 and unique;
+* interactive: a text header and a footer of 1..60 if given; "button": body 1..1024, 1..3
+  reply buttons, titles 1..20 and unique, ids 1..256, unique, no space at either end;
+  "list": body 1..4096, button label 1..20, 1..10 sections (each titled, up to 24, when there
+  are several), 1..10 rows in all, row title 1..24, description up to 72, ids 1..200, unique,
+  no space at either end;
 * template: a name and a language code; only templates listed in ``templates`` exist (132001);
   a parameter may not be empty or hold a newline, a tab or five spaces in a row (132018); a
   template in ``image_templates`` needs a header component with an uploaded image, any other
-  refuses one (132012);
+  refuses one (132012); one in ``parameter_counts`` needs exactly that many body parameters
+  (132000);
 * media: ``POST /<version>/<phone number id>/media`` (multipart: messaging_product, type,
   file) takes a JPEG or PNG of at most 5 MB whose content is what its type says (read with
   Pillow; 131053 otherwise) and answers its id; image messages need such an id (131009 for an
@@ -21,7 +26,8 @@ bot sends, answering ``{"error": {"code": N, "message": ...}}`` with HTTP 400 ot
   is accepted, and then, as WhatsApp does, reported failed with 131047 in a signed status
   callback to ``status_webhook`` ((url, app secret)); without one it is refused at once;
 * ``fail_next(code, n)`` answers the next n sends with an error code
-  (130429 rate limit, 131056 pair rate limit, ...).
+  (130429 rate limit, 131056 pair rate limit, ...); ``fail_later[to] = code`` accepts the next
+  message to ``to`` and reports it failed with ``code`` in a status callback, as Meta may.
 
 Tests read ``sent(to)`` (the request bodies accepted) and ``errors``.
 """
@@ -96,12 +102,13 @@ def check_message(
     templates: set[str],
     media: dict | None = None,
     image_templates: frozenset = frozenset(),
+    parameter_counts: dict[str, int] | None = None,
 ) -> None:
     media = media if media is not None else {}
     _require(body.get("messaging_product") == "whatsapp", "messaging_product must be whatsapp")
     to, recipient = body.get("to"), body.get("recipient")
     if to is not None or recipient is None:
-        _require(str(to or "").isdigit(), "to must be a phone number")
+        _require(re.fullmatch(r"\+?[0-9]{5,20}", str(to or "")) is not None, "to: a phone number")
     else:  # a business-scoped user id: "CC." and up to 128 letters and digits
         _require(re.fullmatch(r"[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}", str(recipient)) is not None,
                  "recipient must be a business-scoped user id")  # fmt: skip
@@ -129,9 +136,12 @@ def check_message(
             [parameter] = header.get("parameters") or [{}]
             _require(parameter.get("type") == "image", "header parameter type image")
             _check_image(parameter.get("image") or {}, media)
-        for component in components:
-            if component.get("type") != "body":
-                continue
+        bodies = [c for c in components if c.get("type") == "body"]
+        given = sum(len(c.get("parameters") or []) for c in bodies)
+        wanted = (parameter_counts or {}).get(template["name"])
+        if wanted is not None and given != wanted:
+            raise GraphApiError(132000, f"{given} parameters; the template has {wanted}")
+        for component in bodies:
             for parameter in component.get("parameters") or []:
                 value = parameter.get("text", "")
                 if not value or "\n" in value or "\t" in value or "     " in value:
@@ -147,37 +157,59 @@ def _check_image(image: JSON, media: dict) -> None:
 
 
 def _check_interactive(interactive: JSON) -> None:
+    kind = interactive.get("type")
     body = (interactive.get("body") or {}).get("text", "")
-    _require(isinstance(body, str) and 1 <= len(body) <= 1024, "interactive body 1..1024")
+    longest = 4096 if kind == "list" else 1024
+    _require(isinstance(body, str) and 1 <= len(body) <= longest, f"body 1..{longest}")
+    header, footer = interactive.get("header"), interactive.get("footer")
+    if header is not None:
+        _require(header.get("type") == "text" and 1 <= len(header.get("text", "")) <= 60,
+                 "header: text of 1..60")  # fmt: skip
+    if footer is not None:
+        _require(1 <= len(footer.get("text", "")) <= 60, "footer text 1..60")
     action = interactive.get("action") or {}
-    if interactive.get("type") == "button":
+    if kind == "button":
         buttons = action.get("buttons") or []
         _require(1 <= len(buttons) <= 3, "1..3 buttons")
-        ids = [b["reply"]["id"] for b in buttons]
         for button in buttons:
             reply = button.get("reply") or {}
             _require(button.get("type") == "reply", "button type reply")
             _require(1 <= len(reply.get("title", "")) <= 20, "button title 1..20")
-            _require(1 <= len(reply.get("id", "")) <= 256, "button id 1..256")
+            _check_id(reply.get("id", ""), 256)
+        titles = [b["reply"]["title"] for b in buttons]
+        _require(len(set(titles)) == len(titles), "button titles must be unique")
+        ids = [b["reply"]["id"] for b in buttons]
         _require(len(set(ids)) == len(ids), "button ids must be unique")
-    elif interactive.get("type") == "list":
+    elif kind == "list":
         _require(1 <= len(action.get("button", "")) <= 20, "list button 1..20")
-        rows = [row for section in action.get("sections") or [] for row in section["rows"]]
+        sections = action.get("sections") or []
+        _require(1 <= len(sections) <= 10, "1..10 sections")
+        for section in sections:
+            title = section.get("title")
+            _require(len(sections) == 1 or bool(title), "several sections: each needs a title")
+            _require(title is None or len(title) <= 24, "section title up to 24")
+        rows = [row for section in sections for row in section.get("rows") or []]
         _require(1 <= len(rows) <= 10, "1..10 rows")
         for row in rows:
             _require(1 <= len(row.get("title", "")) <= 24, "row title 1..24")
             _require(len(row.get("description", "")) <= 72, "row description up to 72")
-            _require(1 <= len(row.get("id", "")) <= 200, "row id 1..200")
+            _check_id(row.get("id", ""), 200)
         ids = [row["id"] for row in rows]
         _require(len(set(ids)) == len(ids), "row ids must be unique")
     else:
         raise GraphApiError(100, "interactive type must be button or list")
 
 
+def _check_id(value: str, longest: int) -> None:
+    _require(1 <= len(value) <= longest and value == value.strip(), f"id 1..{longest}, no spaces")
+
+
 class FakeGraphApi:
     def __init__(self, version: str = "v21.0", phone_number_id: str = "1234567890") -> None:
         self.version, self.phone_number_id = version, phone_number_id
         self.outside_window: set[str] = set()
+        self.fail_later: dict[str, int] = {}  # to → a code its next message is failed with
+        self.parameter_counts: dict[str, int] = {}  # template → how many body parameters
         self.status_webhook: tuple[str, str] | None = None  # (url, app secret)
         self.templates: set[str] = set()
         self.image_templates: set[str] = set()  # among templates: those with an image header
@@ -237,7 +269,7 @@ class FakeGraphApi:
         with self._lock:
             return [m for m in self._sent if to in (None, m.get("to"), m.get("recipient"))]
 
-    def _report_failed(self, message_id: str, to: str) -> None:
+    def _report_failed(self, message_id: str, to: str, code: int = 131047) -> None:
         import hashlib
         import hmac
         import urllib.request
@@ -246,7 +278,7 @@ class FakeGraphApi:
         url, secret = self.status_webhook
         status = {
             "id": message_id, "status": "failed", "recipient_id": to,
-            "errors": [{"code": 131047, "title": ERROR_TITLES[131047]}],
+            "errors": [{"code": code, "title": ERROR_TITLES.get(code, "error")}],
         }  # fmt: skip
         payload = {
             "object": "whatsapp_business_account",
@@ -282,16 +314,19 @@ class FakeGraphApi:
             with self._lock:
                 if self._forced:
                     raise GraphApiError(self._forced.pop(0))
-                check_message(body, self.templates, self.media, frozenset(self.image_templates))
+                check_message(body, self.templates, self.media, frozenset(self.image_templates),
+                              self.parameter_counts)  # fmt: skip
                 who = body.get("to") or body.get("recipient")
-                late = body["type"] != "template" and who in self.outside_window
-                if late and self.status_webhook is None:
-                    raise GraphApiError(131047)
+                code = self.fail_later.pop(who, None)
+                if code is None and body["type"] != "template" and who in self.outside_window:
+                    code = 131047
+                if code is not None and self.status_webhook is None:
+                    raise GraphApiError(code)
                 message_id = f"wamid.TEST{next(self._ids)}"
-                if not late:
+                if code is None:
                     self._sent.append({**body, "id": message_id})
-            if late:  # accepted now, refused a moment later in a status callback
-                threading.Timer(0.1, self._report_failed, (message_id, who)).start()
+            if code is not None:  # accepted now, refused a moment later in a status callback
+                threading.Timer(0.1, self._report_failed, (message_id, who, code)).start()
             contact = {"input": who, ("wa_id" if body.get("to") else "user_id"): who}
             return 200, {
                 "messaging_product": "whatsapp",

@@ -60,3 +60,65 @@ def test_image_messages_and_image_headers_need_an_uploaded_id(graph):
     assert send(graph, template("with_image", header)).is_success
     assert code(send(graph, template("with_image"))) == 132012  # its header is missing
     assert code(send(graph, template("plain", header))) == 132012  # it has none
+
+
+def interactive(kind: str, body: str = "Pilih:", **parts) -> dict:
+    return {"type": "interactive", "interactive": {"type": kind, "body": {"text": body}, **parts}}
+
+
+def reply_buttons(*pairs: tuple[str, str]) -> dict:
+    return {"buttons": [{"type": "reply", "reply": {"id": i, "title": t}} for i, t in pairs]}
+
+
+def rows(*ids: str) -> list[dict]:
+    return [{"id": i, "title": f"Pilihan {i}"} for i in ids]
+
+
+@pytest.mark.parametrize(
+    ("message", "accepted"),
+    [
+        (reply_buttons(("a", "Ya"), ("b", "Tidak")), True),
+        (reply_buttons(("a", "Ya"), ("b", "Ya")), False),  # two buttons read the same
+        (reply_buttons((" a", "Ya")), False),  # a space at the start of an id
+        (reply_buttons(("a ", "Ya")), False),
+    ],
+)
+def test_reply_buttons_as_meta_checks_them(graph, message, accepted):
+    assert send(graph, interactive("button", action=message)).is_success is accepted
+
+
+def test_lists_headers_and_footers_as_meta_checks_them(graph):
+    def listing(sections: list[dict], body: str = "Pilih:", **parts) -> dict:
+        action = {"button": "Pilihan", "sections": sections}
+        return interactive("list", body, action=action, **parts)
+
+    assert send(graph, listing([{"rows": rows("a", "b")}])).is_success
+    assert send(graph, listing([{"rows": rows("a")}], body="x" * 4096)).is_success
+    assert not send(graph, listing([{"rows": rows("a")}], body="x" * 4097)).is_success
+    two_untitled = [{"rows": rows("a")}, {"rows": rows("b")}]
+    assert not send(graph, listing(two_untitled)).is_success
+    titled = [{"title": "Paspor", "rows": rows("a")}, {"title": "Kerja", "rows": rows("b")}]
+    assert send(graph, listing(titled)).is_success
+    assert not send(graph, listing([{"title": "x" * 25, "rows": rows("a")}])).is_success
+    header = {"type": "text", "text": "x" * 61}
+    assert not send(graph, listing([{"rows": rows("a")}], header=header)).is_success
+    assert not send(graph, listing([{"rows": rows("a")}], footer={"text": "x" * 61})).is_success
+    long_body = interactive("button", "x" * 1025, action=reply_buttons(("a", "Ya")))
+    assert not send(graph, long_body).is_success  # a button message's body: 1,024 at most
+
+
+def test_numbers_with_a_plus_and_template_parameter_counts(graph):
+    plus = {"messaging_product": "whatsapp", "to": "+6281200000001", "type": "text",
+            "text": {"body": "Halo"}}  # fmt: skip
+    assert httpx.post(
+        f"{graph.base_url}/{graph.phone_number_id}/messages", headers=AUTH, json=plus
+    ).is_success
+    graph.parameter_counts["plain"] = 2
+
+    def template(*values: str) -> dict:
+        body = {"type": "body", "parameters": [{"type": "text", "text": v} for v in values]}
+        spec = {"name": "plain", "language": {"code": "id"}, "components": [body]}
+        return {"type": "template", "template": spec}
+
+    assert send(graph, template("BP3MI", "Sesi Sabtu")).is_success
+    assert code(send(graph, template("BP3MI"))) == 132000
