@@ -7,6 +7,7 @@ file: they come from environment variables (see SECRET_ENV).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,14 @@ class Template:
     language: str
     parameters: tuple[str, ...] = ()  # the values filling {{1}}, {{2}}, ... in order
     header: str = ""  # "image": its header is a picture (the announcement's)
+    body: str = ""  # the approved text, as Meta shows it ("Pengumuman dari {{1}}: {{2}}")
+
+    def filled(self, values: dict[str, str]) -> str:
+        """The body as the person reads it (for the console's preview); "" without one."""
+        text = self.body
+        for number, name in enumerate(self.parameters, start=1):
+            text = text.replace(f"{{{{{number}}}}}", values.get(name, ""))
+        return text
 
 
 @dataclass(frozen=True)
@@ -85,14 +94,19 @@ class WhatsAppConfig:
     listen: str = "127.0.0.1"
     port: int = 8444
     path: str = "whatsapp"
-    templates: dict[str, Template] = field(default_factory=dict)  # text key → template
+    # text key → language ("id", "en"; ANY_LANGUAGE for one template for all) → template
+    templates: dict[str, dict[str, Template]] = field(default_factory=dict)
 
-    def template_for(self, text_key: str, picture: bool = False) -> Template | None:
-        """The template a queued message goes as outside the 24-hour window: an announcement
-        with a picture as ``broadcast_picture`` when there is one."""
+    def template_for(
+        self, text_key: str, picture: bool = False, lang: str = "id"
+    ) -> Template | None:
+        """The template a queued message goes as outside the 24-hour window, in the person's
+        language (else the Indonesian one): an announcement with a picture as
+        ``broadcast_picture`` when there is one."""
         if picture and text_key == "broadcast" and PICTURE_TEMPLATE in self.templates:
-            return self.templates[PICTURE_TEMPLATE]
-        return self.templates.get(text_key)
+            text_key = PICTURE_TEMPLATE
+        by_language = self.templates.get(text_key, {})
+        return by_language.get(lang) or by_language.get("id") or by_language.get(ANY_LANGUAGE)
 
 
 @dataclass(frozen=True)
@@ -433,9 +447,14 @@ def _whatsapp(section: _Section) -> WhatsAppConfig:
     return config
 
 
-def _templates(section: _Section) -> dict[str, Template]:
+ANY_LANGUAGE = "*"
+PLACEHOLDER = re.compile(r"\{\{\s*([0-9]+)\s*\}\}")
+
+
+def _templates(section: _Section) -> dict[str, dict[str, Template]]:
     """text key → approved template, e.g. reminder_day_before: {name: pengingat_sesi,
-    language: id, parameters: [title, when, place]}."""
+    language: id, parameters: [title, when, place]}; or one per language: broadcast: {id:
+    {name: ...}, en: {name: ..., language: en}}."""
     templates = {}
     for key in list(section.data):
         if key not in (*QUEUED_TEXTS, PICTURE_TEMPLATE):
@@ -444,21 +463,43 @@ def _templates(section: _Section) -> dict[str, Template]:
                 "a message that can be queued: " + ", ".join((*QUEUED_TEXTS, PICTURE_TEMPLATE)),
             )
         entry = section.section(str(key))
-        name = entry.string("name", required=True)
-        language = entry.string("language", "id", required=True)
-        parameters = entry.word_list(
-            "parameters", (), "a list of values, each one of " + ", ".join(TEMPLATE_PARAMETERS)
-        )
-        unknown = [p for p in parameters if p not in TEMPLATE_PARAMETERS]
-        if unknown:
-            raise entry.error(
-                "parameters", "values among " + ", ".join(TEMPLATE_PARAMETERS), unknown[0]
-            )
-        header = _template_header(entry, str(key))
+        if "name" in entry.data:
+            templates[str(key)] = {ANY_LANGUAGE: _template(entry, str(key), "id")}
+            continue
+        by_language = {}
+        for lang in list(entry.data):
+            if lang not in LANGUAGES:
+                raise entry.error(str(lang), "name: (one template) or one per language: id, en")
+            by_language[str(lang)] = _template(entry.section(str(lang)), str(key), str(lang))
         entry.finish()
-        templates[str(key)] = Template(name, language, tuple(parameters), header)
+        templates[str(key)] = by_language
     section.finish()
     return templates
+
+
+def _template(entry: _Section, key: str, lang: str) -> Template:
+    name = entry.string("name", required=True)
+    language = entry.string("language", lang, required=True)
+    parameters = entry.word_list(
+        "parameters", (), "a list of values, each one of " + ", ".join(TEMPLATE_PARAMETERS)
+    )
+    unknown = [p for p in parameters if p not in TEMPLATE_PARAMETERS]
+    if unknown:
+        raise entry.error(
+            "parameters", "values among " + ", ".join(TEMPLATE_PARAMETERS), unknown[0]
+        )
+    header = _template_header(entry, key)
+    body = entry.string("body", "")
+    numbers = sorted({int(n) for n in PLACEHOLDER.findall(body)})
+    if body and numbers != list(range(1, len(parameters) + 1)):
+        raise entry.error(
+            "body",
+            f"the approved text with {{{{1}}}}..{{{{{len(parameters)}}}}}, one for each of the"
+            f" {len(parameters)} parameters (WhatsApp refuses another count: 132000)",
+            body,
+        )
+    entry.finish()
+    return Template(name, language, tuple(parameters), header, body)
 
 
 def _template_header(entry: _Section, key: str) -> str:

@@ -634,12 +634,12 @@ class WhatsAppChannel:
     async def _send_template(self, due: Due, reply: Reply) -> str:
         """Outside the window: the template for the text key; an announcement's picture as
         the header of the picture template, when there is one and the picture could go."""
-        template = self.config.template_for(due.text_key, reply.picture is not None)
+        template = self.config.template_for(due.text_key, reply.picture is not None, due.lang)
         media_id = None
         if template is not None and template.header == "image":
             media_id = await self._media_id(reply.picture)
             if media_id is None:  # refused by WhatsApp, or deleted: the words alone
-                template = self.config.template_for(due.text_key)
+                template = self.config.template_for(due.text_key, lang=due.lang)
         if template is None:
             raise DeliveryError(
                 "rejected",

@@ -35,7 +35,7 @@ def programme(config: Config, app: App) -> Programme:
         return Shown(reply.text, tuple(b.label for b in reply.flat_buttons()), fits)
 
     def template(text: str, office: str, lang: str, picture: bool) -> TemplateShown | None:
-        found = config.whatsapp.template_for("broadcast", picture)
+        found = config.whatsapp.template_for("broadcast", picture, lang)
         if found is None:
             return None
         office_name = app.env.texts.office_values.get(f"{office}.name", "")
@@ -44,7 +44,8 @@ def programme(config: Config, app: App) -> Programme:
             (name, template_parameter(values.get(name), PARAMETER_LIMIT[name]))
             for name in found.parameters
         )
-        return TemplateShown(found.name, found.language, found.header == "image", filled)
+        return TemplateShown(found.name, found.language, found.header == "image", filled,
+                             found.filled(dict(filled)))  # fmt: skip
 
     quiet = app.settings.quiet
     return Programme(

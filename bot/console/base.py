@@ -57,6 +57,7 @@ class TemplateShown:
     language: str
     image_header: bool  # the picture goes as its header
     parameters: tuple[tuple[str, str], ...]  # (which value, as filled in) for {{1}}, {{2}}...
+    text: str = ""  # the approved text with the values in it, when config gives it
 
 
 Preview = Callable[[str, str, str], Shown]  # (text, office key, language)

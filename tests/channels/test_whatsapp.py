@@ -548,6 +548,50 @@ def test_a_template_for_a_message_that_is_never_queued_is_a_config_error(make_co
         make_config(whatsapp={"templates": {"reminder_son": {"name": "x"}}})
 
 
+def test_templates_per_language_fall_back_to_indonesian_and_bodies_are_counted(make_config):
+    from bot.config import ConfigError
+
+    both = {"office": {"name": "pengumuman_desa", "parameters": ["office", "text"],
+                       "body": "Pengumuman dari {{1}}:\n{{2}}"}}  # fmt: skip
+    config = make_config(whatsapp={"templates": {"broadcast": {
+        "id": both["office"],
+        "en": {"name": "village_notice", "language": "en", "parameters": ["text"]},
+    }, "reminder_soon": {"name": "pengingat_sesi", "parameters": ["title", "when"]}}})  # fmt: skip
+    whatsapp = config.whatsapp
+    assert whatsapp.template_for("broadcast", lang="en").name == "village_notice"
+    assert whatsapp.template_for("broadcast", lang="id").name == "pengumuman_desa"
+    assert whatsapp.template_for("broadcast", lang="xx").name == "pengumuman_desa"
+    assert whatsapp.template_for("reminder_soon", lang="en").name == "pengingat_sesi"
+    filled = whatsapp.template_for("broadcast").filled({"office": "BP3MI", "text": "Sesi Sabtu"})
+    assert filled == "Pengumuman dari BP3MI:\nSesi Sabtu"
+    wrong = {"name": "x", "parameters": ["office", "text"], "body": "Dari {{1}} saja"}
+    with pytest.raises(ConfigError) as error:
+        make_config(whatsapp={"templates": {"broadcast": wrong}})
+    assert "whatsapp.templates.broadcast.body: expected the approved text with {{1}}..{{2}}" in str(
+        error.value
+    )
+    assert "config.yaml:" in str(error.value)  # the file and its line
+    with pytest.raises(ConfigError, match=r"expected name: .one template. or one per language"):
+        make_config(whatsapp={"templates": {"broadcast": {"fr": {"name": "x"}}}})
+
+
+async def test_a_failed_callback_with_any_code_is_sorted_like_the_same_error_at_once(
+    whatsapp, graph
+):
+    graph.status_webhook = (url(whatsapp), SECRETS.app_secret)
+    session = await a_session(whatsapp.core.db)
+    person = await quiet_villager(whatsapp, "6285200000011", hours_ago=1)
+    graph.fail_later["6285200000011"] = 131026  # accepted, then "undeliverable"
+    await queue(whatsapp, person, "notice_promoted", session)
+    db = whatsapp.core.db
+    for _ in range(300):
+        row = await outbox_row(db, person, "notice_promoted")
+        if row["status"] == "failed":
+            break
+        await asyncio.sleep(0.02)
+    assert row["status"] == "failed" and "131026" in row["last_error"]
+
+
 async def test_a_reply_whatsapp_refuses_for_a_moment_is_sent_again_not_dropped(whatsapp, graph):
     graph.fail_next(130429)  # the rate limit: try again in a few seconds
     assert await post(whatsapp, envelope([text("berapa biaya paspor")])) == 200

@@ -21,7 +21,8 @@ from bot.domain.people import set_village, touch_person
 from bot.support.passwords import hash_password
 
 TEMPLATES = {
-    "broadcast": {"name": "pengumuman_desa", "parameters": ["office", "text"]},
+    "broadcast": {"name": "pengumuman_desa", "parameters": ["office", "text"],
+                  "body": "Pengumuman dari {{1}}: {{2}} (balas BERHENTI untuk berhenti)"},
     "broadcast_picture": {
         "name": "pengumuman_gambar", "header": "image", "parameters": ["office", "text"],
     },
@@ -168,3 +169,12 @@ async def test_without_a_template_the_preview_says_who_will_not_get_it(console):
         preview = await browser.post("/pengumuman/baru", data={**FORM, "step": "preview"})
     page = html.unescape(preview.text)
     assert 'Belum ada template "broadcast" di config.yaml: 2 penerima ini' in page
+
+
+async def test_a_template_with_its_approved_text_is_previewed_as_it_reads(console):
+    async with client(console) as browser:
+        await sign_in(browser, "budi")
+        preview = await browser.post("/pengumuman/baru", data={**FORM, "step": "preview"})
+    page = html.unescape(preview.text)
+    assert 'Template "pengumuman_desa"' in page  # no picture: the text-only one
+    assert "(balas BERHENTI untuk berhenti)" in page and f": {FORM['text_id']}" in page
