@@ -96,6 +96,8 @@ class WhatsAppConfig:
     path: str = "whatsapp"
     # text key → language ("id", "en"; ANY_LANGUAGE for one template for all) → template
     templates: dict[str, dict[str, Template]] = field(default_factory=dict)
+    # the messaging tier: people a conversation may be started with in 24 hours (None: any)
+    daily_new_conversations: int | None = 250
 
     def template_for(
         self, text_key: str, picture: bool = False, lang: str = "id"
@@ -442,9 +444,25 @@ def _whatsapp(section: _Section) -> WhatsAppConfig:
         port=section.integer("port", WhatsAppConfig.port, minimum=1, maximum=65535),
         path=section.string("path", WhatsAppConfig.path, required=True).strip("/"),
         templates=_templates(section.section("templates")),
+        daily_new_conversations=_tier(section),
     )
     section.finish()
     return config
+
+
+TIERS = (250, 2000, 10_000, 100_000)
+
+
+def _tier(section: _Section) -> int | None:
+    """The tier Meta's WhatsApp Manager shows for the business: 250, 2000, 10000, 100000 or
+    unlimited (a number in between is taken: a business may want to stay below its tier)."""
+    value = section._get("daily_new_conversations", 250)
+    if value == "unlimited":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        expected = "the tier in WhatsApp Manager: " + ", ".join(map(str, TIERS)) + " or unlimited"
+        raise section.error("daily_new_conversations", expected, value)
+    return value
 
 
 ANY_LANGUAGE = "*"

@@ -66,7 +66,7 @@ from bot.core.messages import (
 )
 from bot.core.pipeline import Taken
 from bot.delivery.worker import DeliveryError
-from bot.domain import message_log, outbox, people
+from bot.domain import conversations, message_log, outbox, people
 from bot.domain.outbox import Due
 from bot.domain.store import DatabaseError
 
@@ -497,6 +497,7 @@ class WhatsAppChannel:
         self._media_ids: dict[int, str] = {}
         self._refused: set[int] = set()  # pictures WhatsApp would not take
         self._uploading = asyncio.Lock()
+        self._tier_lock = asyncio.Lock()  # one place in the messaging tier at a time
 
     # -- in ------------------------------------------------------------------------------------
 
@@ -647,7 +648,32 @@ class WhatsAppChannel:
                 "in whatsapp.templates",
             )
         values = await self.core.template_values(due)
-        return await self._post(due.channel_user_id, template_message(template, values, media_id))
+        message = template_message(template, values, media_id)
+        place = await self._place_in_tier(due)
+        try:
+            return await self._post(due.channel_user_id, message)
+        except (GraphError, httpx.HTTPError):
+            if place is not None:  # not started after all: the place is free again
+                await conversations.give_back(self.core.db, place)
+            raise
+
+    async def _place_in_tier(self, due: Due) -> int | None:
+        """A conversation may be started with this person now (WhatsApp's messaging tier):
+        the place taken for them, None when none is needed; DeliveryError("held") until one
+        frees (a reminder's first: an announcement waits a minute more)."""
+        limit, db = self.config.daily_new_conversations, self.core.db
+        if limit is None:
+            return None
+        async with self._tier_lock:
+            if await conversations.reached_lately(db, due.person_id):
+                return None
+            room = await conversations.room(db, limit)
+            if room.next_free is None:
+                return await conversations.started(db, due.person_id)
+        wait = (room.next_free - datetime.now(UTC)).total_seconds() + (
+            60 if due.broadcast_id else 1
+        )
+        raise DeliveryError("held", f"{conversations.TIER_WAIT} ({limit})", max(wait, 1))
 
     async def _send_all(self, to: str, bodies: list[dict]) -> str | None:
         """The messages of one reply in order; an error says how many went out before it."""

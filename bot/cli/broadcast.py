@@ -16,7 +16,7 @@ from typing import TextIO
 from bot.app import App, open_app
 from bot.cli.common import EXIT_PROBLEMS, cli_actor, fail, with_config
 from bot.config import DEFAULT_OFFICE_NAMES, Config
-from bot.domain import audit, broadcasts, people, pictures
+from bot.domain import audit, broadcasts, conversations, people, pictures
 from bot.domain.broadcasts import BroadcastError
 from bot.domain.pictures import PICTURE_RULES, PictureError
 from bot.domain.sessions import SessionError, parse_local
@@ -258,6 +258,14 @@ async def _status(
     total = "not yet known" if b.recipients is None else str(b.recipients)
     print(f"  recipients: {total}", file=out)
     print(f"  delivery:   {_counts(counts)}", file=out)
+    held = await conversations.held_for_tier(app.db, b.id)
+    tier = config.whatsapp.daily_new_conversations
+    if held and tier:
+        print(
+            f"  waiting:    {held} on WhatsApp for its daily limit of new conversations"
+            f" ({tier} people in 24 hours): all sent within about {-(-held // tier)} day(s)",
+            file=out,
+        )
     reasons: dict[str, int] = {}
     for r in rows:
         if r.status in ("failed", "skipped", "parked"):

@@ -58,6 +58,7 @@ def programme(config: Config, app: App) -> Programme:
         preview,
         template if config.whatsapp.enabled else None,
         quiet.describe() if quiet.start_hour != quiet.end_hour else "",  # none: no note
+        config.whatsapp.daily_new_conversations if config.whatsapp.enabled else None,
     )
 
 

@@ -22,7 +22,7 @@ from starlette.templating import Jinja2Templates
 
 from bot.console.base import Console, lang_of, not_found, render
 from bot.console.words import words
-from bot.domain import audit, broadcasts, pictures, sessions
+from bot.domain import audit, broadcasts, conversations, pictures, sessions
 from bot.domain.accounts import Account
 from bot.domain.broadcasts import Audience, BroadcastError
 from bot.domain.pictures import Picture, PictureError
@@ -58,6 +58,8 @@ def reason_words(status: str, detail: str, lang: str) -> str:
         return w[SKIPPED[detail]]
     if detail.startswith("expired"):
         return w["bc_why_expired"]
+    if detail.startswith(conversations.TIER_WAIT):
+        return w["bc_why_tier"]
     if detail.startswith("blocked"):
         return w["bc_why_blocked"]
     code = re.search(r"\b(1[0-9]{5})\b", detail)
@@ -207,9 +209,21 @@ async def _preview(console: Console, audience: Audience, office: str, picture: P
         # filled in with the text in each person's language, as the delivery worker does
         template = {lang: console.template(text, office, lang, picture is not None)
                     if console.template else None for lang, text in texts.items()}  # fmt: skip
-        preview["whatsapp"] = {"inside": inside, "outside": per_channel["whatsapp"] - inside,
-                               "template": template}  # fmt: skip
+        outside = per_channel["whatsapp"] - inside
+        preview["whatsapp"] = {"inside": inside, "outside": outside, "template": template,
+                               "tier": await _tier_note(console, outside)}  # fmt: skip
     return preview
+
+
+async def _tier_note(console: Console, outside: int) -> dict | None:
+    """How WhatsApp's daily limit of new conversations holds those outside the window back:
+    None when it does not."""
+    if console.tier is None or not outside:
+        return None
+    room = await conversations.room(console.db, console.tier)
+    waiting = max(0, outside - (room.left or 0))
+    days = -(-waiting // console.tier)  # whole days more, as places free 24 hours on
+    return {"limit": console.tier, "left": room.left, "waiting": waiting, "days": days}
 
 
 async def picture_file(
@@ -235,8 +249,10 @@ async def report_page(
     lang, wanted = lang_of(request), request.query_params.get("status", "")
     everyone = await broadcasts.recipients(console.db, broadcast.id)
     shown = [r for r in everyone if not wanted or r.status == wanted][:SHOWN_RECIPIENTS]
+    held = await conversations.held_for_tier(console.db, broadcast.id)
     values = dict(account=account, b=broadcast, counts=await broadcasts.summary(
         console.db, broadcast.id), recipients=shown, wanted=wanted, total=len(everyone),
+        held=held, held_days=-(-held // console.tier) if console.tier and held else 0,
         statuses=broadcasts.STATUS_NAMES, audience=audience_words(broadcast.audience, lang),
         why=lambda r: reason_words(r.status, r.detail, lang),
         when=lambda s: moment_of(s, console.timezone, lang) if s else "",

@@ -81,6 +81,7 @@ class Programme:
     preview: Preview | None = None
     template: TemplatePreview | None = None
     quiet: str = ""
+    tier: int | None = None  # WhatsApp's daily new conversations (None: no limit, no WhatsApp)
 
 
 @dataclass
@@ -97,6 +98,7 @@ class Console:
     preview: Preview | None = None  # an announcement as villagers will get it
     template: TemplatePreview | None = None  # ...and as a WhatsApp template
     quiet: str = ""  # announcements' quiet hours, "21.00–07.00"
+    tier: int | None = None  # WhatsApp's daily limit of new conversations
     guard: SignInGuard = field(default_factory=SignInGuard)
 
     def titles(self) -> dict[str, str]:

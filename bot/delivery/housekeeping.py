@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from bot.core.context import Env
 from bot.delivery.render import OutboxRenderer
-from bot.domain import broadcasts, inbox, intake, pictures, privacy
+from bot.domain import broadcasts, conversations, inbox, intake, pictures, privacy
 
 UNSENT_PICTURES_KEPT = timedelta(days=1)  # uploaded for a preview, never sent
 
@@ -24,3 +24,4 @@ async def housekeeping(env: Env, renderer: OutboxRenderer, now: datetime) -> Non
     if await privacy.run_retention_if_due(env.db, now, settings.retention_days):
         await intake.forget_handled(env.db, now)
         await pictures.delete_unsent(env.db, now - UNSENT_PICTURES_KEPT)
+        await conversations.forget_old(env.db, now)

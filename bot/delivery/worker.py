@@ -36,8 +36,9 @@ BACKOFF_LIMIT = timedelta(minutes=10)
 class DeliveryError(Exception):
     """A channel could not deliver. ``kind``: "blocked" (never retry), "rejected" (park the
     message with the error), "retry" (network trouble, flood limit: try again later, for as
-    long as it takes) or "error" (something unforeseen: retried MAX_ATTEMPTS times, then
-    parked)."""
+    long as it takes), "held" (not yet allowed, as by WhatsApp's daily limit: again after
+    ``retry_after``, however long, without a warning each time) or "error" (something
+    unforeseen: retried MAX_ATTEMPTS times, then parked)."""
 
     def __init__(
         self, kind: str, detail: str, retry_after: float | None = None, parts_sent: int = 0
@@ -214,6 +215,10 @@ class DeliveryWorker:
         return None
 
     async def _failed(self, due: Due, error: DeliveryError) -> str | None:
+        if error.kind == "held":  # not a failure: its turn comes at a known time
+            when = iso(self.clock() + timedelta(seconds=error.retry_after or 60))
+            await outbox.retry_at(self.db, due.id, when, str(error))
+            return when
         log.warning("event=outbox_failed id=%s kind=%s error=%r", due.id, error.kind, str(error))
         if error.kind == "blocked":
             await outbox.finish(self.db, due.id, "failed", f"blocked: {error}")

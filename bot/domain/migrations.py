@@ -313,4 +313,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     ALTER TABLE broadcasts ADD COLUMN picture_id INTEGER REFERENCES pictures (id);
     """,
+    # 17: WhatsApp's messaging tier: a business may start conversations (a template outside
+    # the 24-hour window) with only so many people in a rolling 24 hours. Each start, kept a
+    # few days, so the delivery worker can count the people of the last 24 hours.
+    """
+    CREATE TABLE conversations_started (
+        id INTEGER PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+        started_at TEXT NOT NULL
+    );
+    CREATE INDEX conversations_started_by_time ON conversations_started (started_at, person_id);
+    """,
 )

@@ -33,10 +33,9 @@ FORM = {"text_id": "Sosialisasi paspor Sabtu jam 9 di balai desa.", "kind": "vil
 
 @pytest.fixture
 def config(make_config, request):
-    templates = getattr(request, "param", TEMPLATES)
-    return make_config(
-        whatsapp={"enabled": True, "phone_number_id": "1234567890", "templates": templates}
-    )
+    """WhatsApp on, with TEMPLATES; a test may give other whatsapp settings."""
+    whatsapp = {"enabled": True, "phone_number_id": "1234567890", "templates": TEMPLATES}
+    return make_config(whatsapp={**whatsapp, **getattr(request, "param", {})})
 
 
 async def villager(app, user: str, channel: str, wrote_hours_ago: float | None) -> None:
@@ -162,7 +161,7 @@ async def test_a_body_larger_than_any_form_is_refused_before_it_is_read(console)
     assert answer.status_code == 413 and "paling besar 5 MB" in answer.text
 
 
-@pytest.mark.parametrize("config", [{}], indirect=True)
+@pytest.mark.parametrize("config", [{"templates": {}}], indirect=True)
 async def test_without_a_template_the_preview_says_who_will_not_get_it(console):
     async with client(console) as browser:
         await sign_in(browser, "budi")
@@ -178,3 +177,17 @@ async def test_a_template_with_its_approved_text_is_previewed_as_it_reads(consol
     page = html.unescape(preview.text)
     assert 'Template "pengumuman_desa"' in page  # no picture: the text-only one
     assert "(balas BERHENTI untuk berhenti)" in page and f": {FORM['text_id']}" in page
+
+
+@pytest.mark.parametrize("config", [{"daily_new_conversations": 1}], indirect=True)
+async def test_the_preview_says_how_many_wait_for_whatsapps_daily_limit(app, console):
+    from bot.domain import conversations
+
+    person = await app.db.fetchone("SELECT id FROM people WHERE channel_user_id = '701'")
+    await conversations.started(app.db, person[0])  # the day's one place is taken
+    async with client(console) as browser:
+        await sign_in(browser, "budi")
+        preview = await browser.post("/pengumuman/baru", data={**FORM, "step": "preview"})
+    page = html.unescape(preview.text)
+    assert "percakapan baru dengan 1 orang per 24 jam; sisa sekarang 0" in page
+    assert "2 penerima menunggu giliran dan menerimanya dalam sekitar 2 hari" in page
