@@ -87,6 +87,11 @@ IGNORED_TYPES = {"reaction", "system", "ephemeral", "edit", "revoke"}  # nothing
 CAPTIONED = {"image", "video", "document"}  # with a caption: the caption is the question
 MEDIA_TYPES = {"image", "video", "audio", "document", "sticker", "location", "contacts",
                "order", "unsupported"}  # fmt: skip  # the kind reply: "please type"
+# files sent as documents, by extension (WhatsApp's document types)
+DOCUMENT_TYPES = {
+    "txt": "text/plain", "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}  # fmt: skip
 SCOPED_ID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")  # a business-scoped user id
 TEMPLATE_ONLY = "_template"  # set on an outbox row WhatsApp refused free-form (131047)
 MAX_CONCURRENT = 4
@@ -276,10 +281,18 @@ def _short(label: str, limit: int) -> str:
     return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
 
 
-def render(reply: Reply, choose: str, list_button: str, media_id: str | None = None) -> list[dict]:
+def render(
+    reply: Reply,
+    choose: str,
+    list_button: str,
+    media_id: str | None = None,
+    document_id: str | None = None,
+) -> list[dict]:
     """A reply as Graph API message bodies (without "to"). ``choose``: a body for buttons
     whose text went out before; ``list_button``: the label that opens a list; ``media_id``:
-    the uploaded picture of ``reply.picture`` (without one the picture is left out)."""
+    the uploaded picture of ``reply.picture`` (without one the picture is left out);
+    ``document_id``: the uploaded ``reply.document`` (without one a text file goes as
+    messages, another is left out)."""
     if reply.picture is not None:
         return _with_picture(replace(reply, picture=None), choose, list_button, media_id)
     buttons = _unique(reply.flat_buttons())
@@ -287,6 +300,11 @@ def render(reply: Reply, choose: str, list_button: str, media_id: str | None = N
         share, skip = reply.share_contact
         buttons = [Button(share, SHARE_CONTACT), Button(skip, SKIP)]
     parts = split_text(reply.text)
+    if reply.document and document_id:  # the text, the file, then the buttons
+        document = {"type": "document",
+                    "document": {"id": document_id, "filename": reply.document[0]}}  # fmt: skip
+        after = render(Reply(choose, reply.buttons), choose, list_button) if buttons else []
+        return [*(_text(p) for p in parts), document, *after]
     if reply.document and reply.document[0].endswith(".txt"):
         # a text file (what /datasaya keeps) as messages: no media upload needed
         file_parts = split_text(reply.document[1].decode("utf-8", "replace"))
@@ -553,13 +571,37 @@ class WhatsAppChannel:
                 log.error("event=whatsapp_send_failed error=%r", str(exc))
                 return
 
-    def _render(self, reply: Reply, lang: str, media_id: str | None = None) -> list[dict]:
+    def _render(
+        self,
+        reply: Reply,
+        lang: str,
+        media_id: str | None = None,
+        document_id: str | None = None,
+    ) -> list[dict]:
         texts = self.core.texts
         choose, list_button = (
             texts.get(lang, "whatsapp_choose"),
             texts.get(lang, "whatsapp_list_button"),
         )
-        return render(reply, choose, list_button, media_id)
+        return render(reply, choose, list_button, media_id, document_id)
+
+    async def _document_id(self, document: tuple[str, bytes] | None) -> str | None:
+        """A file (the villager's own data, /datasaya) uploaded to be sent as a document;
+        None when there is none or WhatsApp will not take it (a text file then goes as
+        messages). Each person's file is their own: uploaded each time, never cached."""
+        if document is None:
+            return None
+        name, data = document
+        media_type = DOCUMENT_TYPES.get(name.rsplit(".", 1)[-1].lower())
+        if media_type is None:
+            return None
+        try:
+            return await self.client.upload(data, media_type, name)
+        except GraphError as exc:
+            if self._delivery_error(exc).kind == "retry":
+                raise
+            log.error("event=document_refused error=%r", str(exc))
+            return None
 
     async def _media_id(self, picture: Picture | None) -> str | None:
         """The picture uploaded (the first time it is needed); None: no picture, one deleted,
@@ -619,7 +661,8 @@ class WhatsAppChannel:
         try:
             if not due.values.get(TEMPLATE_ONLY) and await self._window_open(due.person_id):
                 media_id = await self._media_id(reply.picture)
-                bodies = self._render(reply, due.lang, media_id)[due.parts_sent :]
+                document_id = await self._document_id(reply.document)
+                bodies = self._render(reply, due.lang, media_id, document_id)[due.parts_sent :]
                 try:
                     return await self._send_all(due.channel_user_id, bodies)
                 except GraphError as exc:

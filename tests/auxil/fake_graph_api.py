@@ -21,7 +21,8 @@ HTTP 400 otherwise:
 * media: ``POST /<version>/<phone number id>/media`` (multipart: messaging_product, type,
   file) takes a JPEG or PNG of at most 5 MB whose content is what its type says (read with
   Pillow; 131053 otherwise) and answers its id; image messages need such an id (131009 for an
-  unknown one) and a caption of at most 1024 characters. ``media`` holds what was uploaded;
+  unknown one) and a caption of at most 1024 characters; documents (text, PDF, Excel, at most
+  100 MB) go as document messages by their id with a filename. ``media`` holds the uploads;
 * the 24-hour window: a free-form (non-template) message to a number in ``outside_window``
   is accepted, and then, as WhatsApp does, reported failed with 131047 in a signed status
   callback to ``status_webhook`` ((url, app secret)); without one it is refused at once;
@@ -75,12 +76,21 @@ MAX_MEDIA = 5 * 1024 * 1024
 MEDIA_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG"}
 
 
+DOCUMENTS = {"text/plain", "application/pdf",
+             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}  # fmt: skip
+MAX_DOCUMENT = 100 * 1024 * 1024
+
+
 def check_media(fields: dict[str, str], files: dict) -> tuple[str, bytes]:
     """An upload as Meta checks it: (its type, its bytes)."""
     _require(fields.get("messaging_product") == "whatsapp", "messaging_product is required")
     upload = files.get("file")
     _require(upload is not None, "The parameter file is required")
     media_type = fields.get("type") or upload.mime_type
+    if media_type in DOCUMENTS and upload.mime_type == media_type:
+        if not upload.content or len(upload.content) > MAX_DOCUMENT:
+            raise GraphApiError(131053, f"document size {len(upload.content)}")
+        return media_type, upload.content
     if media_type not in MEDIA_FORMATS or upload.mime_type != media_type:
         raise GraphApiError(131053, f"Unsupported file type {media_type!r}")
     if not upload.content or len(upload.content) > MAX_MEDIA:
@@ -118,6 +128,13 @@ def check_message(
         _require(isinstance(text, str) and 1 <= len(text) <= 4096, "text body 1..4096")
     elif kind == "interactive":
         _check_interactive(body.get("interactive") or {})
+    elif kind == "document":
+        document = body.get("document") or {}
+        _require(set(document) <= {"id", "filename", "caption"}, "document: an id, a filename")
+        known = media.get(document.get("id"))
+        if known is None or known[0] not in DOCUMENTS:
+            raise GraphApiError(131009, f"unknown document id {document.get('id')!r}")
+        _require(1 <= len(document.get("filename", "")) <= 240, "document filename")
     elif kind == "image":
         image = body.get("image") or {}
         _check_image(image, media)
@@ -152,7 +169,7 @@ def check_message(
 
 def _check_image(image: JSON, media: dict) -> None:
     _require(set(image) <= {"id", "caption"}, "image: an uploaded media id (and a caption)")
-    if image.get("id") not in media:
+    if image.get("id") not in media or media[image["id"]][0] not in MEDIA_FORMATS:
         raise GraphApiError(131009, f"unknown media id {image.get('id')!r}")
 
 

@@ -637,3 +637,15 @@ def test_a_username_user_is_kept_and_answered_by_their_business_scoped_id():
     del their_share["from"]
     [theirs] = parse_webhook(body).messages
     assert theirs.kind == Kind.TEXT  # ...a username user has none to share: asked to type it
+
+
+async def test_a_villagers_own_data_goes_as_a_document_uploaded_for_them(whatsapp, graph):
+    await post(whatsapp, envelope([text("halo", sender="6285200000021")], name="Wati Lestari"))
+    await wait_for(lambda: graph.sent("6285200000021"))
+    await post(whatsapp, envelope([text("/datasaya", sender="6285200000021")]))
+    await wait_for(lambda: any(m["type"] == "document" for m in graph.sent("6285200000021")))
+    [document] = [m for m in graph.sent("6285200000021") if m["type"] == "document"]
+    media_type, content = graph.media[document["document"]["id"]]
+    assert media_type == "text/plain" and document["document"]["filename"].endswith(".txt")
+    assert "6285200000021" in content.decode("utf-8")  # their own data, in the file
+    assert graph.errors == []
