@@ -33,6 +33,7 @@ import json
 import logging
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -546,8 +547,9 @@ class WhatsAppChannel:
             inbound = parse_webhook(json.loads(body), self.config.phone_number_id)
         except ValueError:  # signed but not a payload we know: say so, do not retry
             return 400, "bad_payload"
-        for kind, why in inbound.ignored:  # kinds and numbers only: no one's words
-            log.info("event=whatsapp_ignored type=%s reason=%r", kind, why)
+        # counted by kind, a line each: never anyone's words or number
+        for (kind, why), count in Counter(inbound.ignored).items():
+            log.info("event=whatsapp_ignored type=%s count=%s reason=%r", kind, count, why)
         try:
             await self.intake.store([arrival(m) for m in inbound.messages])
             await self._record_statuses(inbound.statuses)
