@@ -98,6 +98,8 @@ class WhatsAppConfig:
     templates: dict[str, dict[str, Template]] = field(default_factory=dict)
     # the messaging tier: people a conversation may be started with in 24 hours (None: any)
     daily_new_conversations: int | None = 250
+    # staff on WhatsApp, by phone number in international form without "+" (6281234567890)
+    staff_numbers: tuple[str, ...] = ()
 
     def template_for(
         self, text_key: str, picture: bool = False, lang: str = "id"
@@ -162,7 +164,8 @@ class Config:
 
     def staff_members(self) -> frozenset[tuple[str, str]]:
         """The staff as (channel, user id) pairs, as the people table names them."""
-        return frozenset(("telegram", str(i)) for i in self.telegram.staff_ids)
+        on_telegram = {("telegram", str(i)) for i in self.telegram.staff_ids}
+        return frozenset(on_telegram | {("whatsapp", n) for n in self.whatsapp.staff_numbers})
 
     def office_values(self) -> dict[str, str]:
         """Placeholder values such as ``bp3mi.phone``; unset values are left out."""
@@ -445,9 +448,22 @@ def _whatsapp(section: _Section) -> WhatsAppConfig:
         path=section.string("path", WhatsAppConfig.path, required=True).strip("/"),
         templates=_templates(section.section("templates")),
         daily_new_conversations=_tier(section),
+        staff_numbers=_staff_numbers(section),
     )
     section.finish()
     return config
+
+
+def _staff_numbers(section: _Section) -> tuple[str, ...]:
+    value = section._get("staff_numbers", [])
+    numbers = [str(v).removeprefix("+") for v in value] if isinstance(value, list) else None
+    if numbers is None or not all(n.isdigit() and 8 <= len(n) <= 15 for n in numbers):
+        expected = "a list of WhatsApp numbers with their country code, such as [6281234567890]"
+        raise section.error("staff_numbers", expected, value)
+    if any(n.startswith("0") for n in numbers):
+        bad = next(n for n in numbers if n.startswith("0"))
+        raise section.error("staff_numbers", "62... (the country code, not a leading 0)", bad)
+    return tuple(numbers)
 
 
 TIERS = (250, 2000, 10_000, 100_000)

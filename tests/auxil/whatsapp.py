@@ -138,3 +138,12 @@ async def quiet_villager(channel: WhatsAppChannel, wa_id: str, hours_ago: float)
     then = (datetime.now(UTC) - timedelta(hours=hours_ago)).isoformat(timespec="milliseconds")
     await db.write_one("UPDATE messages SET received_at = ? WHERE person_id = ?", (then, row[0]))
     return row[0]
+
+
+async def wait_for_sent(graph, to: str, matches, timeout: float = 15) -> None:
+    """Until the stand-in has accepted a message to ``to`` that ``matches``."""
+    for _ in range(int(timeout / 0.02)):
+        if any(matches(m) for m in graph.sent(to)):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"nothing matching was sent to {to}")
