@@ -37,13 +37,15 @@ DATABASE_PAUSE_SECONDS = 5.0
 Deliver = Callable[[Taken, str], Awaitable[None]]
 
 
-def arrival(message: Incoming) -> Arrival:
+def arrival(message: Incoming, written_at: int | None = None) -> Arrival:
     """An Incoming as the intake table keeps it (broken Unicode repaired, or it could not be
-    stored): under the key the pipeline knows a repeat by, in its chat's order."""
+    stored): under the key the pipeline knows a repeat by, in its chat's order (by
+    ``written_at``, the platform's timestamp, among those waiting together)."""
     message = cleaned(message)
     key = update_key(message)
     assert key is not None, "an update to store needs the platform's id"
-    return Arrival(key, message.group or message.user_id, incoming_to_text(message))
+    chat = message.group or message.user_id
+    return Arrival(key, chat, incoming_to_text(message), written_at)
 
 
 class Intake:

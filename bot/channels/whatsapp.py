@@ -143,6 +143,7 @@ class Inbound:
     statuses: list[Status] = field(default_factory=list)
     # what was deliberately not acted on, as (message type or "other_number", why), to log
     ignored: list[tuple[str, str]] = field(default_factory=list)
+    written_at: dict[str, int] = field(default_factory=dict)  # update id → Meta's timestamp
 
 
 def parse_webhook(payload: object, phone_number_id: str = "") -> Inbound:
@@ -174,6 +175,8 @@ def parse_webhook(payload: object, phone_number_id: str = "") -> Inbound:
                 incoming = _incoming(message, names, number, inbound.ignored)
                 if incoming is not None:
                     inbound.messages.append(incoming)
+                    if _timestamp(message) and incoming.update_id:
+                        inbound.written_at[incoming.update_id] = _timestamp(message)
             for status in _dicts(value.get("statuses")):
                 inbound.statuses.append(_status(status))
     return inbound
@@ -551,7 +554,10 @@ class WhatsAppChannel:
         for (kind, why), count in Counter(inbound.ignored).items():
             log.info("event=whatsapp_ignored type=%s count=%s reason=%r", kind, count, why)
         try:
-            await self.intake.store([arrival(m) for m in inbound.messages])
+            written = inbound.written_at
+            await self.intake.store(
+                [arrival(m, written.get(m.update_id)) for m in inbound.messages]
+            )
             await self._record_statuses(inbound.statuses)
         except DatabaseError as exc:  # Meta sends it again
             log.error("event=database_failed step=intake error=%r", str(exc))

@@ -30,6 +30,7 @@ class Arrival:
     key: str
     chat: str
     payload: str
+    written_at: int | None = None  # the platform's timestamp of the message, when it has one
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Waiting:
     id: int
     chat: str
     payload: str
+    written_at: int | None = None
 
 
 async def store(db: Database, channel: str, arrivals: list[Arrival]) -> int:
@@ -45,13 +47,13 @@ async def store(db: Database, channel: str, arrivals: list[Arrival]) -> int:
     if not arrivals:
         return 0
     now = utc_now()
-    rows = [(a.key, channel, a.chat, a.payload, now) for a in arrivals]
+    rows = [(a.key, channel, a.chat, a.payload, now, a.written_at) for a in arrivals]
 
     def work(raw) -> int:
         before = raw.total_changes
         raw.executemany(
-            "INSERT INTO intake (update_key, channel, chat, payload, received_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (update_key) DO NOTHING",
+            "INSERT INTO intake (update_key, channel, chat, payload, received_at, written_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (update_key) DO NOTHING",
             rows,
         )
         return raw.total_changes - before
@@ -60,15 +62,17 @@ async def store(db: Database, channel: str, arrivals: list[Arrival]) -> int:
 
 
 async def waiting(db: Database, channel: str, after: int, limit: int) -> list[Waiting]:
-    """Updates not handled yet, oldest first, from after row ``after`` on. Read under the
-    write lock: on the shared connection a read could otherwise see a store's rows before
-    its COMMIT, and handle an update whose storing then fails (and comes again)."""
+    """Updates not handled yet, from after row ``after`` on: as they arrived, those written
+    earlier (the platform's timestamps) first. Read under the write lock: on the shared
+    connection a read could otherwise see a store's rows before its COMMIT, and handle an
+    update whose storing then fails (and comes again)."""
     rows = await db.write_one(
-        "SELECT id, chat, payload FROM intake WHERE channel = ? AND handled_at IS NULL"
-        " AND id > ? ORDER BY id LIMIT ?",
+        "SELECT id, chat, payload, written_at FROM (SELECT * FROM intake WHERE channel = ?"
+        " AND handled_at IS NULL AND id > ? ORDER BY id LIMIT ?)"
+        " ORDER BY coalesce(written_at, 0), id",
         (channel, after, limit),
     )
-    return [Waiting(r["id"], r["chat"], r["payload"] or "") for r in rows]
+    return [Waiting(r["id"], r["chat"], r["payload"] or "", r["written_at"]) for r in rows]
 
 
 async def count_waiting(db: Database, channel: str) -> int:

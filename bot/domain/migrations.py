@@ -324,4 +324,9 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX conversations_started_by_time ON conversations_started (started_at, person_id);
     """,
+    # 18: when a message was written, as its platform says (WhatsApp's timestamp): updates
+    # waiting together are handled in that order, whatever order their POSTs came in.
+    """
+    ALTER TABLE intake ADD COLUMN written_at INTEGER;
+    """,
 )

@@ -649,3 +649,11 @@ async def test_a_villagers_own_data_goes_as_a_document_uploaded_for_them(whatsap
     assert media_type == "text/plain" and document["document"]["filename"].endswith(".txt")
     assert "6285200000021" in content.decode("utf-8")  # their own data, in the file
     assert graph.errors == []
+
+
+async def test_the_webhook_keeps_when_each_message_was_written(whatsapp, graph):
+    message = text("halo", sender="6285200000041")
+    message["timestamp"] = "1764300777"
+    assert await post(whatsapp, envelope([message])) == 200
+    rows = await whatsapp.core.db.fetchall("SELECT written_at FROM intake")
+    assert 1764300777 in [r[0] for r in rows]  # so messages waiting together go as written

@@ -28,3 +28,17 @@ async def test_ids_are_not_reused_after_old_keys_are_forgotten(db):
     await intake.store(db, "telegram", [Arrival("telegram:b", "42", "{}")])
     [new] = await intake.waiting(db, "telegram", 0, 10)
     assert new.id > old.id
+
+
+async def test_updates_waiting_together_come_in_the_order_they_were_written(db):
+    from bot.domain.intake import Arrival, store, waiting
+
+    # Meta's POSTs out of order: the later message's first; a chat without timestamps after
+    await store(db, "whatsapp", [Arrival("wa:B", "62812", "jam berapa?", 1764300100)])
+    await store(db, "whatsapp", [Arrival("wa:A", "62812", "halo", 1764300050)])
+    await store(db, "whatsapp", [Arrival("wa:C", "62899", "pagi", None)])
+    rows = await waiting(db, "whatsapp", 0, 10)
+    assert [r.payload for r in rows if r.chat == "62812"] == ["halo", "jam berapa?"]
+    assert {r.payload for r in rows} == {"halo", "jam berapa?", "pagi"}
+    later = await waiting(db, "whatsapp", max(r.id for r in rows), 10)
+    assert later == []  # none taken twice
