@@ -155,6 +155,7 @@ def parse_webhook(payload: object, phone_number_id: str = "") -> Inbound:
     if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
         raise ValueError("not a WhatsApp webhook payload: no entry list")
     inbound = Inbound()
+    messages: list[tuple[dict, dict, str]] = []  # (message, names, the number it came to)
     for entry in payload["entry"]:
         for change in _dicts(entry.get("changes") if isinstance(entry, dict) else None):
             value = change.get("value")
@@ -168,17 +169,17 @@ def parse_webhook(payload: object, phone_number_id: str = "") -> Inbound:
                 inbound.ignored += [("other_number", number)] * count
                 continue
             names = _names(value)
-            messages = _dicts(value.get("messages"))
-            if all(_timestamp(m) for m in messages):  # Meta always gives one; else as sent
-                messages.sort(key=_timestamp)
-            for message in messages:
-                incoming = _incoming(message, names, number, inbound.ignored)
-                if incoming is not None:
-                    inbound.messages.append(incoming)
-                    if _timestamp(message) and incoming.update_id:
-                        inbound.written_at[incoming.update_id] = _timestamp(message)
+            messages += [(m, names, number) for m in _dicts(value.get("messages"))]
             for status in _dicts(value.get("statuses")):
                 inbound.statuses.append(_status(status))
+    if all(_timestamp(m) for m, _, _ in messages):  # Meta always gives one; else as sent
+        messages.sort(key=lambda item: _timestamp(item[0]))  # across entries and changes
+    for message, names, number in messages:
+        incoming = _incoming(message, names, number, inbound.ignored)
+        if incoming is not None:
+            inbound.messages.append(incoming)
+            if _timestamp(message) and incoming.update_id:
+                inbound.written_at[incoming.update_id] = _timestamp(message)
     return inbound
 
 
@@ -655,6 +656,8 @@ class WhatsAppChannel:
                 await outbox.send_again(db, status.message_id, error, {}, delay)
             else:
                 await outbox.mark_failed(db, status.message_id, error)
+            if status.status == "failed":  # a template that reached nobody takes no place
+                await conversations.not_delivered(db, status.message_id)
 
     # -- out -----------------------------------------------------------------------------------
 
@@ -702,11 +705,14 @@ class WhatsAppChannel:
         message = template_message(template, values, media_id)
         place = await self._place_in_tier(due)
         try:
-            return await self._post(due.channel_user_id, message)
+            platform_id = await self._post(due.channel_user_id, message)
         except (GraphError, httpx.HTTPError):
             if place is not None:  # not started after all: the place is free again
                 await conversations.give_back(self.core.db, place)
             raise
+        if place is not None:
+            await conversations.accepted(self.core.db, place, platform_id)
+        return platform_id
 
     async def _place_in_tier(self, due: Due) -> int | None:
         """A conversation may be started with this person now (WhatsApp's messaging tier):
@@ -721,9 +727,11 @@ class WhatsAppChannel:
             room = await conversations.room(db, limit)
             if room.next_free is None:
                 return await conversations.started(db, due.person_id)
-        wait = (room.next_free - datetime.now(UTC)).total_seconds() + (
-            60 if due.broadcast_id else 1
-        )
+        # each waiting one its own turn, as places free one by one (not all at the first)
+        ahead = await conversations.waiting_ahead(db, due.id, due.broadcast_id is None)
+        turn = await conversations.turn(db, limit, ahead)
+        later = 60 if due.broadcast_id else 1  # reminders take a freed place first
+        wait = (turn - datetime.now(UTC)).total_seconds() + later
         raise DeliveryError("held", f"{conversations.TIER_WAIT} ({limit})", max(wait, 1))
 
     async def _send_all(self, to: str, bodies: list[dict]) -> str | None:

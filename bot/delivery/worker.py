@@ -215,10 +215,11 @@ class DeliveryWorker:
         return None
 
     async def _failed(self, due: Due, error: DeliveryError) -> str | None:
-        if error.kind == "held":  # not a failure: its turn comes at a known time
+        if error.kind == "held":  # not a failure: its turn comes at a known time, and the
+            # person's other messages (a reminder) need not wait for it
             when = iso(self.clock() + timedelta(seconds=error.retry_after or 60))
-            await outbox.retry_at(self.db, due.id, when, str(error))
-            return when
+            await outbox.hold(self.db, due.id, when, str(error))
+            return None
         log.warning("event=outbox_failed id=%s kind=%s error=%r", due.id, error.kind, str(error))
         if error.kind == "blocked":
             await outbox.finish(self.db, due.id, "failed", f"blocked: {error}")

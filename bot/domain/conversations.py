@@ -74,6 +74,45 @@ async def give_back(db: Database, place: int) -> None:
     await db.write_one("DELETE FROM conversations_started WHERE id = ?", (place,))
 
 
+async def accepted(db: Database, place: int, platform_id: str) -> None:
+    """The template that took the place was accepted, under WhatsApp's message id."""
+    await db.write_one(
+        "UPDATE conversations_started SET platform_id = ? WHERE id = ?", (platform_id, place)
+    )
+
+
+async def not_delivered(db: Database, platform_id: str) -> None:
+    """WhatsApp failed the template after accepting it: nobody was reached, so its place is
+    free again (Meta counts the people messages were delivered to)."""
+    await db.write_one("DELETE FROM conversations_started WHERE platform_id = ?", (platform_id,))
+
+
+async def turn(db: Database, limit: int, position: int, now: datetime | None = None) -> datetime:
+    """When the ``position``-th person waiting (0: the first) may be reached: the places free
+    one by one as the people of the last 24 hours leave the window, and then again a day on."""
+    now = now or datetime.now(UTC)
+    rows = await db.fetchall(
+        "SELECT max(started_at) AS last FROM conversations_started WHERE started_at > ?"
+        " GROUP BY person_id ORDER BY last",
+        (iso(now - WINDOW),),
+    )
+    frees = [datetime.fromisoformat(r["last"]) + WINDOW for r in rows][: max(limit, 1)] or [now]
+    days, index = divmod(position, len(frees))
+    return frees[index] + days * WINDOW
+
+
+async def waiting_ahead(db: Database, outbox_id: int, reminders_only: bool) -> int:
+    """Rows held for the tier before this one (a reminder counts only reminders ahead: it
+    takes a freed place before any announcement)."""
+    kind = " AND broadcast_id IS NULL" if reminders_only else ""
+    row = await db.fetchone(
+        "SELECT count(*) FROM outbox WHERE status = 'pending' AND last_error LIKE ?"
+        f" AND id < ?{kind}",
+        (TIER_WAIT + "%", outbox_id),
+    )
+    return int(row[0]) if row else 0
+
+
 async def forget_old(db: Database, now: datetime) -> None:
     await db.write_one("DELETE FROM conversations_started WHERE started_at < ?", (iso(now - KEPT),))
 

@@ -320,8 +320,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE conversations_started (
         id INTEGER PRIMARY KEY,
         person_id INTEGER NOT NULL REFERENCES people (id) ON DELETE CASCADE,
-        started_at TEXT NOT NULL
+        started_at TEXT NOT NULL,
+        platform_id TEXT  -- the template that started it, known once it was accepted
     );
+    CREATE INDEX conversations_started_by_message ON conversations_started (platform_id);
     CREATE INDEX conversations_started_by_time ON conversations_started (started_at, person_id);
     """,
     # 18: when a message was written, as its platform says (WhatsApp's timestamp): updates

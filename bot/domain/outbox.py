@@ -268,6 +268,9 @@ async def mark_sent(db: Database, sent: list[tuple[int, str | None]]) -> None:
 # -- what a platform says later of a message it accepted (WhatsApp status callbacks) ----------
 
 
+CALLBACK_ATTEMPTS = 8  # a row failed this often (claims counted) is not sent again
+
+
 async def send_again(
     db: Database,
     platform_id: str,
@@ -276,25 +279,45 @@ async def send_again(
     delay: timedelta | None = None,
 ) -> None:
     """Accepted, then refused: the row goes back to the queue (after ``delay``), ``values``
-    added to it."""
+    added to it; failed instead when it was tried often enough, or when it is a reply,
+    whose words are not kept once they went out."""
     patch = ", ".join("?, ?" for _ in values)
     new_values = f"json_set(values_json, {patch})" if values else "values_json"
     await db.write_one(
         "UPDATE outbox SET status = 'pending', due_at = ?, last_error = ?,"
-        f" values_json = {new_values} WHERE platform_id = ? AND status = 'sent'",
+        f" values_json = {new_values} WHERE platform_id = ? AND status = 'sent'"
+        f" AND text_key != '{REPLY}' AND attempts < ?",
         (
             iso(datetime.now(UTC) + (delay or timedelta(0))),
             error,
             *(v for key, value in values.items() for v in (f"$.{key}", value)),
             platform_id,
+            CALLBACK_ATTEMPTS,
         ),
+    )
+    await mark_failed(db, platform_id, error)  # what was not sent again
+
+
+async def hold(db: Database, outbox_id: int, when: str, error: str) -> None:
+    """Not allowed yet (WhatsApp's daily limit): back to the queue until ``when``, the
+    attempt not counted, for it was not one."""
+    await db.write_one(
+        "UPDATE outbox SET status = 'pending', due_at = ?, last_error = ?,"
+        " attempts = max(attempts - 1, 0) WHERE id = ?",
+        (when, error, outbox_id),
     )
 
 
+async def person_of(db: Database, platform_id: str) -> int | None:
+    row = await db.fetchone("SELECT person_id FROM outbox WHERE platform_id = ?", (platform_id,))
+    return int(row[0]) if row else None
+
+
 async def mark_failed(db: Database, platform_id: str, error: str) -> None:
+    """Refused for good after it was accepted (a row sent again since is left alone)."""
     await db.write_one(
         "UPDATE outbox SET status = 'failed', receipt = 'failed', last_error = ?"
-        " WHERE platform_id = ?",
+        " WHERE platform_id = ? AND status = 'sent'",
         (error, platform_id),
     )
 

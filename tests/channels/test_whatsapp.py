@@ -657,3 +657,20 @@ async def test_the_webhook_keeps_when_each_message_was_written(whatsapp, graph):
     assert await post(whatsapp, envelope([message])) == 200
     rows = await whatsapp.core.db.fetchall("SELECT written_at FROM intake")
     assert 1764300777 in [r[0] for r in rows]  # so messages waiting together go as written
+
+
+async def test_a_reply_failed_later_in_a_callback_is_recorded_as_failed_not_lost(whatsapp, graph):
+    graph.status_webhook = (url(whatsapp), SECRETS.app_secret)
+    graph.fail_later["6285200000051"] = 131000  # accepted, then "something went wrong"
+    await post(whatsapp, envelope([text("berapa biaya paspor", sender="6285200000051")]))
+    db = whatsapp.core.db
+    for _ in range(300):
+        row = await db.fetchone(
+            "SELECT o.status, o.last_error FROM outbox o JOIN people p ON p.id = o.person_id"
+            " WHERE p.channel_user_id = '6285200000051' AND o.text_key = 'reply'"
+        )
+        if row and row["status"] == "failed":
+            break
+        await asyncio.sleep(0.02)
+    # its words are not kept once they went out, so it cannot go again: it says so
+    assert row["status"] == "failed" and "131000" in row["last_error"]

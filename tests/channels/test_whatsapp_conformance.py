@@ -50,6 +50,11 @@ def load(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def messages_of(payload: dict) -> list[dict]:
+    return [m for e in payload.get("entry") or [] for c in e.get("changes") or []
+            for m in (c.get("value") or {}).get("messages") or []]  # fmt: skip
+
+
 def expected(message: dict) -> tuple | None:
     """What the bot should make of one message: (user, kind, text, from a picture's caption)."""
     handling, text = message["handling"], message.get("text", "")
@@ -79,8 +84,10 @@ def test_each_payload_gives_the_messages_and_statuses_it_should(case):
     fixture = load(case)
     inbound = parse_webhook(fixture["payload"], OURS)
     got = [(m.user_id, m.kind, m.text, bool(m.media)) for m in inbound.messages]
-    want = [e for e in map(expected, fixture["expect"]["messages"]) if e is not None]
-    assert sorted(got, key=repr) == sorted(want, key=repr), fixture["about"]
+    written = {m["id"]: int(m["timestamp"]) for m in messages_of(fixture["payload"])}
+    in_order = sorted(fixture["expect"]["messages"], key=lambda m: written.get(m["id"], 0))
+    want = [e for e in map(expected, in_order) if e is not None]
+    assert got == want, fixture["about"]  # in the order they were written
     statuses = [(s.message_id, s.status, s.code) for s in inbound.statuses]
     assert statuses == [(s["id"], s["status"], s["code"]) for s in fixture["expect"]["statuses"]]
     ignored = [m for m in fixture["expect"]["messages"] if m["handling"] == "ignored"]

@@ -110,3 +110,78 @@ def test_the_tier_is_a_number_or_unlimited_in_config(make_config):
     message = str(error.value)
     assert "whatsapp.daily_new_conversations: expected the tier in WhatsApp Manager" in message
     assert "250, 2000, 10000, 100000 or unlimited, got 'banyak'" in message
+
+
+async def test_each_one_waiting_gets_its_own_turn_and_a_failed_template_frees_its_place(
+    whatsapp, graph
+):
+    from auxil.whatsapp import url
+
+    db = whatsapp.core.db
+    graph.status_webhook = (url(whatsapp), SECRETS.app_secret)
+    people = [*PEOPLE, "6285200001004", "6285200001005", "6285200001006"]
+    for phone in people:
+        await quiet_villager(whatsapp, phone, hours_ago=30)
+    graph.fail_later[people[0]] = 131026  # accepted, then undeliverable: nobody reached
+    await broadcasts.create_broadcast(
+        db, text_id="Sesi paspor Sabtu.", office="bp3mi", audience=Audience("all"),
+        send_at=datetime.now(UTC), created_by="test",
+    )  # fmt: skip
+    for _ in range(500):
+        rows = await db.fetchall(
+            "SELECT status, last_error, due_at, attempts FROM outbox"
+            " WHERE broadcast_id IS NOT NULL ORDER BY id"
+        )
+        held = [r for r in rows if r["status"] == "pending"]
+        if len(rows) == 6 and len(held) == 4 and any(r["status"] == "failed" for r in rows):
+            break
+        await asyncio.sleep(0.02)
+    assert [r["status"] for r in rows].count("sent") == 1
+    assert [r["status"] for r in rows].count("failed") == 1  # 131026, in the callback
+    turns = sorted(datetime.fromisoformat(r["due_at"]) for r in held)
+    # two places free in 24 hours: two go then, the other two a day after, not all at once
+    assert turns[1] - turns[0] < timedelta(minutes=2) < timedelta(hours=23) < turns[2] - turns[1]
+    assert all(r["attempts"] == 0 for r in held)  # waiting is not a failed attempt
+    for _ in range(200):  # the failed template's place is given back
+        if (await conversations.room(db, 2)).used == 1:
+            break
+        await asyncio.sleep(0.02)
+    assert (await conversations.room(db, 2)).used == 1
+
+
+async def test_an_announcement_held_for_the_tier_holds_back_no_reminder(whatsapp, graph):
+    from auxil.sessions import a_session
+    from auxil.whatsapp import envelope, post, text
+    from bot.domain.outbox import enqueue
+
+    db = whatsapp.core.db
+    others = [await quiet_villager(whatsapp, p, hours_ago=30) for p in PEOPLE[:2]]
+    for person in others:
+        await conversations.started(db, person)  # the day's two places are taken
+    late = await quiet_villager(whatsapp, PEOPLE[2], hours_ago=30)
+    session = await a_session(db)
+    soon = datetime.now(UTC) + timedelta(seconds=3)
+    async with db.write() as conn:  # her reminder, due in a few seconds
+        await enqueue(conn, person_id=late, session_id=session.id, text_key="reminder_soon",
+                      dedupe_key="soon:late", due=soon)  # fmt: skip
+    await broadcasts.create_broadcast(
+        db, text_id="Sesi paspor Sabtu.", office="bp3mi", audience=Audience("all"),
+        send_at=datetime.now(UTC), created_by="test",
+    )  # fmt: skip
+    for _ in range(500):
+        row = await db.fetchone(
+            "SELECT status, last_error FROM outbox WHERE person_id = ? AND broadcast_id"
+            " IS NOT NULL",
+            (late,),
+        )
+        if row and row["last_error"] and row["last_error"].startswith(TIER_WAIT):
+            break
+        await asyncio.sleep(0.02)
+    assert row["status"] == "pending"  # the announcement waits for a place...
+    await post(whatsapp, envelope([text("halo lagi", sender=PEOPLE[2])]))  # ...she writes
+    for _ in range(500):
+        if any("Sosialisasi" in str(m) for m in graph.sent(PEOPLE[2])):
+            break
+        await asyncio.sleep(0.02)
+    # her reminder goes when due, inside the window she opened, not a day on behind it
+    assert any("Sosialisasi" in str(m) for m in graph.sent(PEOPLE[2]))
