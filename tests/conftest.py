@@ -43,6 +43,16 @@ def write_config(directory: Path, **overrides: object) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def prompt_outbox(monkeypatch):
+    """The delivery worker in this process looks at the outbox every 0.2 s, not 2 s: a row a
+    test writes straight into the table (as `desabot broadcast` from another process would)
+    is picked up at once. `desabot run` started as a process keeps its 2 s."""
+    import bot.delivery.worker as worker
+
+    monkeypatch.setattr(worker, "POLL_SECONDS", 0.2)
+
+
 @pytest.fixture
 def make_config(tmp_path: Path) -> Callable[..., Config]:
     def make(**overrides: object) -> Config:

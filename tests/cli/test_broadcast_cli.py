@@ -79,27 +79,30 @@ def test_send_list_status_and_cancel(config, tmp_path):
     assert "to=all" in logged[0][2] and "Hati-hati calo." in logged[0][2]
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--text", "x", "--to", "village:Sibow"], "unknown village 'Sibow'; known villages:"),
-        (["--text", "x", "--to", "everyone"], 'expected "all", "village:NAME'),
-        (["--text", "x", "--to", "all", "--at", "besok"], "such as 2026-12-14 09:00 or 14/12"),
-        (["--text", "x", "--to", "all", "--at", "2020-01-01 09:00"], "is in the past"),
-        (["--text", "y" * 3001, "--to", "all"], "3001 characters; at most 3000"),
-        (["--text", "  ", "--to", "all"], "the announcement text is empty"),
-        (["--file", "/nonexistent/teks.txt", "--to", "all"], "cannot read the text"),
-        (["--text", "x", "--to", "session:ZZZZ"], "no scheduled session 'ZZZZ'"),
-        (["--text", "x", "--to", "all", "--notify", "999"], "--notify 999: nobody with that"),
-        (["--text", "x", "--to", "all", "--picture", "/nonexistent.jpg"], "cannot read it"),
-        (["--text", "x", "--to", "all", "--picture", __file__], "not a picture"),
-    ],
-)
+MISTAKES = [
+    (["--text", "x", "--to", "village:Sibow"], "unknown village 'Sibow'; known villages:"),
+    (["--text", "x", "--to", "everyone"], 'expected "all", "village:NAME'),
+    (["--text", "x", "--to", "all", "--at", "besok"], "such as 2026-12-14 09:00 or 14/12"),
+    (["--text", "x", "--to", "all", "--at", "2020-01-01 09:00"], "is in the past"),
+    (["--text", "y" * 3001, "--to", "all"], "3001 characters; at most 3000"),
+    (["--text", "  ", "--to", "all"], "the announcement text is empty"),
+    (["--file", "/nonexistent/teks.txt", "--to", "all"], "cannot read the text"),
+    (["--text", "x", "--to", "session:ZZZZ"], "no scheduled session 'ZZZZ'"),
+    (["--text", "x", "--to", "all", "--notify", "999"], "--notify 999: nobody with that"),
+    (["--text", "x", "--to", "all", "--picture", "/nonexistent.jpg"], "cannot read it"),
+    (["--text", "x", "--to", "all", "--picture", __file__], "not a picture"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), MISTAKES)
 def test_mistakes_are_explained_in_one_line_and_nothing_is_queued(config, args, message):
     result = desabot(config, "broadcast", "send", *args)
     assert result.returncode == 1
     assert message in result.stderr and "Traceback" not in result.stderr
-    assert "no announcements yet" in desabot(config, "broadcast", "list").stdout
+    import sqlite3
+
+    with sqlite3.connect(config.parent / "desabot.sqlite3") as conn:  # nothing queued
+        assert conn.execute("SELECT count(*) FROM broadcasts").fetchone() == (0,)
 
 
 def test_an_announcement_with_a_picture_from_the_command_line(config, tmp_path):
