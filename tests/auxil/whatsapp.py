@@ -4,12 +4,14 @@ and Meta itself, POSTing each message again until it is answered 200."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import itertools
 import json
 import threading
 import time
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -147,3 +149,23 @@ async def wait_for_sent(graph, to: str, matches, timeout: float = 15) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"nothing matching was sent to {to}")
+
+
+@contextlib.asynccontextmanager
+async def running_whatsapp(make_config, graph, **settings) -> AsyncIterator[WhatsAppChannel]:
+    """The WhatsApp channel on the app, talking to the stand-in ``graph``, its webhook on a
+    free port; ``settings``: more of config.yaml's whatsapp section."""
+    from auxil.channels import free_port
+    from bot.app import open_app
+
+    config = make_config(
+        whatsapp={"enabled": True, "api_base_url": graph.base_url, "port": free_port(),
+                  "phone_number_id": graph.phone_number_id, **settings}
+    )  # fmt: skip
+    async with open_app(config) as app:
+        channel = WhatsAppChannel(app, config.whatsapp, SECRETS)
+        await channel.start()
+        try:
+            yield channel
+        finally:
+            await channel.stop()

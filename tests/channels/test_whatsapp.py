@@ -22,6 +22,7 @@ from auxil.whatsapp import (
     envelope,
     post,
     quiet_villager,
+    running_whatsapp,
     sign,
     text,
     url,
@@ -148,24 +149,9 @@ def graph() -> FakeGraphApi:
 
 @pytest.fixture
 async def whatsapp(make_config, graph) -> AsyncIterator[WhatsAppChannel]:
-    config = make_config(
-        whatsapp={
-            "enabled": True,
-            "api_base_url": graph.base_url,
-            "phone_number_id": graph.phone_number_id,
-            "port": free_port(),
-            "templates": {
-                "reminder_soon": {"name": "pengingat_sesi", "parameters": ["title", "when"]}
-            },
-        }
-    )
-    async with open_app(config) as app:
-        channel = WhatsAppChannel(app, config.whatsapp, SECRETS)
-        await channel.start()
-        try:
-            yield channel
-        finally:
-            await channel.stop()
+    soon = {"reminder_soon": {"name": "pengingat_sesi", "parameters": ["title", "when"]}}
+    async with running_whatsapp(make_config, graph, templates=soon) as channel:
+        yield channel
 
 
 async def wait_for(predicate, timeout: float = 10) -> None:

@@ -13,11 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from auxil.channels import free_port
 from auxil.fake_graph_api import FakeGraphApi
-from auxil.whatsapp import SECRETS, post
-from bot.app import open_app
-from bot.channels.whatsapp import WhatsAppChannel, parse_webhook
+from auxil.whatsapp import post, running_whatsapp
+from bot.channels.whatsapp import parse_webhook
 from bot.core.messages import Kind
 
 HERE = Path(__file__).with_name("whatsapp_conformance")
@@ -33,17 +31,8 @@ def graph():
 
 @pytest.fixture
 async def whatsapp(make_config, graph):
-    config = make_config(
-        whatsapp={"enabled": True, "api_base_url": graph.base_url, "port": free_port(),
-                  "phone_number_id": graph.phone_number_id}
-    )  # fmt: skip
-    async with open_app(config) as app:
-        channel = WhatsAppChannel(app, config.whatsapp, SECRETS)
-        await channel.start()
-        try:
-            yield channel
-        finally:
-            await channel.stop()
+    async with running_whatsapp(make_config, graph) as channel:
+        yield channel
 
 
 def load(path: Path) -> dict:

@@ -10,11 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from auxil.channels import free_port
 from auxil.fake_graph_api import FakeGraphApi
 from auxil.pictures import picture
-from auxil.whatsapp import SECRETS, quiet_villager
-from bot.app import open_app
+from auxil.whatsapp import quiet_villager, running_whatsapp
 from bot.channels.whatsapp import WhatsAppChannel
 from bot.domain import broadcasts, pictures
 from bot.domain.broadcasts import Audience
@@ -37,19 +35,8 @@ async def whatsapp(request, make_config, graph) -> AsyncIterator[WhatsAppChannel
     templates = {"broadcast": BROADCAST}
     if request.param == "with_picture_template":
         templates["broadcast_picture"] = WITH_PICTURE
-    config = make_config(
-        whatsapp={
-            "enabled": True, "api_base_url": graph.base_url, "port": free_port(),
-            "phone_number_id": graph.phone_number_id, "templates": templates,
-        }
-    )  # fmt: skip
-    async with open_app(config) as app:
-        channel = WhatsAppChannel(app, config.whatsapp, SECRETS)
-        await channel.start()
-        try:
-            yield channel
-        finally:
-            await channel.stop()
+    async with running_whatsapp(make_config, graph, templates=templates) as channel:
+        yield channel
 
 
 async def wait_for(condition, what: str) -> None:

@@ -8,11 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from auxil.channels import free_port
 from auxil.fake_graph_api import FakeGraphApi
 from auxil.sessions import a_session
-from auxil.whatsapp import SECRETS, envelope, post, text, wait_for_sent
-from bot.app import open_app
+from auxil.whatsapp import envelope, post, running_whatsapp, text, wait_for_sent
 from bot.channels.whatsapp import WhatsAppChannel
 
 OFFICER, VILLAGER = "6281100000099", "6285200000077"
@@ -26,17 +24,8 @@ def graph():
 
 @pytest.fixture
 async def whatsapp(make_config, graph) -> AsyncIterator[WhatsAppChannel]:
-    config = make_config(
-        whatsapp={"enabled": True, "api_base_url": graph.base_url, "port": free_port(),
-                  "phone_number_id": graph.phone_number_id, "staff_numbers": [f"+{OFFICER}"]}
-    )  # fmt: skip
-    async with open_app(config) as app:
-        channel = WhatsAppChannel(app, config.whatsapp, SECRETS)
-        await channel.start()
-        try:
-            yield channel
-        finally:
-            await channel.stop()
+    async with running_whatsapp(make_config, graph, staff_numbers=[f"+{OFFICER}"]) as channel:
+        yield channel
 
 
 async def test_an_officer_on_whatsapp_gets_the_registrants_as_an_excel_document(whatsapp, graph):

@@ -10,10 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from auxil.channels import free_port
 from auxil.fake_graph_api import FakeGraphApi
-from auxil.whatsapp import SECRETS, quiet_villager
-from bot.app import open_app
+from auxil.whatsapp import SECRETS, quiet_villager, running_whatsapp
 from bot.channels.whatsapp import WhatsAppChannel
 from bot.domain import broadcasts, conversations
 from bot.domain.broadcasts import Audience
@@ -35,18 +33,9 @@ def graph():
 
 @pytest.fixture
 async def whatsapp(make_config, graph) -> AsyncIterator[WhatsAppChannel]:
-    config = make_config(
-        whatsapp={"enabled": True, "api_base_url": graph.base_url, "port": free_port(),
-                  "phone_number_id": graph.phone_number_id, "templates": TEMPLATES,
-                  "daily_new_conversations": 2}
-    )  # fmt: skip
-    async with open_app(config) as app:
-        channel = WhatsAppChannel(app, config.whatsapp, SECRETS)
-        await channel.start()
-        try:
-            yield channel
-        finally:
-            await channel.stop()
+    settings = {"templates": TEMPLATES, "daily_new_conversations": 2}
+    async with running_whatsapp(make_config, graph, **settings) as channel:
+        yield channel
 
 
 async def test_the_tier_counts_people_not_messages_over_a_rolling_day(db):
