@@ -117,8 +117,9 @@ async def run(config: Config, args: argparse.Namespace, out: TextIO) -> int:
         return 0
 
 
-def _picture(path: Path) -> tuple[bytes, str]:
-    """The picture file, checked as the console checks it; (its bytes, a line about it)."""
+def _picture(path: Path) -> tuple[tuple[bytes, str, int, int], str]:
+    """The picture file, checked as the console checks it: (what pictures.keep takes, a line
+    about it)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -129,7 +130,8 @@ def _picture(path: Path) -> tuple[bytes, str]:
         raise BroadcastError(
             exc.reason, f"--picture {path}: {exc} (expected {PICTURE_RULES})"
         ) from None
-    return data, f"picture: {path.name}, {media_type}, {width}×{height}, {len(data) // 1000} KB"
+    line = f"picture: {path.name}, {media_type}, {width}×{height}, {len(data) // 1000} KB"
+    return (data, media_type, width, height), line
 
 
 def _read(path: Path) -> str:
@@ -177,7 +179,7 @@ async def _send(config: Config, app: App, args: argparse.Namespace, out: TextIO)
         return 0
     picture_id = None
     if picture:
-        picture_id = (await pictures.save(app.db, picture[0], args.picture.name, "cli")).id
+        picture_id = (await pictures.keep(app.db, picture[0], args.picture.name, "cli")).id
     broadcast = await broadcasts.create_broadcast(
         app.db,
         text_id=text_id,
@@ -261,9 +263,10 @@ async def _status(
     held = await conversations.held_for_tier(app.db, b.id)
     tier = config.whatsapp.daily_new_conversations
     if held and tier:
+        days = conversations.days_to_send(held, tier)
         print(
             f"  waiting:    {held} on WhatsApp for its daily limit of new conversations"
-            f" ({tier} people in 24 hours): all sent within about {-(-held // tier)} day(s)",
+            f" ({tier} people in 24 hours): all sent within about {days} day(s)",
             file=out,
         )
     reasons: dict[str, int] = {}

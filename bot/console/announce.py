@@ -222,7 +222,7 @@ async def _tier_note(console: Console, outside: int) -> dict | None:
         return None
     room = await conversations.room(console.db, console.tier)
     waiting = max(0, outside - (room.left or 0))
-    days = -(-waiting // console.tier)  # whole days more, as places free 24 hours on
+    days = conversations.days_to_send(waiting, console.tier)
     return {"limit": console.tier, "left": room.left, "waiting": waiting, "days": days}
 
 
@@ -252,7 +252,7 @@ async def report_page(
     held = await conversations.held_for_tier(console.db, broadcast.id)
     values = dict(account=account, b=broadcast, counts=await broadcasts.summary(
         console.db, broadcast.id), recipients=shown, wanted=wanted, total=len(everyone),
-        held=held, held_days=-(-held // console.tier) if console.tier and held else 0,
+        held=held, held_days=conversations.days_to_send(held, console.tier) if console.tier else 0,
         statuses=broadcasts.STATUS_NAMES, audience=audience_words(broadcast.audience, lang),
         why=lambda r: reason_words(r.status, r.detail, lang),
         when=lambda s: moment_of(s, console.timezone, lang) if s else "",

@@ -31,6 +31,11 @@ class Room:
         return None if self.limit is None else max(0, self.limit - self.used)
 
 
+def days_to_send(waiting: int, limit: int) -> int:
+    """About how many days ``waiting`` people take at ``limit`` new ones a day."""
+    return -(-waiting // limit)
+
+
 async def room(db: Database, limit: int | None, now: datetime | None = None) -> Room:
     now = now or datetime.now(UTC)
     since = iso(now - WINDOW)

@@ -137,7 +137,14 @@ def _picture(row) -> Picture:
 
 async def save(db: Database, data: bytes, file_name: str, created_by: str) -> Picture:
     """Check and keep an uploaded picture (not yet with any announcement)."""
-    data, media_type, width, height = await asyncio.to_thread(checked, data)
+    return await keep(db, await asyncio.to_thread(checked, data), file_name, created_by)
+
+
+async def keep(
+    db: Database, picture: tuple[bytes, str, int, int], file_name: str, created_by: str
+) -> Picture:
+    """Keep a picture ``checked`` gave (what it returns)."""
+    data, media_type, width, height = picture
     name = "".join(c for c in file_name.rsplit("/", 1)[-1] if c.isprintable())[:100]
     rows = await db.write_one(
         "INSERT INTO pictures (media_type, data, size, width, height, file_name, created_by,"

@@ -738,6 +738,16 @@ class UploadedFile:
     mime_type: str
 
 
+def _add_caption(fields: JSON, caption: ParsedText, markup: Any) -> None:
+    """A media message's caption, its entities and an inline keyboard, as Telegram echoes them."""
+    if caption.text:
+        fields["caption"] = caption.text
+    if caption.entities:
+        fields["caption_entities"] = caption.entities
+    if markup is not None and "inline_keyboard" in markup:
+        fields["reply_markup"] = markup
+
+
 def _coerce(name: str, value: Any) -> Any:
     """Turn form strings into what the Bot API reads them as (ints, bools, JSON)."""
     if not isinstance(value, str):
@@ -1796,12 +1806,7 @@ class FakeBotApi:
                 "file_size": len(upload.content),
             }
         }
-        if caption.text:
-            fields["caption"] = caption.text
-        if caption.entities:
-            fields["caption_entities"] = caption.entities
-        if markup is not None and "inline_keyboard" in markup:
-            fields["reply_markup"] = markup
+        _add_caption(fields, caption, markup)
         message = self._store_bot_message(request, chat_id, fields)
         document_record = {
             "filename": upload.filename,
@@ -1829,12 +1834,7 @@ class FakeBotApi:
                 raise bad_request("wrong file identifier/HTTP URL specified")
             content, sizes, by_file_id = known[0], known[1], True
         fields: JSON = {"photo": sizes}
-        if caption.text:
-            fields["caption"] = caption.text
-        if caption.entities:
-            fields["caption_entities"] = caption.entities
-        if markup is not None and "inline_keyboard" in markup:
-            fields["reply_markup"] = markup
+        _add_caption(fields, caption, markup)
         message = self._store_bot_message(request, chat_id, fields)
         record = {"content": content, "by_file_id": by_file_id, "sizes": sizes}
         self._record_sent(request, message, photo=record)

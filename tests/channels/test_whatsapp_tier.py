@@ -38,6 +38,13 @@ async def whatsapp(make_config, graph) -> AsyncIterator[WhatsAppChannel]:
         yield channel
 
 
+async def announce_to_all(db) -> None:
+    await broadcasts.create_broadcast(
+        db, text_id="Sesi paspor Sabtu.", office="bp3mi", audience=Audience("all"),
+        send_at=datetime.now(UTC), created_by="test",
+    )  # fmt: skip
+
+
 async def test_the_tier_counts_people_not_messages_over_a_rolling_day(db):
     from bot.domain.people import touch_person
 
@@ -62,10 +69,7 @@ async def test_no_more_conversations_are_started_than_the_tier_allows(whatsapp, 
     db = whatsapp.core.db
     for phone in PEOPLE:
         await quiet_villager(whatsapp, phone, hours_ago=30)
-    await broadcasts.create_broadcast(
-        db, text_id="Sesi paspor Sabtu.", office="bp3mi", audience=Audience("all"),
-        send_at=datetime.now(UTC), created_by="test",
-    )  # fmt: skip
+    await announce_to_all(db)
     for _ in range(500):
         rows = await db.fetchall(
             "SELECT status, last_error, due_at FROM outbox WHERE broadcast_id IS NOT NULL"
@@ -112,10 +116,7 @@ async def test_each_one_waiting_gets_its_own_turn_and_a_failed_template_frees_it
     for phone in people:
         await quiet_villager(whatsapp, phone, hours_ago=30)
     graph.fail_later[people[0]] = 131026  # accepted, then undeliverable: nobody reached
-    await broadcasts.create_broadcast(
-        db, text_id="Sesi paspor Sabtu.", office="bp3mi", audience=Audience("all"),
-        send_at=datetime.now(UTC), created_by="test",
-    )  # fmt: skip
+    await announce_to_all(db)
     for _ in range(500):
         rows = await db.fetchall(
             "SELECT status, last_error, due_at, attempts FROM outbox"
@@ -153,10 +154,7 @@ async def test_an_announcement_held_for_the_tier_holds_back_no_reminder(whatsapp
     async with db.write() as conn:  # her reminder, due in a few seconds
         await enqueue(conn, person_id=late, session_id=session.id, text_key="reminder_soon",
                       dedupe_key="soon:late", due=soon)  # fmt: skip
-    await broadcasts.create_broadcast(
-        db, text_id="Sesi paspor Sabtu.", office="bp3mi", audience=Audience("all"),
-        send_at=datetime.now(UTC), created_by="test",
-    )  # fmt: skip
+    await announce_to_all(db)
     for _ in range(500):
         row = await db.fetchone(
             "SELECT status, last_error FROM outbox WHERE person_id = ? AND broadcast_id"

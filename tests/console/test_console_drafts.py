@@ -25,6 +25,11 @@ async def console(db):
     return build(db, WITA, session_hours=12)
 
 
+async def run_out(db) -> None:
+    """Every sign-in runs out, as one does while an officer takes their time."""
+    await db.write_one("UPDATE console_sessions SET expires_at = '2000-01-01T00:00:00+00:00'")
+
+
 def hidden_fields(page: str) -> list[tuple[str, str]]:
     found = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page)
     return [(name, html.unescape(value)) for name, value in found]
@@ -34,7 +39,7 @@ async def test_an_answer_written_while_the_sign_in_ran_out_is_kept_and_sent_agai
     asked = await asks(db, "6281234567890", "Siti", "Lowongan ke Malaysia bayar 10 juta, resmi?")
     async with client(console) as browser:
         await sign_in(browser, "budi")
-        await db.write_one("UPDATE console_sessions SET expires_at = '2000-01-01T00:00:00+00:00'")
+        await run_out(db)
         late = await browser.post(f"/tanya/{asked}/jawab", data={"answer": ANSWER})
         assert await answers_queued(db) == []  # not saved: the sign-in had run out
         kept = hidden_fields(late.text)
@@ -79,7 +84,7 @@ async def test_a_mistyped_password_keeps_the_draft_too(console, db):
     asked = await asks(db, "6281234567890", "Siti", "Paspor saya hilang, bagaimana?")
     async with client(console) as browser:
         await sign_in(browser, "budi")
-        await db.write_one("UPDATE console_sessions SET expires_at = '2000-01-01T00:00:00+00:00'")
+        await run_out(db)
         late = await browser.post(f"/tanya/{asked}/jawab", data={"answer": ANSWER})
         typo = await browser.post(
             "/masuk", data={"name": "budi", "password": "salah", **dict(hidden_fields(late.text))}
@@ -100,7 +105,7 @@ async def test_a_picture_chosen_when_the_sign_in_ran_out_is_asked_for_again_not_
     form = {"text_id": "Sesi paspor Sabtu.", "kind": "all", "office": "bp3mi", "step": "send"}
     async with client(console) as browser:
         await sign_in(browser, "budi")
-        await db.write_one("UPDATE console_sessions SET expires_at = '2000-01-01T00:00:00+00:00'")
+        await run_out(db)
         late = await browser.post(
             "/pengumuman/baru", data=form, files={"picture": ("p.png", picture("PNG"), "image/png")}
         )
