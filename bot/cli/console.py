@@ -14,10 +14,9 @@ from bot.cli.common import EXIT_OK, with_config
 from bot.config import Config
 from bot.console import server
 from bot.console.base import Programme, Shown, TemplateShown
+from bot.console.words import words
 from bot.core.messages import fits_caption
 from bot.support.logs import setup_logging
-
-NAME_SHOWN = {"id": "(nama penerima)", "en": "(the recipient's name)"}  # filled in per person
 
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -39,7 +38,8 @@ def programme(config: Config, app: App) -> Programme:
         if found is None:
             return None
         office_name = app.env.texts.office_values.get(f"{office}.name", "")
-        values = {"text": text, "office": office_name, "name": NAME_SHOWN.get(lang, "")}
+        # the name is filled in per person: the preview says so
+        values = {"text": text, "office": office_name, "name": words(lang)["bc_recipient_name"]}
         filled = tuple(
             (name, template_parameter(values.get(name), PARAMETER_LIMIT[name]))
             for name in found.parameters
